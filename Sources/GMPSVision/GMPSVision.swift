@@ -1,0 +1,2 @@
+// GMPSVision: experts, sampling, Guided Meta-Policy Search, baselines and evaluation.
+// (Arrives with issues 5 and 6.)
