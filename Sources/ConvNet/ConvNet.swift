@@ -1,2 +1,22 @@
-// ConvNet: Float32 tensors and convolutional networks with hand-written backward passes.
-// (Layers, the flat parameter vector, Adam and safetensors arrive with issue 3.)
+// ConvNet: Float32 convolutional networks with hand-written forward and backward passes,
+// parameters in one flat vector, a Gaussian policy head, Hessian-vector products, Adam and
+// safetensors. No autograd: every layer is a forward/backward pair checked against finite
+// differences in ConvNetTests.
+//
+// Shape legend, used in a comment on every numerical function of this target:
+//   N  = batch size (images or samples)
+//   C  = input channels,  H, W   = input height and width   (images are NCHW, row-major)
+//   OC = output channels, OH, OW = output height and width
+//   K  = square kernel size, S = stride
+//   CKK = C*K*K (rows of an im2col matrix), OHW = OH*OW (its columns)
+//   D  = input features of a dense layer, O = its output features
+//   F  = image features (2*C keypoints for spatial softmax, C*H*W when flattened)
+//   E  = extra vector inputs per sample (proprioception), B = learned bias-vector size
+//   A  = action dimensions (outputs of a policy), P = parameter count
+//
+// Layout of the code:
+//   Tensor, SeededGenerator, VectorOps, BLAS      small building blocks
+//   Layers/                                        forward/backward kernels on raw pointers
+//   NetworkSpec, ParameterLayout, Network          an architecture, its flat parameters, passes
+//   GaussianPolicy, Losses, HessianVector          objectives and their derivatives
+//   Adam, Safetensors                              optimisation and storage

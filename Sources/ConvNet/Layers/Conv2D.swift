@@ -1,0 +1,111 @@
+/// 2-D convolution of one image by im2col + sgemm; the weight is (OC,C,K,K) as in PyTorch.
+enum Conv2D {
+    /// out = weight · im2col(x) + bias.
+    /// x is (C,H,W), weight is (OC,CKK), bias is (OC), col is scratch (CKK,OHW), out is (OC,OHW).
+    static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                        bias: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>,
+                        out: UnsafeMutablePointer<Float>) {
+        for o in 0..<g.oc { (out + o * g.ohw).update(repeating: bias[o], count: g.ohw) }
+        if g.k == 1 && g.s == 1 && g.padTop == 0 && g.padLeft == 0 {
+            BLAS.sgemm(transA: false, transB: false, m: g.oc, n: g.ohw, k: g.ckk,
+                       a: weight, lda: g.ckk, b: x, ldb: g.ohw, beta: 1, c: out, ldc: g.ohw)
+            return
+        }
+        Im2col.im2col(g, x: x, col: col)
+        BLAS.sgemm(transA: false, transB: false, m: g.oc, n: g.ohw, k: g.ckk,
+                   a: weight, lda: g.ckk, b: col, ldb: g.ohw, beta: 1, c: out, ldc: g.ohw)
+    }
+
+    /// Backward of `out = weight · col + bias`:
+    ///   dweight (+)= dout · colᵀ        dbias (+)= rowsum(dout)        dcol = weightᵀ · dout → dx = col2im(dcol)
+    /// `accumulate` false overwrites dweight and dbias (first image of a chunk), true adds.
+    /// x is (C,H,W), dout is (OC,OHW), dweight is (OC,CKK), dbias (OC), col/dcol scratch (CKK,OHW),
+    /// dx (C,H,W) or nil when the input gradient is not needed.
+    static func backward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                         dout: UnsafePointer<Float>, dweight: UnsafeMutablePointer<Float>,
+                         dbias: UnsafeMutablePointer<Float>, accumulate: Bool,
+                         col: UnsafeMutablePointer<Float>, dcol: UnsafeMutablePointer<Float>,
+                         dx: UnsafeMutablePointer<Float>?) {
+        let pointwise = g.k == 1 && g.s == 1 && g.padTop == 0 && g.padLeft == 0
+        let colIn: UnsafePointer<Float>
+        if pointwise {
+            colIn = x
+        } else {
+            Im2col.im2col(g, x: x, col: col)
+            colIn = UnsafePointer(col)
+        }
+        BLAS.sgemm(transA: false, transB: true, m: g.oc, n: g.ckk, k: g.ohw,
+                   a: dout, lda: g.ohw, b: colIn, ldb: g.ohw,
+                   beta: accumulate ? 1 : 0, c: dweight, ldc: g.ckk)
+        for o in 0..<g.oc {
+            let row = dout + o * g.ohw
+            var s: Float = 0
+            for i in 0..<g.ohw { s += row[i] }
+            dbias[o] = accumulate ? dbias[o] + s : s
+        }
+        guard let dx else { return }
+        if pointwise {
+            BLAS.sgemm(transA: true, transB: false, m: g.ckk, n: g.ohw, k: g.oc,
+                       a: weight, lda: g.ckk, b: dout, ldb: g.ohw, beta: 0, c: dx, ldc: g.ohw)
+            return
+        }
+        BLAS.sgemm(transA: true, transB: false, m: g.ckk, n: g.ohw, k: g.oc,
+                   a: weight, lda: g.ckk, b: dout, ldb: g.ohw, beta: 0, c: dcol, ldc: g.ohw)
+        Im2col.col2im(g, dcol: dcol, dx: dx)
+    }
+
+    /// Direct convolution, the slow obviously-correct oracle of `forward` for the tests.
+    /// x is (C,H,W), weight (OC,C,K,K), bias (OC); returns (OC,OH,OW).
+    static func naiveForward(_ g: ConvGeometry, x: [Float], weight: [Float], bias: [Float]) -> [Float] {
+        var out = [Float](repeating: 0, count: g.outputCount)
+        for o in 0..<g.oc {
+            for oy in 0..<g.oh {
+                for ox in 0..<g.ow {
+                    var s = Double(bias[o])
+                    for c in 0..<g.c {
+                        for kh in 0..<g.k {
+                            for kw in 0..<g.k {
+                                let iy = oy * g.s + kh - g.padTop, ix = ox * g.s + kw - g.padLeft
+                                guard iy >= 0, iy < g.h, ix >= 0, ix < g.w else { continue }
+                                s += Double(weight[((o * g.c + c) * g.k + kh) * g.k + kw])
+                                    * Double(x[(c * g.h + iy) * g.w + ix])
+                            }
+                        }
+                    }
+                    out[(o * g.oh + oy) * g.ow + ox] = Float(s)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Direct backward, the oracle of `backward`: each output gradient scattered to the inputs
+    /// and weights that produced it. Returns (dx (C,H,W), dweight (OC,C,K,K), dbias (OC)).
+    static func naiveBackward(_ g: ConvGeometry, x: [Float], weight: [Float], dout: [Float])
+        -> (dx: [Float], dweight: [Float], dbias: [Float]) {
+        var dx = [Double](repeating: 0, count: g.inputCount)
+        var dw = [Double](repeating: 0, count: g.oc * g.ckk)
+        var db = [Double](repeating: 0, count: g.oc)
+        for o in 0..<g.oc {
+            for oy in 0..<g.oh {
+                for ox in 0..<g.ow {
+                    let d = Double(dout[(o * g.oh + oy) * g.ow + ox])
+                    db[o] += d
+                    for c in 0..<g.c {
+                        for kh in 0..<g.k {
+                            for kw in 0..<g.k {
+                                let iy = oy * g.s + kh - g.padTop, ix = ox * g.s + kw - g.padLeft
+                                guard iy >= 0, iy < g.h, ix >= 0, ix < g.w else { continue }
+                                let wi = ((o * g.c + c) * g.k + kh) * g.k + kw
+                                let xi = (c * g.h + iy) * g.w + ix
+                                dw[wi] += d * Double(x[xi])
+                                dx[xi] += d * Double(weight[wi])
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return (dx.map(Float.init), dw.map(Float.init), db.map(Float.init))
+    }
+}

@@ -1,0 +1,113 @@
+/// Padding of a convolution.
+public enum Padding: String, Codable, Sendable {
+    /// Output OH = ceil(H / S); zeros added around the input, the extra one at the bottom/right
+    /// (TensorFlow's convention).
+    case same
+    /// No padding: OH = (H - K) / S + 1.
+    case valid
+}
+
+/// The sizes of one 2-D convolution over a single image.
+public struct ConvGeometry: Equatable, Sendable {
+    public let c: Int, h: Int, w: Int
+    public let oc: Int, k: Int, s: Int
+    public let padTop: Int, padLeft: Int
+    public let oh: Int, ow: Int
+
+    public init(channels c: Int, height h: Int, width w: Int,
+                outChannels oc: Int, kernel k: Int, stride s: Int, padding: Padding) throws {
+        guard c > 0, h > 0, w > 0, oc > 0, k > 0, s > 0 else {
+            throw ConvNetError.invalidArchitecture(
+                "convolution sizes must be positive (C \(c), H \(h), W \(w), OC \(oc), K \(k), S \(s))")
+        }
+        switch padding {
+        case .valid:
+            guard k <= h, k <= w else {
+                throw ConvNetError.invalidArchitecture("kernel \(k) larger than its \(h)x\(w) input (VALID)")
+            }
+            oh = (h - k) / s + 1
+            ow = (w - k) / s + 1
+            padTop = 0
+            padLeft = 0
+        case .same:
+            oh = (h + s - 1) / s
+            ow = (w + s - 1) / s
+            padTop = max((oh - 1) * s + k - h, 0) / 2
+            padLeft = max((ow - 1) * s + k - w, 0) / 2
+        }
+        self.c = c; self.h = h; self.w = w; self.oc = oc; self.k = k; self.s = s
+    }
+
+    public var ckk: Int { c * k * k }
+    public var ohw: Int { oh * ow }
+    public var inputCount: Int { c * h * w }
+    public var outputCount: Int { oc * oh * ow }
+    /// Multiply-adds × 2 of the forward pass for one image.
+    public var forwardFlops: Int { 2 * oc * ckk * ohw }
+}
+
+/// im2col and its adjoint col2im: a convolution becomes one GEMM, weight (OC,CKK) × col (CKK,OHW).
+enum Im2col {
+    /// col[(c*K + kh)*K + kw, oh*OW + ow] = x[c, oh*S + kh - padTop, ow*S + kw - padLeft] (0 outside).
+    /// x is (C,H,W), col is (CKK,OHW).
+    static func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>) {
+        var row = col
+        for c in 0..<g.c {
+            let plane = x + c * g.h * g.w
+            for kh in 0..<g.k {
+                for kw in 0..<g.k {
+                    for oy in 0..<g.oh {
+                        let iy = oy * g.s + kh - g.padTop
+                        let out = row + oy * g.ow
+                        if iy < 0 || iy >= g.h {
+                            out.update(repeating: 0, count: g.ow)
+                            continue
+                        }
+                        let line = plane + iy * g.w
+                        let ix0 = kw - g.padLeft
+                        if g.s == 1 && ix0 >= 0 && ix0 + g.ow <= g.w {
+                            out.update(from: line + ix0, count: g.ow)
+                        } else {
+                            for ox in 0..<g.ow {
+                                let ix = ox * g.s + ix0
+                                out[ox] = (ix >= 0 && ix < g.w) ? line[ix] : 0
+                            }
+                        }
+                    }
+                    row += g.ohw
+                }
+            }
+        }
+    }
+
+    /// Adjoint of `im2col`: dx[c, iy, ix] += dcol[...] for every (kh, kw, oy, ox) that read it.
+    /// dcol is (CKK,OHW), dx is (C,H,W) and is overwritten (zeroed first).
+    static func col2im(_ g: ConvGeometry, dcol: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>) {
+        dx.update(repeating: 0, count: g.inputCount)
+        var row = dcol
+        for c in 0..<g.c {
+            let plane = dx + c * g.h * g.w
+            for kh in 0..<g.k {
+                for kw in 0..<g.k {
+                    for oy in 0..<g.oh {
+                        let iy = oy * g.s + kh - g.padTop
+                        if iy < 0 || iy >= g.h { continue }
+                        let line = plane + iy * g.w
+                        let src = row + oy * g.ow
+                        let ix0 = kw - g.padLeft
+                        if g.s == 1 && ix0 >= 0 && ix0 + g.ow <= g.w {
+                            let dst = line + ix0
+                            for ox in 0..<g.ow { dst[ox] += src[ox] }
+                        } else {
+                            for ox in 0..<g.ow {
+                                let ix = ox * g.s + ix0
+                                if ix >= 0 && ix < g.w { line[ix] += src[ox] }
+                            }
+                        }
+                    }
+                    row += g.ohw
+                }
+            }
+        }
+    }
+}
