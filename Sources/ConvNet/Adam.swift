@@ -1,0 +1,64 @@
+/// Adam (Kingma & Ba 2015) with bias correction, minimising; optional clipping of the
+/// gradient's global L2 norm. `Codable` so a checkpoint resumes bit for bit.
+///
+///   m ← β1 m + (1-β1) g        v ← β2 v + (1-β2) g²
+///   θ ← θ - lr · (m / (1-β1ᵗ)) / (sqrt(v / (1-β2ᵗ)) + ε)
+public struct Adam: Codable, Equatable, Sendable {
+    public var learningRate: Float
+    public var beta1: Float
+    public var beta2: Float
+    public var epsilon: Float
+    /// Gradients with a larger L2 norm are scaled down to it before the update; nil: no clipping.
+    public var maxGradientNorm: Float?
+    /// Updates taken so far (t).
+    public private(set) var step: Int
+    /// First and second moment estimates (P).
+    public private(set) var m: [Float]
+    public private(set) var v: [Float]
+
+    public init(parameterCount: Int, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+                epsilon: Float = 1e-8, maxGradientNorm: Float? = nil) {
+        self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
+        self.maxGradientNorm = maxGradientNorm
+        step = 0
+        m = [Float](repeating: 0, count: parameterCount)
+        v = [Float](repeating: 0, count: parameterCount)
+    }
+
+    /// One update of `parameters` (P) along `gradient` (P) of the loss; returns the gradient's
+    /// L2 norm before clipping.
+    @discardableResult
+    public mutating func update(_ parameters: inout [Float], gradient: [Float]) throws -> Float {
+        guard parameters.count == m.count, gradient.count == m.count else {
+            throw ConvNetError.shapeMismatch("Adam over \(m.count) parameters got \(parameters.count) parameters and \(gradient.count) gradients")
+        }
+        let norm = Float(VectorOps.norm(gradient))
+        var scale: Float = 1
+        if let maxNorm = maxGradientNorm, norm > maxNorm, norm > 0 { scale = maxNorm / norm }
+        step += 1
+        let c1 = Float(1 / (1 - pow(Double(beta1), Double(step))))
+        let c2 = Float(1 / (1 - pow(Double(beta2), Double(step))))
+        let (b1, b2, lr, eps) = (beta1, beta2, learningRate, epsilon)
+        parameters.withUnsafeMutableBufferPointer { p in
+            gradient.withUnsafeBufferPointer { g in
+                m.withUnsafeMutableBufferPointer { m in
+                    v.withUnsafeMutableBufferPointer { v in
+                        for i in 0..<p.count {
+                            let gi = g[i] * scale
+                            m[i] = b1 * m[i] + (1 - b1) * gi
+                            v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                            p[i] -= lr * (m[i] * c1) / ((v[i] * c2).squareRoot() + eps)
+                        }
+                    }
+                }
+            }
+        }
+        return norm
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
