@@ -210,7 +210,9 @@ extension Rasterizer {
 /// edge products cannot overflow (near-plane clipping keeps real coordinates bounded anyway).
 @inline(__always)
 private func fixedPoint(_ v: Float) -> Int64 {
-    Int64((min(max(v, -1e7), 1e7) * Float(subsamples)).rounded())
+    // Round half away from zero by truncation (one instruction; `rounded()` calls libm).
+    let scaled = min(max(v, -1e7), 1e7) * Float(subsamples)
+    return Int64(scaled + (scaled >= 0 ? 0.5 : -0.5))
 }
 
 @inline(__always)

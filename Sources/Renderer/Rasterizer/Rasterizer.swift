@@ -155,8 +155,9 @@ public final class Rasterizer {
 /// Packs a colour in [0, 1] into 0xAABBGGRR with alpha 255, rounding to nearest.
 @inline(__always)
 func packColor(_ rgb: Vector3) -> UInt32 {
-    let clamped = rgb.clamped(lowerBound: .zero, upperBound: Vector3(repeating: 1)) * 255 + 0.5
-    return UInt32(clamped.x) | UInt32(clamped.y) << 8 | UInt32(clamped.z) << 16 | 0xFF00_0000
+    // Scalar clamps: the generic SIMD `clamped` is not inlined and costs a call per face.
+    @inline(__always) func byte(_ v: Float) -> UInt32 { UInt32(min(max(v, 0), 1) * 255 + 0.5) }
+    return byte(rgb.x) | byte(rgb.y) << 8 | byte(rgb.z) << 16 | 0xFF00_0000
 }
 
 /// World to camera space and camera space to sample coordinates.
