@@ -30,13 +30,13 @@ func scriptedSuccessRate(_ name: EnvironmentName, count: Int, seed: UInt64) thro
 
 @Test func probe() throws {
     for name in EnvironmentName.allCases {
-        let (rate, failures) = try scriptedSuccessRate(name, count: 40, seed: 1)
+        let (rate, failures) = try scriptedSuccessRate(name, count: 300, seed: 7)
         print(name, rate, failures.prefix(5))
     }
 }
 @Test func probeTrace() throws {
     let env = try ManipulationEnv(.push)
-    _ = try runScriptedEpisode(env, goal: Goal(.push, [-0.0192, 0.7667]), trace: true)
+    _ = try runScriptedEpisode(env, goal: Goal(.push, [-0.1015, 0.8323]), trace: true)
 }
 @Test func probeLag() throws {
     let env = try ManipulationEnv(.reach)

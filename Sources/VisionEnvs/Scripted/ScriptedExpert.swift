@@ -57,7 +57,7 @@ public struct ScriptedExpert: Sendable {
     static func push(hand: SIMD3<Double>, block: SIMD3<Double>, goal: SIMD2<Double>) -> SIMD3<Double> {
         let toGoal = goal - block.xy
         let remaining = (toGoal * toGoal).sum().squareRoot()
-        guard remaining > 0.01 else { return .zero }
+        guard remaining > 0.02 else { return .zero }
         let direction = toGoal / remaining
         let relative = hand.xy - block.xy
         let along = (relative * direction).sum()         // < 0: behind the block
@@ -65,10 +65,11 @@ public struct ScriptedExpert: Sendable {
         let offLine = (lateral * lateral).sum().squareRoot()
 
         if along < -0.02 && offLine < 0.02 {
-            // Aim into the block, and slow down over the last 8 cm (a block pushed at full
-            // speed slides about 3 cm on).
-            let target = block.xy - direction * (pushContact - 0.02)
-            let speed = min(max(remaining / 0.08, 0.15), 1)
+            // Move along the push direction while stepping back onto the line through the
+            // block's centre; slow down over the last 8 cm (a block pushed at full speed
+            // slides about 3 cm on).
+            let target = hand.xy + direction * 0.02 - lateral
+            let speed = min(max(remaining / 0.12, 0.15), 1)
             return moveTowards(SIMD3(target.x, target.y, pushHeight), from: hand) * speed
         }
         let behind = block.xy - direction * pushStandoff
