@@ -6,6 +6,12 @@ public struct StepResult: Hashable, Sendable {
     public var success: Bool
     /// True once the episode has reached its horizon.
     public var done: Bool
+
+    public init(reward: Double, success: Bool, done: Bool) {
+        self.reward = reward
+        self.success = success
+        self.done = done
+    }
 }
 
 /// One environment without pixels: MuJoCo physics plus a task with a hidden goal.
