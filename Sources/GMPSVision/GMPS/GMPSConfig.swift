@@ -1,0 +1,98 @@
+import VisionEnvs
+
+/// Every setting of GMPS meta-training, one documented field each. Written into the run
+/// directory as `config.json`; CLI options map onto it. Defaults follow FINDINGS.md's
+/// calibration study, then the project's own measurements.
+public struct GMPSConfig: Codable, Equatable, Sendable {
+    // MARK: Task and observation
+
+    /// The environment (push, door, reach).
+    public var environment: EnvironmentName = .push
+    /// Policy image height and width in pixels.
+    public var imageHeight = 48
+    public var imageWidth = 64
+
+    // MARK: Policy
+
+    /// Initial standard deviation of the per-step action noise (FINDINGS: 0.7 beat 0.4 and 1.0).
+    public var initialStd: Float = 0.7
+    /// Initial inner step size α on every adapted parameter (FINDINGS: 0.03–0.1).
+    public var initialAlpha: Float = 0.05
+    /// Learn α with the outer loop (otherwise it stays at `initialAlpha`).
+    public var learnAlpha = true
+
+    // MARK: Sampling and the inner step
+
+    /// Tasks per meta-iteration (the meta-batch).
+    public var tasksPerIteration = 10
+    /// K: pre-update rollouts per task and iteration (FINDINGS: 20; 40–50 did not help).
+    public var trajectoriesPerTask = 20
+    /// How the pre-update policy explores.
+    public var exploration: Exploration = .perTrajectory(latentStd: 1.0)
+    /// Discount γ of the returns-to-go.
+    public var discount: Float = 0.99
+    /// Upper clip of the per-step importance weights π_θ / π_θ0 (FINDINGS: 5).
+    public var importanceWeightClip: Float = 5
+
+    // MARK: The outer step
+
+    /// Meta-iterations.
+    public var iterations = 60
+    /// Adam steps on the outer loss per iteration, on the same rollouts (FINDINGS: 20).
+    public var outerSteps = 20
+    /// Outer Adam learning rate at the first iteration, decayed linearly to `finalLearningRate`.
+    public var learningRate: Float = 1e-3
+    public var finalLearningRate: Float = 1e-4
+    /// Expert samples per task in each outer minibatch.
+    public var demosPerTaskBatch = 32
+    /// Include the Hessian term H (α ⊙ g) (FINDINGS: first order was no worse, and faster).
+    public var secondOrder = false
+    /// Weight of behaviour cloning of the pre-update policy on demos, added to the outer loss.
+    public var anchorWeight: Float = 0
+
+    // MARK: Behaviour-cloning pre-training (FINDINGS: the single most important change)
+
+    /// Adam steps of behaviour cloning on all demos before meta-training (0: none).
+    public var pretrainSteps = 300
+    /// Demo samples per pre-training step.
+    public var pretrainBatch = 64
+
+    // MARK: DAgger
+
+    /// Iteration from which adapted policies' visited states are relabelled by the expert
+    /// (nil: no DAgger). FINDINGS: uncapped DAgger from the start collapsed exploration.
+    public var daggerStartIteration: Int? = nil
+    /// Largest share of each task's outer minibatch drawn from relabelled states.
+    public var daggerShare: Float = 0.3
+
+    // MARK: Runs
+
+    /// Master seed: tasks, noise, initialisation and minibatches all derive from it.
+    public var seed: UInt64 = 1
+    /// Worker threads for rollouts and per-task gradients.
+    public var threads = 2
+
+    public init() {}
+
+    /// The outer learning rate at `iteration` (0-based) of `iterations`.
+    public func learningRate(at iteration: Int) -> Float {
+        guard iterations > 1 else { return learningRate }
+        let progress = Float(iteration) / Float(iterations - 1)
+        return learningRate + (finalLearningRate - learningRate) * progress
+    }
+
+    /// A sentence naming the first setting out of range, or nil.
+    public func problem() -> String? {
+        if imageHeight < 8 || imageWidth < 8 { return "the image must be at least 8x8 pixels." }
+        if tasksPerIteration < 1 { return "tasks per iteration must be at least 1." }
+        if trajectoriesPerTask < 2 { return "at least 2 trajectories per task are needed to estimate advantages." }
+        if iterations < 0 || outerSteps < 1 { return "iterations must be ≥ 0 and outer steps ≥ 1." }
+        if !(learningRate > 0) || !(finalLearningRate > 0) { return "learning rates must be positive." }
+        if !(initialStd > 0) { return "the initial standard deviation must be positive." }
+        if !(0...1).contains(daggerShare) { return "the DAgger share must be in [0, 1]." }
+        if demosPerTaskBatch < 1 || pretrainBatch < 1 { return "batch sizes must be at least 1." }
+        if threads < 1 { return "threads must be at least 1." }
+        if let std = exploration.latentStd, !(std > 0) { return "the latent standard deviation must be positive." }
+        return nil
+    }
+}
