@@ -38,8 +38,12 @@ public struct InnerStepData: Sendable {
 /// The inner step of GMPS (DESIGN.md section 4): importance-weighted REINFORCE on the
 /// pre-update rollouts, then `φ = θ + α ⊙ ∇_θ Ĵ(θ)` on the adapted tail.
 ///
-///   Ĵ(θ) = 1/N Σ_τ Σ_t c_τt [log π_θ(a_τt | o_τt, z_τ) + log N(z_τ; μ_θ, σ_z²)]
-///   c_τt = w_τt Â_τt / N,   w = min(π_θ / π_θ0, clip)   held constant (stop-gradient)
+///   Ĵ(θ) = Σ_τ Σ_t c_τt [log π_θ(a_τt | o_τt, z_τ) + log N(z_τ; μ_θ, σ_z²)]
+///   c_τt = w_τt Â_τt / K,   w = min(π_θ / π_θ0, clip)   held constant (stop-gradient)
+///
+/// Dividing by the K trajectories (not the N = K·T samples) makes ∇Ĵ the usual REINFORCE
+/// estimate of the gradient of the expected return: its size does not shrink with the horizon,
+/// so one α suits push (T = 50) and door (T = 100).
 ///
 /// The latent term is present only with structured exploration; there z_τ is a sample, so
 /// the per-step term's derivative with respect to the bias-vector slot is not a gradient of
@@ -57,7 +61,7 @@ public struct InnerStep: Sendable {
         self.latentStd = latentStd
     }
 
-    /// The coefficients c (N) = w Â / N at the tail θ_tail (the head's parameters).
+    /// The coefficients c (N) = w Â / K at the tail θ_tail (the head's parameters).
     public func coefficients(tail: [Float], data: InnerStepData, workspace: Workspace) throws -> [Float] {
         let n = data.sampleCount
         guard n > 0 else { return [] }
@@ -78,7 +82,7 @@ public struct InnerStep: Sendable {
         }
         return (0..<n).map { i in
             let ratio = min(expf(min(logProbabilities[i] - behaviour[i], 20)), importanceWeightClip)
-            return ratio * data.advantages[i] / Float(n)
+            return ratio * data.advantages[i] / Float(max(data.trajectoryCount, 1))
         }
     }
 
