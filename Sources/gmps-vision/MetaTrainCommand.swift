@@ -46,6 +46,12 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Initial inner step size α.")
     var alpha: Float?
 
+    @Option(help: "Adapted parameters: bias-vector or head.")
+    var adapt = "bias-vector"
+
+    @Option(help: "Initial per-step action standard deviation.")
+    var std: Float?
+
     @Option(help: "Master seed.")
     var seed: UInt64 = 1
 
@@ -64,10 +70,16 @@ struct MetaTrainCommand: ParsableCommand {
         if let pretrainSteps { config.pretrainSteps = pretrainSteps }
         if let alpha { config.initialAlpha = alpha }
         config.secondOrder = secondOrder
+        if let std { config.initialStd = std }
+        guard let adapted = GMPSConfig.AdaptedParameters(rawValue: adapt) else {
+            throw ValidationError("--adapt must be bias-vector or head.")
+        }
+        config.adaptedParameters = adapted
         config.exploration = exploration == "per-step" ? .perStep : .perTrajectory(latentStd: latentStd)
         let run = try RunDirectory(path: out)
         try run.writeJSON(config, to: "config.json")
 
+        config.metaTrainTasks = tasks
         let split = TaskDistribution(name).metaSplit(seed: seed, trainCount: tasks, testCount: 20)
         let started = Date()
         let demos = try scriptedImitationData(environment: name, goals: split.train, episodes: scriptedDemos,
@@ -86,6 +98,7 @@ struct MetaTrainCommand: ParsableCommand {
             let entry = try trainer.runIteration()
             rows.append(entry.csvRow)
             try run.writeCSV(header: IterationLog.csvHeader, rows: rows, to: "progress.csv")
+            try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
             log("iter \(entry.iteration): pre \(entry.preSuccess) post \(entry.postSuccess) explore \(entry.explorationSuccess) loss \(String(format: "%.4f", entry.imitationLoss)) α \(String(format: "%.4f", entry.meanAlpha)) samples \(entry.onPolicySamples) \(String(format: "%.1f", entry.seconds)) s")
         }
     }

@@ -8,6 +8,9 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
 
     /// The environment (push, door, reach).
     public var environment: EnvironmentName = .push
+    /// Meta-training goals drawn from the task distribution's seeded split; the held-out
+    /// meta-test goals follow them in the same split.
+    public var metaTrainTasks = 20
     /// Policy image height and width in pixels.
     public var imageHeight = 48
     public var imageWidth = 64
@@ -18,6 +21,8 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     public var initialStd: Float = 0.7
     /// Initial inner step size α on every adapted parameter (FINDINGS: 0.03–0.1).
     public var initialAlpha: Float = 0.05
+    /// Which parameters the inner step adapts; the rest of the tail keeps α = 0.
+    public var adaptedParameters: AdaptedParameters = .biasVector
     /// Learn α with the outer loop (otherwise it stays at `initialAlpha`).
     public var learnAlpha = true
 
@@ -73,6 +78,14 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     public var threads = 2
 
     public init() {}
+
+    /// Which of the policy's tail parameters the inner step moves.
+    public enum AdaptedParameters: String, Codable, Sendable, CaseIterable {
+        /// Only the bias-transformation vector (with per-trajectory exploration, MAESN's latent mean).
+        case biasVector = "bias-vector"
+        /// The bias vector, the fully connected head and the log-std.
+        case head
+    }
 
     /// The outer learning rate at `iteration` (0-based) of `iterations`.
     public func learningRate(at iteration: Int) -> Float {

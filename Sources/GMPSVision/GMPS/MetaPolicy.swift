@@ -58,6 +58,14 @@ public struct MetaPolicy: Sendable {
     /// F + E: a head input per sample (keypoints, then hand xyz).
     public var headInputCount: Int { head.extraInputCount }
 
+    /// 1 for each tail parameter the inner step adapts, 0 for the rest (tailCount).
+    public func alphaMask(_ adapted: GMPSConfig.AdaptedParameters) -> [Float] {
+        switch adapted {
+        case .head: return [Float](repeating: 1, count: tailCount)
+        case .biasVector: return (0..<tailCount).map { $0 < biasVectorCount ? 1 : 0 }
+        }
+    }
+
     /// θ[tailStart...] as the head's parameter vector.
     public func tail(of theta: [Float]) -> [Float] { Array(theta[tailStart...]) }
 

@@ -118,8 +118,9 @@ public final class MetaTrainer {
             self.state = state
         } else {
             let theta = policy.network.initialParameters(seed: config.seed)
+            let alpha = policy.alphaMask(config.adaptedParameters).map { $0 * config.initialAlpha }
             self.state = MetaTrainerState(
-                theta: theta, alpha: [Float](repeating: config.initialAlpha, count: policy.tailCount),
+                theta: theta, alpha: alpha,
                 thetaOptimizer: Adam(parameterCount: theta.count, learningRate: config.learningRate),
                 alphaOptimizer: Adam(parameterCount: policy.tailCount, learningRate: config.learningRate))
         }
@@ -215,6 +216,7 @@ public final class MetaTrainer {
         state.onPolicySamples += rollouts.reduce(0) { $0 + $1.sampleCount }
 
         // 3. Outer steps: imitation by the adapted policies, on the same rollouts.
+        let alphaMask = policy.alphaMask(config.adaptedParameters)
         let daggerActive = expert != nil && (config.daggerStartIteration.map { iteration >= $0 } ?? false)
         var lossSum = 0.0
         for step in 0..<config.outerSteps {
@@ -245,6 +247,7 @@ public final class MetaTrainer {
                     VectorOps.axpy(scale * config.anchorWeight, anchorGradient, &thetaGradient)
                 }
             }
+            for j in alphaGradient.indices where alphaMask[j] == 0 { alphaGradient[j] = 0 }
             guard loss.isFinite, thetaGradient.allSatisfy(\.isFinite), alphaGradient.allSatisfy(\.isFinite) else {
                 throw MetaTrainingError.nonFinite(iteration: iteration, what: "imitation loss or its gradient")
             }

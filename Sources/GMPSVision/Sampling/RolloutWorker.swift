@@ -57,7 +57,8 @@ public final class RolloutWorker {
             rewards: [Float](repeating: 0, count: k * horizon),
             states: [Float](repeating: 0, count: k * horizon * stateCount),
             images: recordImages ? [UInt8](repeating: 0, count: k * horizon * imageCount) : [],
-            successes: [Bool](repeating: false, count: k), latents: nil, latentMean: nil)
+            successes: [Bool](repeating: false, count: k),
+            finalStates: [Float](repeating: 0, count: k * stateCount), latents: nil, latentMean: nil)
 
         // Structured exploration: one bias vector per rollout, fixed for its whole length.
         var headParameters: [[Float]] = []
@@ -129,7 +130,11 @@ public final class RolloutWorker {
                                                 with: environments[trajectory].privilegedState())
                 let result = try environments[trajectory].step(action)
                 rollouts.rewards[row] = Float(result.reward)
-                if t == horizon - 1 { rollouts.successes[trajectory] = result.success }
+                if t == horizon - 1 {
+                    rollouts.successes[trajectory] = result.success
+                    rollouts.finalStates.replaceSubrange((trajectory * stateCount)..<((trajectory + 1) * stateCount),
+                                                         with: environments[trajectory].privilegedState())
+                }
             }
         }
         return rollouts

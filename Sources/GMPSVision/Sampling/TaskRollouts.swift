@@ -10,7 +10,7 @@ public enum Exploration: Codable, Equatable, Sendable {
     /// N(μ, σ²) with this σ, so each rollout is one consistent probe; plus per-step noise.
     case perTrajectory(latentStd: Float)
 
-    var latentStd: Float? {
+    public var latentStd: Float? {
         if case let .perTrajectory(std) = self { return std }
         return nil
     }
@@ -39,6 +39,8 @@ public struct TaskRollouts: Sendable {
     public var images: [UInt8]
     /// (K): success at each trajectory's last step.
     public var successes: [Bool]
+    /// (K, S): the privileged state after each trajectory's last step.
+    public var finalStates: [Float]
     /// (K, B): the bias vectors of structured exploration, or nil.
     public var latents: [Float]?
     /// μ (B): the mean the latents were drawn around, or nil.
