@@ -52,6 +52,9 @@ struct MetaTrainCommand: ParsableCommand {
     @Option(help: "Initial per-step action standard deviation.")
     var std: Float?
 
+    @Option(help: "Initial α of the bias vector.")
+    var biasAlpha: Float?
+
     @Option(help: "Master seed.")
     var seed: UInt64 = 1
 
@@ -69,6 +72,7 @@ struct MetaTrainCommand: ParsableCommand {
         if let outerSteps { config.outerSteps = outerSteps }
         if let pretrainSteps { config.pretrainSteps = pretrainSteps }
         if let alpha { config.initialAlpha = alpha }
+        if let biasAlpha { config.initialBiasVectorAlpha = biasAlpha }
         config.secondOrder = secondOrder
         if let std { config.initialStd = std }
         guard let adapted = GMPSConfig.AdaptedParameters(rawValue: adapt) else {

@@ -31,7 +31,8 @@ struct MetaGradientTests {
             headInputs: gaussians(n * policy.headInputCount, 1), actions: gaussians(n * 3, 0.8),
             behaviourLogProbabilities: gaussians(n, 0.5).map { $0 - 2.5 }, advantages: gaussians(n, 1),
             trajectoryLength: steps, latents: latents ? gaussians(trajectories * 2, 0.5) : nil,
-            behaviourLatentMean: latents ? [0.1, -0.1] : nil)
+            behaviourLatentMean: latents ? [0.1, -0.1] : nil,
+            trajectoryAdvantages: latents ? gaussians(trajectories, 1) : nil)
         let demos = ImitationBatch(images: (0..<(5 * 3 * 64)).map { _ in rng.nextUniformFloat() },
                                    hands: gaussians(5 * 3, 0.3), actions: gaussians(5 * 3, 0.7), count: 5)
         return Problem(policy: policy, theta: theta, alpha: alpha, data: data, demos: demos)
@@ -104,7 +105,7 @@ struct MetaGradientTests {
         let c = try inner.coefficients(tail: tail, data: problem.data, workspace: workspace)
         let g = try inner.gradient(tail: tail, coefficients: c, data: problem.data, workspace: workspace)
         func surrogate(_ tail: [Float]) throws -> Double {
-            // Σ c (log π + log N(z)) with the same c: the objective whose gradient g is.
+            // Σ c_τt log π + Σ c_τ log N(z) with the same c: the objective whose gradient g is.
             let b = policy.biasVectorCount
             var total = 0.0
             for trajectory in 0..<problem.data.trajectoryCount {
@@ -117,7 +118,8 @@ struct MetaGradientTests {
                     actions: Array(problem.data.actions[(range.lowerBound * 3)..<(range.upperBound * 3)]),
                     batch: 4, workspace: workspace)
                 let latent = gaussianLogDensity(z, mean: Array(tail[0..<b]), std: 0.4)
-                for (k, i) in range.enumerated() { total += Double(c[i] * (lp[k] + latent)) }
+                for (k, i) in range.enumerated() { total += Double(c.perStep[i] * lp[k]) }
+                total += Double(c.perTrajectory[trajectory] * latent)
             }
             return total
         }

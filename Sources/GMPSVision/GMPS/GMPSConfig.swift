@@ -21,6 +21,9 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     public var initialStd: Float = 0.7
     /// Initial inner step size α on every adapted parameter (FINDINGS: 0.03–0.1).
     public var initialAlpha: Float = 0.05
+    /// Initial α of the bias vector. With per-trajectory latents its gradient is a score, and
+    /// α = σ_z² makes the step the return-weighted mean offset of the probes (MAESN's natural step).
+    public var initialBiasVectorAlpha: Float = 1.0
     /// Which parameters the inner step adapts; the rest of the tail keeps α = 0.
     public var adaptedParameters: AdaptedParameters = .biasVector
     /// Learn α with the outer loop (otherwise it stays at `initialAlpha`).

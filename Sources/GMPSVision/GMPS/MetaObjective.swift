@@ -54,7 +54,7 @@ public struct MetaObjective: Sendable {
     /// `coefficients`: the inner step's c at θ, or nil to compute them (tests pass them to
     /// hold them fixed while differentiating numerically).
     public func taskGradient(theta: [Float], alpha: [Float], data: InnerStepData, demos: ImitationBatch,
-                             coefficients: [Float]? = nil, headWorkspace: Workspace,
+                             coefficients: InnerCoefficients? = nil, headWorkspace: Workspace,
                              workspace: Workspace) throws -> TaskMetaGradient {
         let tail = policy.tail(of: theta)
         let c = try coefficients ?? inner.coefficients(tail: tail, data: data, workspace: headWorkspace)

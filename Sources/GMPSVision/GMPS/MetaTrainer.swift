@@ -118,7 +118,8 @@ public final class MetaTrainer {
             self.state = state
         } else {
             let theta = policy.network.initialParameters(seed: config.seed)
-            let alpha = policy.alphaMask(config.adaptedParameters).map { $0 * config.initialAlpha }
+            var alpha = policy.alphaMask(config.adaptedParameters).map { $0 * config.initialAlpha }
+            for j in 0..<policy.biasVectorCount { alpha[j] = config.initialBiasVectorAlpha }
             self.state = MetaTrainerState(
                 theta: theta, alpha: alpha,
                 thetaOptimizer: Adam(parameterCount: theta.count, learningRate: config.learningRate),
@@ -302,9 +303,15 @@ public final class MetaTrainer {
             postSuccess: mean(results.map(\.post.successRate)), postReturn: mean(results.map(\.post.averageReturn)),
             explorationSuccess: mean(rollouts.map(\.successRate)),
             imitationLoss: lossSum / Double(config.outerSteps),
-            meanAlpha: Double(state.alpha.reduce(0, +)) / Double(max(state.alpha.count, 1)),
+            meanAlpha: meanAdaptedAlpha(alphaMask),
             learningRate: Double(learningRate), onPolicySamples: state.onPolicySamples,
             daggerSamples: daggerSamples, seconds: state.seconds)
+    }
+
+    /// Mean α over the adapted parameters.
+    private func meanAdaptedAlpha(_ mask: [Float]) -> Double {
+        let adapted = zip(state.alpha, mask).filter { $0.1 != 0 }.map { Double($0.0) }
+        return adapted.isEmpty ? 0 : adapted.reduce(0, +) / Double(adapted.count)
     }
 
     /// One task's outer minibatch: demonstrations, with up to `daggerShare` relabelled states.

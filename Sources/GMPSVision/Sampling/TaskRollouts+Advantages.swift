@@ -1,12 +1,16 @@
 extension TaskRollouts {
     /// The inner step's view of these rollouts: Â = standardised discounted returns-to-go minus a
-    /// linear baseline on hand xyz and time, fitted to this task's rollouts (DESIGN.md section 4).
+    /// linear baseline on hand xyz and time, fitted to this task's rollouts (DESIGN.md section 4);
+    /// with latents, also each rollout's standardised return (the latent's advantage).
     public func innerStepData(policy: MetaPolicy, discount: Float) -> InnerStepData {
         var returns: [Float] = []
         returns.reserveCapacity(sampleCount)
+        var trajectoryReturns: [Float] = []
         for trajectory in 0..<trajectoryCount {
             let range = (trajectory * horizon)..<((trajectory + 1) * horizon)
-            returns += discountedReturnsToGo(Array(rewards[range]), discount: discount)
+            let toGo = discountedReturnsToGo(Array(rewards[range]), discount: discount)
+            returns += toGo
+            trajectoryReturns.append(toGo.first ?? 0)
         }
         let scaledReturns = standardized(returns)
         var baseline = LinearFeatureBaseline(observationSize: 3)
@@ -24,6 +28,7 @@ extension TaskRollouts {
         return InnerStepData(
             headInputs: policy.headInputs(features: features, hands: hands, batch: sampleCount),
             actions: actions, behaviourLogProbabilities: logProbabilities, advantages: advantages,
-            trajectoryLength: horizon, latents: latents, behaviourLatentMean: latentMean)
+            trajectoryLength: horizon, latents: latents, behaviourLatentMean: latentMean,
+            trajectoryAdvantages: latents == nil ? nil : standardized(trajectoryReturns))
     }
 }
