@@ -149,44 +149,96 @@ public final class MetaTrainer {
 
     /// Behaviour-clones θ on all tasks' demos, so that meta-training starts near the experts and
     /// its rollouts carry goal information (FINDINGS.md). Returns the last step's loss.
+    ///
+    /// With per-trajectory exploration, each task also learns its own code in the bias-vector
+    /// slot (a task embedding, as MAESN learns per-task latents), and the codes are then
+    /// whitened into the first layer: afterwards θ's bias vector is their mean (0) and a latent
+    /// drawn from N(0, I) behaves like the expert of some plausible task. Rollouts with such
+    /// probes are consistent, goal-directed experiments, which is what makes one reward-weighted
+    /// step informative (FINDINGS.md: per-step noise carries only a noisy goal estimate).
     @discardableResult
     public func pretrain(progress: (_ step: Int, _ loss: Float) -> Void = { _, _ in }) throws -> Float {
         guard !state.pretrained, config.pretrainSteps > 0 else { return 0 }
+        let learnCodes = config.exploration.latentStd != nil && policy.biasVectorCount > 0
+        let b = policy.biasVectorCount, biasSlot = policy.tailStart
         var optimizer = Adam(parameterCount: policy.parameterCount, learningRate: config.learningRate)
-        let threads = workers.count
+        var codes = [Float](repeating: 0, count: goals.count * b)
+        var codeOptimizer = Adam(parameterCount: codes.count, learningRate: 10 * config.learningRate)
+        let tasksPerStep = min(goals.count, 8)
+        let perTask = max(1, config.pretrainBatch / tasksPerStep)
         var lastLoss: Float = 0
         for step in 0..<config.pretrainSteps {
             var rng = generator(iteration: -1, stream: UInt64(step))
-            let perWorker = (config.pretrainBatch + threads - 1) / threads
-            let batches = (0..<threads).map { _ in
-                (0..<perWorker).map { _ in Int.random(in: 0..<demos.count, using: &rng) }
-            }
-            var batchRNGs = (0..<threads).map { rng.split(stream: UInt64($0)) }
-            let minibatches = (0..<threads).map { worker in
-                ImitationData.mixture(of: batches[worker].map { demos[$0] }, using: &batchRNGs[worker])
-            }
-            let results = ResultSlots<(Float, [Float])>(count: threads)
-            let theta = state.theta
-            try parallelForEach(threads, workers: threads) { worker, item in
-                results[item] = try objective.behaviourCloning(parameters: theta, demos: minibatches[item],
+            let tasks = Array((0..<goals.count).shuffled(using: &rng).prefix(tasksPerStep))
+            let batchRNGs = tasks.indices.map { rng.split(stream: UInt64($0)) }
+            let results = ResultSlots<(Float, [Float])>(count: tasks.count)
+            let theta = state.theta, currentCodes = codes
+            try parallelForEach(tasks.count, workers: workers.count) { worker, slot in
+                var batchRNG = batchRNGs[slot]
+                let batch = demos[tasks[slot]].sample(perTask, using: &batchRNG)
+                var parameters = theta
+                if learnCodes {
+                    parameters.replaceSubrange(biasSlot..<(biasSlot + b),
+                                               with: currentCodes[(tasks[slot] * b)..<((tasks[slot] + 1) * b)])
+                }
+                results[slot] = try objective.behaviourCloning(parameters: parameters, demos: batch,
                                                                workspace: workspaces[worker])
             }
             var gradient = [Float](repeating: 0, count: policy.parameterCount)
+            var codeGradient = [Float](repeating: 0, count: codes.count)
             var loss: Float = 0
-            for item in 0..<threads {
-                guard let (itemLoss, itemGradient) = results[item] else { continue }
-                VectorOps.axpy(1 / Float(threads), itemGradient, &gradient)
-                loss += itemLoss / Float(threads)
+            let scale = 1 / Float(tasks.count)
+            for (slot, task) in tasks.enumerated() {
+                guard let (itemLoss, itemGradient) = results[slot] else { continue }
+                VectorOps.axpy(scale, itemGradient, &gradient)
+                loss += itemLoss * scale
+                if learnCodes {
+                    for j in 0..<b { codeGradient[task * b + j] = itemGradient[biasSlot + j] * scale }
+                }
             }
             guard loss.isFinite, gradient.allSatisfy(\.isFinite) else {
                 throw MetaTrainingError.nonFinite(iteration: -1, what: "behaviour-cloning loss")
             }
-            try optimizer.update(&state.theta, gradient: gradient)
+            if learnCodes {
+                for j in 0..<b { gradient[biasSlot + j] = 0 }
+                try codeOptimizer.update(&codes, gradient: codeGradient)
+            }
+            var updated = state.theta
+            try optimizer.update(&updated, gradient: gradient)
+            state.theta = updated
             lastLoss = loss
             progress(step, loss)
         }
+        if learnCodes { whitenTaskCodes(codes) }
         state.pretrained = true
         return lastLoss
+    }
+
+    /// Moves the task codes' mean and per-dimension spread into the first dense layer, so that
+    /// the codes become zero-mean, unit-variance inputs and θ's bias vector is their mean, 0:
+    ///   W_b x + c = (W_b diag(s)) ((x − m) / s) + (c + W_b m)
+    private func whitenTaskCodes(_ codes: [Float]) {
+        let b = policy.biasVectorCount, tasks = codes.count / b
+        guard let weight = policy.network.layout.tensor(named: "fc0.weight"),
+              let bias = policy.network.layout.tensor(named: "fc0.bias") else { return }
+        let (outputs, inputs) = (weight.shape[0], weight.shape[1])
+        let firstBiasColumn = inputs - b
+        var mean = [Float](repeating: 0, count: b), spread = [Float](repeating: 0, count: b)
+        for j in 0..<b {
+            let values = (0..<tasks).map { codes[$0 * b + j] }
+            (mean[j], spread[j]) = meanAndStandardDeviation(values)
+            spread[j] = max(spread[j], 1e-3)
+        }
+        var theta = state.theta
+        for o in 0..<outputs {
+            for j in 0..<b {
+                let w = theta[weight.offset + o * inputs + firstBiasColumn + j]
+                theta[bias.offset + o] += w * mean[j]
+                theta[weight.offset + o * inputs + firstBiasColumn + j] = w * spread[j]
+            }
+        }
+        for j in 0..<b { theta[policy.tailStart + j] = 0 }
+        state.theta = theta
     }
 
     // MARK: One meta-iteration
