@@ -72,7 +72,7 @@ struct RenderCommand: ParsableCommand {
         let env = try VisionEnv(name, imageHeight: size.height, imageWidth: size.width,
                                 assets: AssetLocator(folder: assets))
         let episodeGoals = try chooseGoals(for: name)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try makeFolder(out)
         let expert = ScriptedExpert(name)
         let master = SplitMix64(seed: seed)
 
@@ -80,7 +80,7 @@ struct RenderCommand: ParsableCommand {
             // Actions come from their own stream: the goal never changes what a random policy does.
             var actions = master.split(1 + UInt64(episode))
             let folder = URL(fileURLWithPath: out).appendingPathComponent(String(format: "episode-%03d", episode))
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try makeFolder(folder.path)
             try env.reset(goal: episodeGoal)
             var frames = [env.renderImage(showGoal: showGoal)]
             var episodeReturn = 0.0
@@ -111,6 +111,15 @@ struct RenderCommand: ParsableCommand {
             let coordinates = episodeGoal.coordinates.map { String(format: "%.4f", $0) }.joined(separator: ", ")
             print("episode \(episode): goal [\(coordinates)], return \(String(format: "%.2f", episodeReturn)), "
                   + "success \(result.success), \(frames.count) frames in \(folder.path)")
+        }
+    }
+
+    private func makeFolder(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw RenderCommandError("cannot create the folder \(path): \((error as NSError).localizedDescription) "
+                                     + "Choose an --out folder you can write to.")
         }
     }
 
@@ -147,5 +156,14 @@ struct RenderCommand: ParsableCommand {
         } catch {
             throw ValidationError("--goal: \(error.description)")
         }
+    }
+}
+
+/// A failure the render command explains in one sentence.
+struct RenderCommandError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

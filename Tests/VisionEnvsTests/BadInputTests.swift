@@ -50,19 +50,17 @@ func thrownError(_ body: () throws(VisionEnvError) -> Void) -> VisionEnvError? {
         }
     }
 
-    @Test func assetLocatorPrefersTheExplicitFolderAndNamesWhereItLooked() throws {
+    @Test func assetLocatorUsesTheExplicitFolderAndNamesWhereItLooked() throws {
         let folder = try temporaryFolder()
         let copy = folder.appendingPathComponent("push.xml").path
         try FileManager.default.copyItem(atPath: AssetLocator().path(of: "push.xml"), toPath: copy)
         #expect(try AssetLocator(folder: folder.path).path(of: "push.xml") == copy)
         #expect(try AssetLocator().path(of: "push.xml").hasSuffix("/assets/push.xml"))
         let error = thrownError { () throws(VisionEnvError) in _ = try AssetLocator(folder: folder.path).path(of: "missing.xml") }
-        guard case let .assetNotFound(file, searched)? = error else {
-            Issue.record("expected assetNotFound, got \(String(describing: error))")
-            return
-        }
-        #expect(file == "missing.xml")
-        #expect(searched.first == folder.path)
+        #expect(error == .assetNotFound(file: "missing.xml", folder: folder.path))
+        // A given folder without the model is an error, not a fallback to the repository's.
+        let elsewhere = thrownError { () throws(VisionEnvError) in _ = try AssetLocator(folder: folder.path).path(of: "door.xml") }
+        #expect(elsewhere == .assetNotFound(file: "door.xml", folder: folder.path))
         #expect(error?.description.contains(AssetLocator.environmentVariable) == true)
     }
 
