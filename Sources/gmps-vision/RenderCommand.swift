@@ -82,7 +82,19 @@ struct RenderCommand: ParsableCommand {
             let folder = URL(fileURLWithPath: out).appendingPathComponent(String(format: "episode-%03d", episode))
             try makeFolder(folder.path)
             try env.reset(goal: episodeGoal)
-            var frames = [env.renderImage(showGoal: showGoal)]
+            // Frames go to disk as they come; the sheet keeps thumbnails of at most 160 px.
+            var thumbnails: [RGBImage] = []
+            var frameCount = 0
+            func record(_ frame: RGBImage) throws {
+                let path = folder.appendingPathComponent(String(format: "frame-%03d.%@", frameCount, format.rawValue)).path
+                switch format {
+                case .png: try PNGFile.write(frame, to: path)
+                case .jpeg: try JPEGFile.write(frame, to: path)
+                }
+                thumbnails.append(ContactSheet.thumbnail(frame, maxWidth: 160))
+                frameCount += 1
+            }
+            try record(env.renderImage(showGoal: showGoal))
             var episodeReturn = 0.0
             var result = StepResult(reward: 0, success: false, done: false)
             while !result.done {
@@ -96,21 +108,14 @@ struct RenderCommand: ParsableCommand {
                 }
                 result = try env.step(action)
                 episodeReturn += result.reward
-                frames.append(env.renderImage(showGoal: showGoal))
-            }
-            for (index, frame) in frames.enumerated() {
-                let path = folder.appendingPathComponent(String(format: "frame-%03d.%@", index, format.rawValue)).path
-                switch format {
-                case .png: try PNGFile.write(frame, to: path)
-                case .jpeg: try JPEGFile.write(frame, to: path)
-                }
+                try record(env.renderImage(showGoal: showGoal))
             }
             let sheetPath = URL(fileURLWithPath: out)
                 .appendingPathComponent(String(format: "episode-%03d-sheet.png", episode)).path
-            try PNGFile.write(ContactSheet.compose(frames, columns: 10), to: sheetPath)
+            try PNGFile.write(ContactSheet.compose(thumbnails, columns: 10), to: sheetPath)
             let coordinates = episodeGoal.coordinates.map { String(format: "%.4f", $0) }.joined(separator: ", ")
             print("episode \(episode): goal [\(coordinates)], return \(String(format: "%.2f", episodeReturn)), "
-                  + "success \(result.success), \(frames.count) frames in \(folder.path)")
+                  + "success \(result.success), \(frameCount) frames in \(folder.path)")
         }
     }
 
