@@ -106,3 +106,12 @@ func randomPolicyFrames(_ env: VisionEnv, goal: Goal, seed: UInt64) throws -> [[
         }
     }
 }
+
+@Suite struct SceneBridgeTests {
+    @Test func mujocoMatricesBecomeTheSameRotationAsTheRendererReads() {
+        var xmat: [Double] = [0, -1, 0, 1, 0, 0, 0, 0, 1]  // 90° about z, row-major
+        let fast = xmat.withUnsafeMutableBufferPointer { SceneBridge.rotation($0.baseAddress!) }
+        #expect(fast == Rotation(rowMajor: xmat))
+        #expect(fast.apply(Vector3(1, 0, 0)) == Vector3(0, 1, 0))
+    }
+}
