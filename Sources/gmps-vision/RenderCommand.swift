@@ -10,7 +10,7 @@ struct RenderCommand: ParsableCommand {
         commandName: "render",
         abstract: "Write the frames of episodes of an environment as image files.",
         discussion: """
-            Writes OUT/episode-NNN/frame-SSS.png for every step (SSS = 000 is the state after \
+            Writes OUT/episode-NNN/frame-SSS.png (or .jpeg) for every step (SSS = 000 is the state after \
             reset) and OUT/episode-NNN-sheet.png, a grid of the episode's frames over time, and \
             prints each episode's goal, return and success. Goals come from --goal, from \
             --goals FILE (used in turn), or are drawn from the environment's task distribution \
@@ -32,8 +32,8 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Who acts: random (uniform in [-1, 1]^3) or scripted (the demonstrator).")
     var policy = Policy.scripted
 
-    @Option(help: "Number of episodes.")
-    var episodes = 1
+    @Option(help: "Number of episodes (default: one per goal of --goals, else 1).")
+    var episodes: Int?
 
     @Option(help: "One goal for every episode: x,y (push), angle (door) or x,y,z (reach).")
     var goal: String?
@@ -58,7 +58,7 @@ struct RenderCommand: ParsableCommand {
 
     func validate() throws {
         let name = try environment()
-        guard (1...10_000).contains(episodes) else {
+        if let episodes, !(1...10_000).contains(episodes) {
             throw ValidationError("--episodes must be between 1 and 10000; got \(episodes).")
         }
         if goal != nil && goals != nil {
@@ -138,15 +138,15 @@ struct RenderCommand: ParsableCommand {
 
     private func chooseGoals(for name: EnvironmentName) throws -> [Goal] {
         if let goal {
-            return Array(repeating: try parseGoal(goal, for: name), count: episodes)
+            return Array(repeating: try parseGoal(goal, for: name), count: episodes ?? 1)
         }
         if let goals {
             let list = try GoalsFile.read(goals, expecting: name)
-            return (0..<episodes).map { list[$0 % list.count] }
+            return (0..<(episodes ?? list.count)).map { list[$0 % list.count] }
         }
         var generator = SplitMix64(seed: seed).split(0)
         let distribution = TaskDistribution(name)
-        return (0..<episodes).map { _ in distribution.sample(using: &generator) }
+        return (0..<(episodes ?? 1)).map { _ in distribution.sample(using: &generator) }
     }
 
     private func parseGoal(_ text: String, for name: EnvironmentName) throws -> Goal {
