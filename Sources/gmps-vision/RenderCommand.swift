@@ -10,7 +10,7 @@ struct RenderCommand: ParsableCommand {
         commandName: "render",
         abstract: "Write the frames of episodes of an environment as image files.",
         discussion: """
-            Writes OUT/episode-NNN/frame-SSS.png for every step (SSS = 000 is the state after \
+            Writes OUT/episode-NNN/frame-SSS.png (or .jpeg) for every step (SSS = 000 is the state after \
             reset) and OUT/episode-NNN-sheet.png, a grid of the episode's frames over time, and \
             prints each episode's goal, return and success. Goals come from --goal, from \
             --goals FILE (used in turn), or are drawn from the environment's task distribution \
@@ -32,8 +32,8 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Who acts: random (uniform in [-1, 1]^3) or scripted (the demonstrator).")
     var policy = Policy.scripted
 
-    @Option(help: "Number of episodes.")
-    var episodes = 1
+    @Option(help: "Number of episodes (default: one per goal of --goals, else 1).")
+    var episodes: Int?
 
     @Option(help: "One goal for every episode: x,y (push), angle (door) or x,y,z (reach).")
     var goal: String?
@@ -58,7 +58,7 @@ struct RenderCommand: ParsableCommand {
 
     func validate() throws {
         let name = try environment()
-        guard (1...10_000).contains(episodes) else {
+        if let episodes, !(1...10_000).contains(episodes) {
             throw ValidationError("--episodes must be between 1 and 10000; got \(episodes).")
         }
         if goal != nil && goals != nil {
@@ -72,7 +72,7 @@ struct RenderCommand: ParsableCommand {
         let env = try VisionEnv(name, imageHeight: size.height, imageWidth: size.width,
                                 assets: AssetLocator(folder: assets))
         let episodeGoals = try chooseGoals(for: name)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        try makeFolder(out)
         let expert = ScriptedExpert(name)
         let master = SplitMix64(seed: seed)
 
@@ -80,9 +80,21 @@ struct RenderCommand: ParsableCommand {
             // Actions come from their own stream: the goal never changes what a random policy does.
             var actions = master.split(1 + UInt64(episode))
             let folder = URL(fileURLWithPath: out).appendingPathComponent(String(format: "episode-%03d", episode))
-            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            try makeFolder(folder.path)
             try env.reset(goal: episodeGoal)
-            var frames = [env.renderImage(showGoal: showGoal)]
+            // Frames go to disk as they come; the sheet keeps thumbnails of at most 160 px.
+            var thumbnails: [RGBImage] = []
+            var frameCount = 0
+            func record(_ frame: RGBImage) throws {
+                let path = folder.appendingPathComponent(String(format: "frame-%03d.%@", frameCount, format.rawValue)).path
+                switch format {
+                case .png: try PNGFile.write(frame, to: path)
+                case .jpeg: try JPEGFile.write(frame, to: path)
+                }
+                thumbnails.append(ContactSheet.thumbnail(frame, maxWidth: 160))
+                frameCount += 1
+            }
+            try record(env.renderImage(showGoal: showGoal))
             var episodeReturn = 0.0
             var result = StepResult(reward: 0, success: false, done: false)
             while !result.done {
@@ -96,21 +108,23 @@ struct RenderCommand: ParsableCommand {
                 }
                 result = try env.step(action)
                 episodeReturn += result.reward
-                frames.append(env.renderImage(showGoal: showGoal))
-            }
-            for (index, frame) in frames.enumerated() {
-                let path = folder.appendingPathComponent(String(format: "frame-%03d.%@", index, format.rawValue)).path
-                switch format {
-                case .png: try PNGFile.write(frame, to: path)
-                case .jpeg: try JPEGFile.write(frame, to: path)
-                }
+                try record(env.renderImage(showGoal: showGoal))
             }
             let sheetPath = URL(fileURLWithPath: out)
                 .appendingPathComponent(String(format: "episode-%03d-sheet.png", episode)).path
-            try PNGFile.write(ContactSheet.compose(frames, columns: 10), to: sheetPath)
+            try PNGFile.write(ContactSheet.compose(thumbnails, columns: 10), to: sheetPath)
             let coordinates = episodeGoal.coordinates.map { String(format: "%.4f", $0) }.joined(separator: ", ")
             print("episode \(episode): goal [\(coordinates)], return \(String(format: "%.2f", episodeReturn)), "
-                  + "success \(result.success), \(frames.count) frames in \(folder.path)")
+                  + "success \(result.success), \(frameCount) frames in \(folder.path)")
+        }
+    }
+
+    private func makeFolder(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw RenderCommandError("cannot create the folder \(path): \((error as NSError).localizedDescription) "
+                                     + "Choose an --out folder you can write to.")
         }
     }
 
@@ -124,15 +138,15 @@ struct RenderCommand: ParsableCommand {
 
     private func chooseGoals(for name: EnvironmentName) throws -> [Goal] {
         if let goal {
-            return Array(repeating: try parseGoal(goal, for: name), count: episodes)
+            return Array(repeating: try parseGoal(goal, for: name), count: episodes ?? 1)
         }
         if let goals {
             let list = try GoalsFile.read(goals, expecting: name)
-            return (0..<episodes).map { list[$0 % list.count] }
+            return (0..<(episodes ?? list.count)).map { list[$0 % list.count] }
         }
         var generator = SplitMix64(seed: seed).split(0)
         let distribution = TaskDistribution(name)
-        return (0..<episodes).map { _ in distribution.sample(using: &generator) }
+        return (0..<(episodes ?? 1)).map { _ in distribution.sample(using: &generator) }
     }
 
     private func parseGoal(_ text: String, for name: EnvironmentName) throws -> Goal {
@@ -147,5 +161,14 @@ struct RenderCommand: ParsableCommand {
         } catch {
             throw ValidationError("--goal: \(error.description)")
         }
+    }
+}
+
+/// A failure the render command explains in one sentence.
+struct RenderCommandError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
     }
 }

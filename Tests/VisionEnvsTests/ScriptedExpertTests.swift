@@ -1,52 +1,73 @@
 import Testing
 @testable import VisionEnvs
 
-/// Runs `expert` for one episode on `goal`; returns whether the last step succeeded.
-func runScriptedEpisode(_ env: ManipulationEnv, goal: Goal, trace: Bool = false) throws -> Bool {
+/// Runs the scripted expert for one episode of `goal`; returns the last step's result.
+@discardableResult
+func runScriptedEpisode(_ env: ManipulationEnv, goal: Goal) throws -> StepResult {
     try env.reset(goal: goal)
     let expert = ScriptedExpert(env.name)
     var last = StepResult(reward: 0, success: false, done: false)
     while !last.done {
-        let state = env.privilegedState()
-        let action = expert.action(for: state)
-        last = try env.step(action)
-        if trace { print(env.stepCount, state.map { ($0 * 1000).rounded() / 1000 }, action, last.reward) }
+        last = try env.step(expert.action(for: env.privilegedState()))
     }
-    return last.success
+    return last
 }
 
-/// Success rate of the scripted expert on `count` random goals.
-func scriptedSuccessRate(_ name: EnvironmentName, count: Int, seed: UInt64) throws -> (rate: Double, failures: [Goal]) {
+/// Share of `count` random goals (drawn with `seed`) on which the scripted expert succeeds.
+func scriptedSuccessRate(_ name: EnvironmentName, count: Int, seed: UInt64) throws -> Double {
     let env = try ManipulationEnv(name)
     var generator = SplitMix64(seed: seed)
     let distribution = TaskDistribution(name)
-    var failures: [Goal] = []
-    for _ in 0..<count {
-        let goal = distribution.sample(using: &generator)
-        if try !runScriptedEpisode(env, goal: goal) { failures.append(goal) }
+    var successes = 0
+    for _ in 0..<count where try runScriptedEpisode(env, goal: distribution.sample(using: &generator)).success {
+        successes += 1
     }
-    return (Double(count - failures.count) / Double(count), failures)
+    return Double(successes) / Double(count)
 }
 
-@Test func probe() throws {
-    for name in EnvironmentName.allCases {
-        let (rate, failures) = try scriptedSuccessRate(name, count: 300, seed: 7)
-        print(name, rate, failures.prefix(5))
+@Suite struct ScriptedExpertTests {
+    @Test func scriptedPusherMovesTheBlockIntoTheGoalRegion() throws {
+        let env = try ManipulationEnv(.push)
+        let goal = try Goal(.push, [0.12, 0.83])
+        let last = try runScriptedEpisode(env, goal: goal)
+        let state = env.privilegedState()
+        let block = SIMD2<Double>(Double(state[3]), Double(state[4]))
+        #expect(last.success)
+        #expect(distance(block, SIMD2(0.12, 0.83)) < PushTask.successRadius)
+        // It really moved: the block started 0.26 m from this goal.
+        #expect(distance(block, SIMD2(0, 0.6)) > 0.2)
     }
-}
-@Test func probeTrace() throws {
-    let env = try ManipulationEnv(.push)
-    _ = try runScriptedEpisode(env, goal: Goal(.push, [-0.1015, 0.8323]), trace: true)
-}
-@Test func probeLag() throws {
-    let env = try ManipulationEnv(.reach)
-    for i in 0..<12 {
-        try env.step(SIMD3<Float>(1, 1, i < 6 ? 1 : 0))
-        let lead = env.physics.mocapPosition - env.physics.handPosition
-        print(i, lead)
+
+    @Test func scriptedDoorOpenerOpensTheDoorToTheTargetAngle() throws {
+        let env = try ManipulationEnv(.door)
+        for target in [0.25, 0.95] {
+            let last = try runScriptedEpisode(env, goal: Goal(.door, [target]))
+            let angle = Double(env.privilegedState()[6])
+            #expect(last.success)
+            #expect(abs(angle - target) < DoorTask.successTolerance, "angle \(angle), target \(target)")
+        }
     }
-    for i in 0..<6 {
-        try env.step(SIMD3<Float>(0, 0, 0))
-        print("rest", i, env.physics.mocapPosition - env.physics.handPosition)
+
+    @Test func scriptedReacherReachesTheGoal() throws {
+        let env = try ManipulationEnv(.reach)
+        let last = try runScriptedEpisode(env, goal: Goal(.reach, [-0.14, 0.88, 0.24]))
+        #expect(last.success)
+        #expect(distance(env.physics.handPosition, SIMD3(-0.14, 0.88, 0.24)) < ReachTask.successRadius)
+    }
+
+    /// The bar: each demonstrator succeeds on at least 95% of random goals.
+    @Test(arguments: EnvironmentName.allCases)
+    func scriptedExpertSucceedsOnAtLeast95PercentOfRandomGoals(_ name: EnvironmentName) throws {
+        let rate = try scriptedSuccessRate(name, count: 100, seed: 11)
+        #expect(rate >= 0.95, "\(name): \(rate)")
+    }
+
+    @Test func doingNothingFailsEveryTask() throws {
+        for name in EnvironmentName.allCases {
+            let env = try ManipulationEnv(name)
+            var last = StepResult(reward: 0, success: false, done: false)
+            while !last.done { last = try env.step(SIMD3<Float>.zero) }
+            #expect(!last.success, "\(name) counted as solved without acting")
+        }
     }
 }

@@ -26,4 +26,29 @@ public enum ContactSheet {
         }
         return sheet
     }
+
+    /// `image` shrunk by the smallest whole factor that makes it at most `maxWidth` wide,
+    /// each output pixel the average of a factor x factor block (partial blocks at the right
+    /// and bottom edges are dropped). Images already narrow enough come back unchanged.
+    public static func thumbnail(_ image: RGBImage, maxWidth: Int) -> RGBImage {
+        let factor = max(1, (image.width + max(maxWidth, 1) - 1) / max(maxWidth, 1))
+        guard factor > 1 else { return image }
+        let (width, height) = (image.width / factor, image.height / factor)
+        var small = RGBImage(width: width, height: height)
+        let count = factor * factor
+        for y in 0..<height {
+            for x in 0..<width {
+                var sum = (0, 0, 0)
+                for dy in 0..<factor {
+                    for dx in 0..<factor {
+                        let (r, g, b) = image[x * factor + dx, y * factor + dy]
+                        sum = (sum.0 + Int(r), sum.1 + Int(g), sum.2 + Int(b))
+                    }
+                }
+                small[x, y] = (UInt8((sum.0 + count / 2) / count), UInt8((sum.1 + count / 2) / count),
+                               UInt8((sum.2 + count / 2) / count))
+            }
+        }
+        return small
+    }
 }

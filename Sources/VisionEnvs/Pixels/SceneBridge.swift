@@ -58,12 +58,10 @@ public struct SceneBridge {
     public mutating func update() {
         let data = simulation.data.pointee
         scene.camera.pose = Pose(position: Self.vector(data.cam_xpos + 3 * camera),
-                                 rotation: Rotation(rowMajor: UnsafeBufferPointer(start: data.cam_xmat + 9 * camera,
-                                                                                  count: 9)))
+                                 rotation: Self.rotation(data.cam_xmat + 9 * camera))
         for (geom, object) in geoms {
             let pose = Pose(position: Self.vector(data.geom_xpos + 3 * geom),
-                            rotation: Rotation(rowMajor: UnsafeBufferPointer(start: data.geom_xmat + 9 * geom,
-                                                                             count: 9)))
+                            rotation: Self.rotation(data.geom_xmat + 9 * geom))
             scene.setPose(pose, of: object)
         }
         scene.setPose(Pose(position: Self.vector(data.site_xpos + 3 * goalSite)), of: goalObject)
@@ -99,6 +97,15 @@ public struct SceneBridge {
 
     static func rgba(_ p: UnsafeMutablePointer<Float>) -> Color {
         Color(p[0], p[1], p[2], alpha: p[3])
+    }
+
+    /// A MuJoCo 3x3 row-major matrix (`xmat`) as a Renderer rotation: its columns are the
+    /// local axes. (Same as `Rotation(rowMajor:)`, without that initialiser's array: this
+    /// runs for every geom of every frame.)
+    static func rotation(_ m: UnsafeMutablePointer<Double>) -> Rotation {
+        Rotation(columns: Vector3(Float(m[0]), Float(m[3]), Float(m[6])),
+                 Vector3(Float(m[1]), Float(m[4]), Float(m[7])),
+                 Vector3(Float(m[2]), Float(m[5]), Float(m[8])))
     }
 
     static func vector(_ p: UnsafeMutablePointer<Double>) -> Vector3 {

@@ -44,16 +44,15 @@ public struct ScriptedExpert: Sendable {
 
     // MARK: push
 
-    /// Block half-size plus finger half-thickness: the hand's centre touching the block's back.
-    static let pushContact = 0.02 + 0.008
-    /// How far behind the block's centre the hand lines up before pushing.
+    /// How far behind the block's centre the hand lines up before pushing: block half-size
+    /// (0.02) plus finger half-thickness (0.008) plus 1.7 cm of air.
     static let pushStandoff = 0.045
     /// Height of the hand (between the fingers) while pushing: fingers span z 0.005–0.055.
     static let pushHeight = 0.03
 
     /// Line up behind the block on the line from the goal through the block, then push
-    /// along it, re-aiming every step as the block turns, and slowing down near the goal
-    /// because the block slides on after the hand stops.
+    /// along it, re-aiming every step as the block turns, slowing down near the goal because
+    /// the block slides on after the hand stops, and stopping 2 cm short.
     static func push(hand: SIMD3<Double>, block: SIMD3<Double>, goal: SIMD2<Double>) -> SIMD3<Double> {
         let toGoal = goal - block.xy
         let remaining = (toGoal * toGoal).sum().squareRoot()
@@ -66,7 +65,7 @@ public struct ScriptedExpert: Sendable {
 
         if along < -0.02 && offLine < 0.02 {
             // Move along the push direction while stepping back onto the line through the
-            // block's centre; slow down over the last 8 cm (a block pushed at full speed
+            // block's centre; slow down over the last 12 cm (a block pushed at full speed
             // slides about 3 cm on).
             let target = hand.xy + direction * 0.02 - lateral
             let speed = min(max(remaining / 0.12, 0.15), 1)

@@ -4,10 +4,12 @@ import Foundation
 /// top-level `assets/` folder is their one home, and an installed binary is pointed at a
 /// copy of it.
 ///
-/// Folders are searched in this order:
-/// 1. `folder`, when given (a command's `--assets` option);
+/// The folder is the first of these that is given:
+/// 1. `folder` (a command's `--assets` option);
 /// 2. the environment variable `GMPS_VISION_ASSETS`;
 /// 3. the repository's `assets/` folder, found from this source file's path at build time.
+/// A folder that is given but lacks the file is an error, not a reason to look elsewhere:
+/// silently loading another copy of a model would hide the mistake.
 public struct AssetLocator: Sendable {
     public static let environmentVariable = "GMPS_VISION_ASSETS"
 
@@ -18,16 +20,14 @@ public struct AssetLocator: Sendable {
         self.folder = folder
     }
 
-    /// The folders searched, in order.
-    public var searchFolders: [String] {
-        var folders: [String] = []
-        if let folder { folders.append(folder) }
+    /// The folder models are loaded from.
+    public var assetFolder: String {
+        if let folder { return folder }
         if let fromEnvironment = ProcessInfo.processInfo.environment[Self.environmentVariable],
            !fromEnvironment.isEmpty {
-            folders.append(fromEnvironment)
+            return fromEnvironment
         }
-        folders.append(Self.repositoryAssets)
-        return folders
+        return Self.repositoryAssets
     }
 
     /// `<repository>/assets`, three levels up from `Sources/VisionEnvs/Support/AssetLocator.swift`.
@@ -38,13 +38,13 @@ public struct AssetLocator: Sendable {
         .deletingLastPathComponent()  // repository
         .appendingPathComponent("assets").path
 
-    /// The path of `fileName` in the first folder that has it.
+    /// The path of `fileName` in `assetFolder`.
     public func path(of fileName: String) throws(VisionEnvError) -> String {
-        let searched = searchFolders
-        for folder in searched {
-            let candidate = URL(fileURLWithPath: folder).appendingPathComponent(fileName).path
-            if FileManager.default.fileExists(atPath: candidate) { return candidate }
+        let folder = assetFolder
+        let candidate = URL(fileURLWithPath: folder).appendingPathComponent(fileName).path
+        guard FileManager.default.fileExists(atPath: candidate) else {
+            throw .assetNotFound(file: fileName, folder: folder)
         }
-        throw .assetNotFound(file: fileName, searched: searched)
+        return candidate
     }
 }

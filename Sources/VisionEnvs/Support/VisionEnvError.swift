@@ -2,8 +2,8 @@
 public enum VisionEnvError: Error, Equatable, CustomStringConvertible {
     /// No environment has this name.
     case unknownEnvironment(String)
-    /// The MJCF file is in none of the searched folders.
-    case assetNotFound(file: String, searched: [String])
+    /// The MJCF file is not in the assets folder.
+    case assetNotFound(file: String, folder: String)
     /// MuJoCo refused the model; `message` is MuJoCo's own text.
     case modelLoadFailed(path: String, message: String)
     /// The model lacks an element the environment needs (a body, site, joint or camera).
@@ -22,9 +22,10 @@ public enum VisionEnvError: Error, Equatable, CustomStringConvertible {
         case let .unknownEnvironment(name):
             let known = EnvironmentName.allCases.map(\.rawValue).joined(separator: ", ")
             return "unknown environment '\(name)'; choose one of: \(known)."
-        case let .assetNotFound(file, searched):
-            return "cannot find the model file \(file); looked in: \(searched.joined(separator: ", ")). "
-                + "Pass the folder that holds it (--assets DIR) or set \(AssetLocator.environmentVariable)."
+        case let .assetNotFound(file, folder):
+            return "cannot find the model file \(file) in \(folder). Pass the folder that holds the "
+                + "models with --assets DIR or set \(AssetLocator.environmentVariable) (an --assets "
+                + "folder wins over the variable, which wins over the repository's assets/)."
         case let .modelLoadFailed(path, message):
             return "MuJoCo cannot load \(path): \(message)"
         case let .missingModelElement(path, kind, name):

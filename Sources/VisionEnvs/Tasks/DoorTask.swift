@@ -24,8 +24,12 @@ public struct DoorTask: ManipulationTask {
 
     public var targetAngle: Double { goal.coordinates[0] }
 
-    /// Places the goal marker where the handle would be at the target angle, found by posing
-    /// the door there for one kinematics pass and back.
+    /// Height of the goal marker: above the door (whose top is at 0.317 m), so that frames
+    /// for people show it even while the closed door stands in front of the target.
+    public static let goalMarkerHeight = 0.36
+
+    /// Places the goal marker above where the handle would be at the target angle, found by
+    /// posing the door there for one kinematics pass and back.
     public mutating func begin(goal: Goal, physics: GripperPhysics) throws(VisionEnvError) {
         try checkEnvironment(of: goal)
         self.goal = goal
@@ -35,7 +39,7 @@ public struct DoorTask: ManipulationTask {
         simulation.forward()
         let handleAtTarget = simulation.sitePosition(handleSite)
         simulation.setJointPosition(start, of: hinge)
-        physics.setGoalMarker(handleAtTarget)
+        physics.setGoalMarker(SIMD3(handleAtTarget.x, handleAtTarget.y, Self.goalMarkerHeight))
     }
 
     public func angle(_ physics: GripperPhysics) -> Double {
