@@ -10,7 +10,11 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     public var environment: EnvironmentName = .push
     /// Meta-training goals drawn from the task distribution's seeded split; the held-out
     /// meta-test goals follow them in the same split.
-    public var metaTrainTasks = 20
+    public var metaTrainTasks = 60
+    /// Scripted demonstrations per meta-training task, collected with Gaussian noise of
+    /// `demoNoise` on the executed action and the clean action as label (FINDINGS.md).
+    public var demosPerTask = 5
+    public var demoNoise: Float = 0.3
     /// Policy image height and width in pixels.
     public var imageHeight = 48
     public var imageWidth = 64
@@ -18,7 +22,7 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     // MARK: Policy
 
     /// Initial standard deviation of the per-step action noise (FINDINGS: 0.7 beat 0.4 and 1.0).
-    public var initialStd: Float = 0.7
+    public var initialStd: Float = 0.3
     /// Initial inner step size α on every adapted parameter (FINDINGS: 0.03–0.1).
     public var initialAlpha: Float = 0.05
     /// Initial α of the bias vector. With per-trajectory latents its gradient is a score, and
@@ -61,7 +65,7 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     // MARK: Behaviour-cloning pre-training (FINDINGS: the single most important change)
 
     /// Adam steps of behaviour cloning on all demos before meta-training (0: none).
-    public var pretrainSteps = 300
+    public var pretrainSteps = 3000
     /// Demo samples per pre-training step.
     public var pretrainBatch = 64
 
@@ -81,6 +85,22 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     public var threads = 2
 
     public init() {}
+
+    /// Every stage on a tiny budget (about a minute on 2 cores): what the tests and CI run.
+    public static func quick(_ environment: EnvironmentName) -> GMPSConfig {
+        var config = GMPSConfig()
+        config.environment = environment
+        config.metaTrainTasks = 4
+        config.demosPerTask = 1
+        config.tasksPerIteration = 2
+        config.trajectoriesPerTask = 4
+        config.iterations = 2
+        config.outerSteps = 2
+        config.pretrainSteps = 20
+        config.pretrainBatch = 16
+        config.demosPerTaskBatch = 8
+        return config
+    }
 
     /// Which of the policy's tail parameters the inner step moves.
     public enum AdaptedParameters: String, Codable, Sendable, CaseIterable {
@@ -107,6 +127,7 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         if !(initialStd > 0) { return "the initial standard deviation must be positive." }
         if !(0...1).contains(daggerShare) { return "the DAgger share must be in [0, 1]." }
         if demosPerTaskBatch < 1 || pretrainBatch < 1 { return "batch sizes must be at least 1." }
+        if metaTrainTasks < 1 || demosPerTask < 1 { return "at least one meta-training task with one demonstration is needed." }
         if threads < 1 { return "threads must be at least 1." }
         if let std = exploration.latentStd, !(std > 0) { return "the latent standard deviation must be positive." }
         return nil
