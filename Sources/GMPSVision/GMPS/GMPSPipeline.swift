@@ -46,10 +46,11 @@ public final class GMPSPipeline {
                                state: state)
     }
 
-    /// Pre-trains (if not yet) and runs meta-iterations up to `config.iterations`, writing
-    /// `progress.csv` and the checkpoint after every iteration.
+    /// Pre-trains (if not yet) and runs meta-iterations up to `config.iterations` (or stops
+    /// after iteration `stopAfter`, as an interruption would), writing `progress.csv` and the
+    /// checkpoint after every iteration.
     public func metaTrain(_ trainer: MetaTrainer, display: ProgressDisplay? = nil,
-                          pretrainDisplay: ProgressDisplay? = nil) throws {
+                          pretrainDisplay: ProgressDisplay? = nil, stopAfter: Int? = nil) throws {
         if !trainer.state.pretrained {
             try trainer.pretrain { step, loss in
                 pretrainDisplay?.update(step + 1, detail: String(format: "loss %.4f", loss))
@@ -57,7 +58,7 @@ public final class GMPSPipeline {
             try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
             try run.writeJSON(trainer.state.theta, to: "pretrained_theta.json")
         }
-        while trainer.state.iteration < config.iterations {
+        while trainer.state.iteration < min(config.iterations, stopAfter ?? .max) {
             let entry = try trainer.runIteration()
             progress.append(entry)
             try run.writeCSV(header: IterationLog.csvHeader, rows: progress.map(\.csvRow), to: "progress.csv")
