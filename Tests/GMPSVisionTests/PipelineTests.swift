@@ -83,3 +83,19 @@ struct PipelineTests {
         #expect(IterationLog(csvRow: "1,2,three") == nil)
     }
 }
+
+struct ConfigurationFileTests {
+    @Test func missingFieldsTakeTheirDefaults() throws {
+        let config = try JSONDecoder().decode(GMPSConfig.self, from: Data(#"{"iterations": 5, "environment": "door"}"#.utf8))
+        #expect(config.iterations == 5 && config.environment == .door)
+        #expect(config.trajectoriesPerTask == GMPSConfig().trajectoriesPerTask)
+    }
+
+    @Test func aConfigurationRoundTripsThroughJSON() throws {
+        var config = GMPSConfig.quick(.reach)
+        config.exploration = .perStep
+        config.daggerStartIteration = 3
+        let decoded = try JSONDecoder().decode(GMPSConfig.self, from: JSONEncoder().encode(config))
+        #expect(decoded == config)
+    }
+}

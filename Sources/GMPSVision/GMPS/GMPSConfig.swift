@@ -133,3 +133,42 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         return nil
     }
 }
+
+extension GMPSConfig {
+    /// Reads a configuration, taking the default for every field the file does not name, so
+    /// a run directory written before a setting existed still loads.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = GMPSConfig()
+        self = defaults
+        environment = try container.decodeIfPresent(type(of: environment).self, forKey: .environment) ?? defaults.environment
+        metaTrainTasks = try container.decodeIfPresent(type(of: metaTrainTasks).self, forKey: .metaTrainTasks) ?? defaults.metaTrainTasks
+        demosPerTask = try container.decodeIfPresent(type(of: demosPerTask).self, forKey: .demosPerTask) ?? defaults.demosPerTask
+        demoNoise = try container.decodeIfPresent(type(of: demoNoise).self, forKey: .demoNoise) ?? defaults.demoNoise
+        imageHeight = try container.decodeIfPresent(type(of: imageHeight).self, forKey: .imageHeight) ?? defaults.imageHeight
+        imageWidth = try container.decodeIfPresent(type(of: imageWidth).self, forKey: .imageWidth) ?? defaults.imageWidth
+        initialStd = try container.decodeIfPresent(type(of: initialStd).self, forKey: .initialStd) ?? defaults.initialStd
+        initialAlpha = try container.decodeIfPresent(type(of: initialAlpha).self, forKey: .initialAlpha) ?? defaults.initialAlpha
+        initialBiasVectorAlpha = try container.decodeIfPresent(type(of: initialBiasVectorAlpha).self, forKey: .initialBiasVectorAlpha) ?? defaults.initialBiasVectorAlpha
+        adaptedParameters = try container.decodeIfPresent(type(of: adaptedParameters).self, forKey: .adaptedParameters) ?? defaults.adaptedParameters
+        learnAlpha = try container.decodeIfPresent(type(of: learnAlpha).self, forKey: .learnAlpha) ?? defaults.learnAlpha
+        tasksPerIteration = try container.decodeIfPresent(type(of: tasksPerIteration).self, forKey: .tasksPerIteration) ?? defaults.tasksPerIteration
+        trajectoriesPerTask = try container.decodeIfPresent(type(of: trajectoriesPerTask).self, forKey: .trajectoriesPerTask) ?? defaults.trajectoriesPerTask
+        exploration = try container.decodeIfPresent(type(of: exploration).self, forKey: .exploration) ?? defaults.exploration
+        discount = try container.decodeIfPresent(type(of: discount).self, forKey: .discount) ?? defaults.discount
+        importanceWeightClip = try container.decodeIfPresent(type(of: importanceWeightClip).self, forKey: .importanceWeightClip) ?? defaults.importanceWeightClip
+        iterations = try container.decodeIfPresent(type(of: iterations).self, forKey: .iterations) ?? defaults.iterations
+        outerSteps = try container.decodeIfPresent(type(of: outerSteps).self, forKey: .outerSteps) ?? defaults.outerSteps
+        learningRate = try container.decodeIfPresent(type(of: learningRate).self, forKey: .learningRate) ?? defaults.learningRate
+        finalLearningRate = try container.decodeIfPresent(type(of: finalLearningRate).self, forKey: .finalLearningRate) ?? defaults.finalLearningRate
+        demosPerTaskBatch = try container.decodeIfPresent(type(of: demosPerTaskBatch).self, forKey: .demosPerTaskBatch) ?? defaults.demosPerTaskBatch
+        secondOrder = try container.decodeIfPresent(type(of: secondOrder).self, forKey: .secondOrder) ?? defaults.secondOrder
+        anchorWeight = try container.decodeIfPresent(type(of: anchorWeight).self, forKey: .anchorWeight) ?? defaults.anchorWeight
+        pretrainSteps = try container.decodeIfPresent(type(of: pretrainSteps).self, forKey: .pretrainSteps) ?? defaults.pretrainSteps
+        pretrainBatch = try container.decodeIfPresent(type(of: pretrainBatch).self, forKey: .pretrainBatch) ?? defaults.pretrainBatch
+        daggerStartIteration = try container.decodeIfPresent(type(of: daggerStartIteration).self, forKey: .daggerStartIteration) ?? defaults.daggerStartIteration
+        daggerShare = try container.decodeIfPresent(type(of: daggerShare).self, forKey: .daggerShare) ?? defaults.daggerShare
+        seed = try container.decodeIfPresent(type(of: seed).self, forKey: .seed) ?? defaults.seed
+        threads = try container.decodeIfPresent(type(of: threads).self, forKey: .threads) ?? defaults.threads
+    }
+}
