@@ -26,6 +26,9 @@ struct GMPSOptions: ParsableArguments {
     @Option(help: "Behaviour-cloning pre-training steps.")
     var pretrainSteps: Int?
 
+    @Option(help: "Outer Adam learning rate at the first iteration (decays linearly to a tenth).")
+    var learningRate: Float?
+
     @Option(help: "Exploration: per-trajectory (a latent per rollout) or per-step.")
     var exploration: String?
 
@@ -51,6 +54,9 @@ struct GMPSOptions: ParsableArguments {
                 throw ValidationError("\(name) must be at least \(name == "--iterations" ? 0 : 1); got \(value).")
             }
         }
+        if let learningRate, !(learningRate > 0 && learningRate < 1) {
+            throw ValidationError("--learning-rate must be in (0, 1); got \(learningRate).")
+        }
         if let trajectories, trajectories < 2 {
             throw ValidationError("--trajectories must be at least 2: advantages need more than one rollout.")
         }
@@ -74,6 +80,7 @@ struct GMPSOptions: ParsableArguments {
         if let trajectories { config.trajectoriesPerTask = trajectories }
         if let outerSteps { config.outerSteps = outerSteps }
         if let pretrainSteps { config.pretrainSteps = pretrainSteps }
+        if let learningRate { (config.learningRate, config.finalLearningRate) = (learningRate, learningRate / 10) }
         if let exploration { config.exploration = exploration == "per-step" ? .perStep : .perTrajectory(latentStd: 1) }
         if let adapt, let adapted = GMPSConfig.AdaptedParameters(rawValue: adapt) { config.adaptedParameters = adapted }
         if let size { (config.imageHeight, config.imageWidth) = (size.height, size.width) }
