@@ -1,0 +1,44 @@
+import Testing
+@testable import ConvNet
+
+struct AdamTests {
+    @Test func firstStepMovesEachParameterByTheLearningRate() throws {
+        var adam = Adam(parameterCount: 2, learningRate: 0.1)
+        var theta: [Float] = [1, -2]
+        try adam.update(&theta, gradient: [0.5, -1])
+        // m̂ = g, v̂ = g² → step = lr · g / |g|.
+        #expect(abs(theta[0] - 0.9) < 1e-6 && abs(theta[1] - -1.9) < 1e-6)
+    }
+
+    @Test func stepsMatchHandComputedValues() throws {
+        var adam = Adam(parameterCount: 2, learningRate: 0.1)
+        var theta: [Float] = [1, -2]
+        try adam.update(&theta, gradient: [0.5, -1])
+        try adam.update(&theta, gradient: [0.2, 0.3])
+        // Parameter 0, step 2: m = 0.9·0.05 + 0.1·0.2 = 0.065, v = 0.999·0.00025 + 0.001·0.04 = 0.00028975,
+        // m̂ = 0.065 / 0.19 = 0.342105, v̂ = 0.00028975 / 0.001999 = 0.144947, step = 0.1·0.342105/0.380719 = 0.089858.
+        #expect(abs(theta[0] - (0.9 - 0.089858)) < 2e-6)
+        // Parameter 1: m = -0.09 + 0.03 = -0.06, v = 0.000999 + 0.00009 = 0.001089,
+        // m̂ = -0.315789, v̂ = 0.544772, step = 0.1·(-0.315789)/0.738087 = -0.042785.
+        #expect(abs(theta[1] - (-1.9 + 0.042785)) < 2e-6)
+        #expect(adam.step == 2)
+    }
+
+    @Test func clippingScalesTheGradientToTheMaximumNorm() throws {
+        var clipped = Adam(parameterCount: 2, learningRate: 0.1, maxGradientNorm: 1)
+        var reference = Adam(parameterCount: 2, learningRate: 0.1)
+        var a: [Float] = [0, 0], b: [Float] = [0, 0]
+        let norm = try clipped.update(&a, gradient: [3, 4])
+        try reference.update(&b, gradient: [0.6, 0.8])
+        #expect(norm == 5)
+        #expect(clipped.m == reference.m && clipped.v == reference.v)
+    }
+
+    @Test func adamMinimisesAQuadratic() throws {
+        var adam = Adam(parameterCount: 3, learningRate: 0.05)
+        var x: [Float] = [2, -3, 1]
+        for _ in 0..<500 { try adam.update(&x, gradient: x.map { 2 * $0 }) }
+        #expect(x.allSatisfy { abs($0) < 1e-2 })
+        #expect(throws: ConvNetError.self) { try adam.update(&x, gradient: [1]) }
+    }
+}
