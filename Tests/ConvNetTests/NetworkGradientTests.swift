@@ -67,24 +67,32 @@ struct NetworkGradientTests {
                          threads: 2, batch: 4, name: "mlp", tolerance: 2e-3)
     }
 
-    @Test func parallelChunksAgreeWithOneWorker() throws {
-        let spec = NetworkSpec.visionPolicy(imageHeight: 24, imageWidth: 32)
-        let one = try Network(spec: spec, threads: 1), two = try Network(spec: spec, threads: 2)
-        let theta = one.initialParameters(seed: 2)
-        var rng = SeededGenerator(seed: 3)
-        let batch = 5
-        let images = (0..<(batch * one.imageInputCount)).map { _ in rng.nextUniformFloat() }
-        let extras = randomVector(batch * 3, &rng), dout = randomVector(batch * 3, &rng)
-        let w1 = one.makeWorkspace(maxBatch: 8), w2 = two.makeWorkspace(maxBatch: 8)
-        let y1 = try one.forward(parameters: theta, images: images, extras: extras, batch: batch, workspace: w1)
-        let y2 = try two.forward(parameters: theta, images: images, extras: extras, batch: batch, workspace: w2)
-        #expect(maxDiff(y2, y1) < 1e-6)
-        var g1 = theta, g2 = theta
-        try one.backward(parameters: theta, outputGradient: dout, workspace: w1, into: &g1)
-        try two.backward(parameters: theta, outputGradient: dout, workspace: w2, into: &g2)
-        let diff = maxDiff(g2, g1)
-        report("2 workers vs 1 worker gradient", diff, tolerance: 1e-5)
-        #expect(diff < 1e-5)
+    /// Two workers (batch chunks in the encoder, output/input slices in large dense layers)
+    /// against one worker, which the finite-difference tests above pin.
+    @Test(arguments: [1, 5])
+    func parallelPassesAgreeWithOneWorker(batch: Int) throws {
+        let wide = NetworkSpec(image: .init(channels: 3, height: 20, width: 18),
+                               convolutions: [.init(outChannels: 8, kernel: 3, stride: 1, padding: .valid)],
+                               imageFeatures: .flatten, extraInputs: 2, biasVector: 3, hidden: [300, 40],
+                               activation: .relu, outputs: 3)
+        for spec in [NetworkSpec.visionPolicy(imageHeight: 24, imageWidth: 32), wide] {
+            let one = try Network(spec: spec, threads: 1), two = try Network(spec: spec, threads: 2)
+            let theta = one.initialParameters(seed: 2)
+            var rng = SeededGenerator(seed: 3)
+            let images = (0..<(batch * one.imageInputCount)).map { _ in rng.nextUniformFloat() }
+            let extras = randomVector(batch * one.extraInputCount, &rng), dout = randomVector(batch * 3, &rng)
+            let w1 = one.makeWorkspace(maxBatch: 8), w2 = two.makeWorkspace(maxBatch: 8)
+            let y1 = try one.forward(parameters: theta, images: images, extras: extras, batch: batch, workspace: w1)
+            let y2 = try two.forward(parameters: theta, images: images, extras: extras, batch: batch, workspace: w2)
+            var g1 = theta, g2 = theta
+            try one.backward(parameters: theta, outputGradient: dout, workspace: w1, into: &g1, inputGradients: true)
+            try two.backward(parameters: theta, outputGradient: dout, workspace: w2, into: &g2, inputGradients: true)
+            let diff = max(maxDiff(y2, y1), maxDiff(g2, g1), maxDiff(w2.imageInputGradient, w1.imageInputGradient),
+                           maxDiff(w2.extraInputGradient, w1.extraInputGradient))
+            report("2 workers vs 1 worker, outputs and gradients (batch \(batch), \(spec.imageFeatures))", diff, tolerance: 1e-5)
+            #expect(diff < 1e-5)
+            #expect(g2.allSatisfy { $0.isFinite })
+        }
     }
 
     @Test func visionPolicyHasTheDesignedShapeAndGroups() throws {

@@ -69,14 +69,12 @@ func maxDiff(_ a: [Float], _ b: [Double?]) -> (diff: Double, skipped: Int) {
     return (m, skipped)
 }
 
-/// The ReLU pattern (post-ReLU output > 0) of every convolution in every worker of `ws`.
+/// The ReLU pattern (post-ReLU output > 0) of every convolution of the last forward on `ws`.
 func reluPattern(_ ws: Workspace) -> [Bool] {
     var pattern: [Bool] = []
-    for w in ws.workers {
-        for (l, out) in w.convOut.enumerated() {
-            let count = w.capacity * ws.network.convs[l].outputCount
-            pattern += UnsafeBufferPointer(start: out, count: count).map { $0 > 0 }
-        }
+    for (l, out) in ws.convOut.enumerated() {
+        let count = ws.batch * ws.network.convs[l].outputCount
+        pattern += UnsafeBufferPointer(start: out, count: count).map { $0 > 0 }
     }
     return pattern
 }
