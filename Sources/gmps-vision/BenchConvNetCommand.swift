@@ -71,7 +71,10 @@ struct BenchConvNetCommand: ParsableCommand {
         row("  forward, batch 64", try forwardRate(policy, batch: 64, iterations: 20), target: "")
         row("  train step (MSE + Adam), batch 64", try trainRate(policy, batch: 64, iterations: 10), target: "")
         print("")
-        print("where a reference-CNN training step at batch 64 spends worker 0's time:")
+        let split = try trainSplit(reference, batch: 64)
+        print(String(format: "reference-CNN training step at batch 64: forward %.1f ms, backward %.1f ms, Adam %.1f ms (medians)",
+                     split.forward * 1e3, split.backward * 1e3, split.adam * 1e3))
+        print("where its forward and backward spend time (worker 0 in batch-parallel stages, wall time in dense ones):")
         for (stage, share) in try trainingProfile(reference, batch: 64) {
             print("  " + stage.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: "%5.1f%%", 100 * share))
         }
@@ -141,6 +144,29 @@ struct BenchConvNetCommand: ParsableCommand {
             }
             return iterations * batch
         }
+    }
+
+    /// Median seconds of the parts of a training step.
+    private func trainSplit(_ net: Network, batch: Int) throws -> (forward: Double, backward: Double, adam: Double) {
+        var theta = net.initialParameters(seed: 1)
+        var adam = Adam(parameterCount: net.parameterCount, learningRate: 1e-4)
+        var gradient = [Float](repeating: 0, count: net.parameterCount)
+        let ws = net.makeWorkspace(maxBatch: batch)
+        let input = makeBatch(net, batch: batch)
+        var times: [[Double]] = [[], [], []]
+        for _ in 0..<(repetitions + 1) {
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            let out = try net.forward(parameters: theta, images: input.images, extras: input.extras, batch: batch, workspace: ws)
+            let (_, dOut) = try MSELoss.valueAndGradient(output: out, target: input.targets)
+            let t1 = DispatchTime.now().uptimeNanoseconds
+            try net.backward(parameters: theta, outputGradient: dOut, workspace: ws, into: &gradient)
+            let t2 = DispatchTime.now().uptimeNanoseconds
+            try adam.update(&theta, gradient: gradient)
+            let t3 = DispatchTime.now().uptimeNanoseconds
+            for (i, dt) in [t1 - t0, t2 - t1, t3 - t2].enumerated() { times[i].append(Double(dt) / 1e9) }
+        }
+        let medians = times.map { $0.dropFirst().sorted()[repetitions / 2] }
+        return (medians[0], medians[1], medians[2])
     }
 
     /// Achieved GFLOP/s of the convolutions (all workers together), from worker 0's stage timers

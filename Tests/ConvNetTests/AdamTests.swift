@@ -29,9 +29,22 @@ struct AdamTests {
         var reference = Adam(parameterCount: 2, learningRate: 0.1)
         var a: [Float] = [0, 0], b: [Float] = [0, 0]
         let norm = try clipped.update(&a, gradient: [3, 4])
-        try reference.update(&b, gradient: [0.6, 0.8])
-        #expect(norm == 5)
+        let unclipped = try reference.update(&b, gradient: [0.6, 0.8])
+        #expect(norm == 5 && unclipped == nil)
         #expect(clipped.m == reference.m && clipped.v == reference.v)
+    }
+
+    @Test func threadedUpdateOfALargeVectorEqualsTheSingleThreadedOne() throws {
+        var rng = SeededGenerator(seed: 6)
+        let n = 300_000
+        var x1 = randomVector(n, &rng), x2 = x1
+        let g = randomVector(n, &rng)
+        var one = Adam(parameterCount: n, threads: 1), two = Adam(parameterCount: n, threads: 2)
+        for _ in 0..<2 {
+            try one.update(&x1, gradient: g)
+            try two.update(&x2, gradient: g)
+        }
+        #expect(x1 == x2 && one.m == two.m && one.v == two.v)
     }
 
     @Test func adamMinimisesAQuadratic() throws {
