@@ -3,17 +3,20 @@ import COpenBLAS
 /// OpenBLAS, used for every matrix product (NATIVE.md: its sgemm reaches ~85 GFLOP/s per core
 /// here; hand-written Swift SIMD does not come close without `-target-cpu`).
 ///
-/// Threading decision: OpenBLAS runs single-threaded, and ConvNet parallelises itself by
-/// splitting a batch into one chunk per worker (`Network.threads`), each chunk with its own
-/// workspace. Why:
-/// - Rollouts call the policy at batch 1 from many environments in parallel. With OpenBLAS
-///   threads each of those calls would fan out onto cores already busy with other envs
-///   (oversubscription, spin-waiting BLAS threads); single-threaded BLAS lets the caller's own
-///   parallelism own the cores.
-/// - The convolution GEMMs are small (M = 16–32 output channels): a per-image GEMM split across
-///   BLAS threads pays a synchronisation per call, while a batch split across workers pays one
-///   per pass. Measured by `gmps-vision bench convnet`.
-/// OpenBLAS's pthread build is safe to call from several threads at once when it runs with one
+/// Threading decision: OpenBLAS runs single-threaded, and ConvNet decides itself how a pass
+/// uses the cores (`Network.threads`, default 2 = the machine's cores): the batch-parallel
+/// encoder gives each worker a chunk of images; each large dense layer is split into one
+/// slice of outputs (or inputs) per worker. Why:
+/// - Rollouts call the policy at batch 1 from many environments in parallel. Such callers use
+///   `threads: 1` networks (or workspaces) per env worker; with OpenBLAS threads every call
+///   would fan out onto cores already busy with other envs (oversubscription, spin-waiting).
+/// - The convolution GEMMs are small (M = 16-32 output channels): splitting one image's GEMM
+///   over BLAS threads pays a synchronisation per call; splitting the batch pays one per pass,
+///   and measured 110 GFLOP/s per core on the reference CNN's conv shapes (one thread).
+/// - The reference CNN's first dense layer (22 MB of weights) is bound by memory bandwidth at
+///   batch 1 (6.6 GFLOP/s on one core); slicing it over both cores nearly doubles batch-1
+///   throughput, which a BLAS call at M = 1 does not do as well.
+/// OpenBLAS's pthread build may be called from several threads at once when it runs with one
 /// thread (each call then works in its caller's thread).
 public enum BLAS {
     /// Sets OpenBLAS to one thread. Runs once, the first time any network is built.

@@ -97,3 +97,27 @@ struct HessianVectorTests {
         }
     }
 }
+
+/// The head split used for inner loops on detached features.
+struct NetworkHeadTests {
+    @Test func headOnEncoderFeaturesReproducesTheWholeNetworkAndHasAnExactHessian() throws {
+        let net = try Network(spec: .visionPolicy(imageHeight: 24, imageWidth: 32))
+        let head = try GaussianPolicy(network: Network(spec: net.headSpec))
+        #expect(head.network.parameterCount == net.headParameterRange.count)
+        #expect(head.network.layout.tensors.map(\.name) == net.layout.tensors.filter { $0.offset >= net.headParameterRange.lowerBound }.map(\.name))
+        let theta = net.initialParameters(seed: 8)
+        var rng = SeededGenerator(seed: 9)
+        let batch = 3
+        let images = (0..<(batch * net.imageInputCount)).map { _ in rng.nextUniformFloat() }
+        let hands = randomVector(batch * 3, &rng)
+        let ws = net.makeWorkspace(maxBatch: batch), hws = head.network.makeWorkspace(maxBatch: batch)
+        let full = try net.forward(parameters: theta, images: images, extras: hands, batch: batch, workspace: ws)
+        let features = try net.encoderFeatures(parameters: theta, images: images, extras: hands, batch: batch, workspace: ws)
+        let headTheta = Array(theta[net.headParameterRange])
+        let viaHead = try head.network.forward(parameters: headTheta, extras: features, batch: batch, workspace: hws)
+        #expect(maxDiff(viaHead, full) < 1e-6)
+        let hv = try head.logProbabilityHessianVector(parameters: headTheta, extras: features, actions: randomVector(batch * 3, &rng),
+                                                      weights: [0.3, -0.2, 0.5], direction: randomVector(headTheta.count, &rng))
+        #expect(hv.count == headTheta.count && hv.allSatisfy { $0.isFinite })
+    }
+}
