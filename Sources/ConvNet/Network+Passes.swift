@@ -34,13 +34,10 @@ extension Network {
                         let wgt = ptrs.theta + denseWeight[l], bias = ptrs.theta + denseBias[l]
                         let input = UncheckedBox(x)
                         runSlices(slices(d: d, o: o, n: batch)) { s, count in
-                            let o0 = s * o / count, o1 = (s + 1) * o / count
-                            // y[:, o0..<o1] = x · W[o0..<o1, :]ᵀ + b[o0..<o1], then the activation.
-                            for i in 0..<batch { (y + i * o + o0).update(from: bias + o0, count: o1 - o0) }
-                            BLAS.sgemm(transA: false, transB: true, m: batch, n: o1 - o0, k: d, a: input.value, lda: d,
-                                       b: wgt + o0 * d, ldb: d, beta: 1, c: y + o0, ldc: o)
+                            let outputs = (s * o / count)..<((s + 1) * o / count)
+                            Dense.forward(n: batch, d: d, o: o, x: input.value, weight: wgt, bias: bias, y: y, outputs: outputs)
                             if act != .identity {
-                                for i in 0..<batch { Activations.forward(act, y + i * o + o0, count: o1 - o0) }
+                                for i in 0..<batch { Activations.forward(act, y + i * o + outputs.lowerBound, count: outputs.count) }
                             }
                         }
                         x = UnsafePointer(y)
@@ -167,20 +164,12 @@ extension Network {
                     let wgt = theta.value + denseWeight[l]
                     let dW = grad.value + denseWeight[l], dB = grad.value + denseBias[l]
                     runSlices(slices(d: d, o: o, n: batch)) { s, count in
-                        // dW[o0..<o1, :] = dy[:, o0..<o1]ᵀ · x;  db[o0..<o1] = colsum dy[:, o0..<o1]
-                        let o0 = s * o / count, o1 = (s + 1) * o / count
-                        BLAS.sgemm(transA: true, transB: false, m: o1 - o0, n: d, k: batch, a: dy.value + o0, lda: o,
-                                   b: x.value, ldb: d, beta: 0, c: dW + o0 * d, ldc: d)
-                        for j in o0..<o1 {
-                            var sum: Float = 0
-                            for i in 0..<batch { sum += dy.value[i * o + j] }
-                            dB[j] = sum
+                        Dense.weightBackward(n: batch, d: d, o: o, x: x.value, dy: dy.value, dweight: dW, dbias: dB,
+                                             outputs: (s * o / count)..<((s + 1) * o / count))
+                        if wantDx {
+                            Dense.inputBackward(n: batch, d: d, o: o, dy: dy.value, weight: wgt, dx: dx.value,
+                                                inputs: (s * d / count)..<((s + 1) * d / count))
                         }
-                        // dx[:, d0..<d1] = dy · W[:, d0..<d1]
-                        guard wantDx else { return }
-                        let d0 = s * d / count, d1 = (s + 1) * d / count
-                        BLAS.sgemm(transA: false, transB: false, m: batch, n: d1 - d0, k: o, a: dy.value, lda: o,
-                                   b: wgt + d0, ldb: d, beta: 0, c: dx.value + d0, ldc: d)
                     }
                     swap(&g, &other)
                 }

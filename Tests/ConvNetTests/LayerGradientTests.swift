@@ -35,7 +35,8 @@ struct LayerGradientTests {
             return probe(y, r)
         }
         var dx = x, dw = w, db = b
-        Dense.backward(n: n, d: d, o: o, x: x, weight: w, dy: r, dweight: &dw, dbias: &db, dx: &dx)
+        Dense.weightBackward(n: n, d: d, o: o, x: x, dy: r, dweight: &dw, dbias: &db)
+        Dense.inputBackward(n: n, d: d, o: o, dy: r, weight: w, dx: &dx)
         let diff = max(maxDiff(dx, finiteDifferenceGradient(x) { f($0, w, b) }),
                        maxDiff(dw, finiteDifferenceGradient(w) { f(x, $0, b) }),
                        maxDiff(db, finiteDifferenceGradient(b) { f(x, w, $0) }))
