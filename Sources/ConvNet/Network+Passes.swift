@@ -85,9 +85,8 @@ extension Network {
                 let out = ws.convOut[l] + start * g.outputCount
                 for i in 0..<n {
                     Conv2D.forward(g, x: x + i * xCount, weight: theta + convWeight[l], bias: theta + convBias[l],
-                                   col: scratch.col, out: out + i * g.outputCount)
+                                   col: scratch.col, out: out + i * g.outputCount, relu: true)
                 }
-                Activations.forward(.relu, out, count: n * g.outputCount)
                 x = UnsafePointer(out); xCount = g.outputCount
                 if profile { clock = scratch.add(.convForward(l), since: clock) }
             }

@@ -75,8 +75,9 @@ struct BenchConvNetCommand: ParsableCommand {
         print(String(format: "reference-CNN training step at batch 64: forward %.1f ms, backward %.1f ms, Adam %.1f ms (medians)",
                      split.forward * 1e3, split.backward * 1e3, split.adam * 1e3))
         print("where its forward and backward spend time (worker 0 in batch-parallel stages, wall time in dense ones):")
-        for (stage, share) in try trainingProfile(reference, batch: 64) {
-            print("  " + stage.padding(toLength: 28, withPad: " ", startingAt: 0) + String(format: "%5.1f%%", 100 * share))
+        for (stage, seconds, share) in try trainingProfile(reference, batch: 64) {
+            print("  " + stage.padding(toLength: 28, withPad: " ", startingAt: 0)
+                  + String(format: "%7.2f ms  %5.1f%%", seconds * 1e3, 100 * share))
         }
     }
 
@@ -198,8 +199,8 @@ struct BenchConvNetCommand: ParsableCommand {
                 perImageBackward * imagesOnWorker0 * workers / backwardSeconds / 1e9)
     }
 
-    /// Share of worker 0's time per stage during batch-`batch` training passes.
-    private func trainingProfile(_ net: Network, batch: Int) throws -> [(String, Double)] {
+    /// Seconds per pass and share of the total per stage during batch-`batch` training passes.
+    private func trainingProfile(_ net: Network, batch: Int) throws -> [(String, Double, Double)] {
         let theta = net.initialParameters(seed: 1)
         let ws = net.makeWorkspace(maxBatch: batch)
         let input = makeBatch(net, batch: batch)
@@ -207,13 +208,14 @@ struct BenchConvNetCommand: ParsableCommand {
         let dOut = [Float](repeating: 0.01, count: batch * net.outputCount)
         _ = try net.forward(parameters: theta, images: input.images, batch: batch, workspace: ws)
         ws.profiling = true
-        for _ in 0..<3 {
+        let passes = 3
+        for _ in 0..<passes {
             _ = try net.forward(parameters: theta, images: input.images, batch: batch, workspace: ws)
             try net.backward(parameters: theta, outputGradient: dOut, workspace: ws, into: &gradient)
         }
         let profile = ws.profile
         let total = profile.reduce(0) { $0 + $1.seconds }
-        return profile.map { ($0.stage, $0.seconds / max(total, 1e-12)) }
+        return profile.map { ($0.stage, $0.seconds / Double(passes), $0.seconds / max(total, 1e-12)) }
     }
 
     private func convGeometries(_ spec: NetworkSpec) throws -> [ConvGeometry] {

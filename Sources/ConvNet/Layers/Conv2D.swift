@@ -1,19 +1,22 @@
 /// 2-D convolution of one image by im2col + sgemm; the weight is (OC,C,K,K) as in PyTorch.
 enum Conv2D {
-    /// out = weight · im2col(x) + bias.
+    /// out = weight · im2col(x) + bias, then max(out, 0) when `relu` (fused: one pass over out).
     /// x is (C,H,W), weight is (OC,CKK), bias is (OC), col is scratch (CKK,OHW), out is (OC,OHW).
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>,
-                        out: UnsafeMutablePointer<Float>) {
-        for o in 0..<g.oc { (out + o * g.ohw).update(repeating: bias[o], count: g.ohw) }
-        if g.k == 1 && g.s == 1 && g.padTop == 0 && g.padLeft == 0 {
-            BLAS.sgemm(transA: false, transB: false, m: g.oc, n: g.ohw, k: g.ckk,
-                       a: weight, lda: g.ckk, b: x, ldb: g.ohw, beta: 1, c: out, ldc: g.ohw)
-            return
-        }
-        Im2col.im2col(g, x: x, col: col)
+                        out: UnsafeMutablePointer<Float>, relu: Bool = false) {
+        let pointwise = g.k == 1 && g.s == 1 && g.padTop == 0 && g.padLeft == 0
+        if !pointwise { Im2col.im2col(g, x: x, col: col) }
         BLAS.sgemm(transA: false, transB: false, m: g.oc, n: g.ohw, k: g.ckk,
-                   a: weight, lda: g.ckk, b: col, ldb: g.ohw, beta: 1, c: out, ldc: g.ohw)
+                   a: weight, lda: g.ckk, b: pointwise ? x : UnsafePointer(col), ldb: g.ohw, beta: 0, c: out, ldc: g.ohw)
+        for o in 0..<g.oc {
+            let row = out + o * g.ohw, b = bias[o]
+            if relu {
+                for i in 0..<g.ohw { row[i] = max(row[i] + b, 0) }
+            } else {
+                for i in 0..<g.ohw { row[i] += b }
+            }
+        }
     }
 
     /// Backward of `out = weight · col + bias`:

@@ -67,6 +67,10 @@ enum Im2col {
                         let ix0 = kw - g.padLeft
                         if g.s == 1 && ix0 >= 0 && ix0 + g.ow <= g.w {
                             out.update(from: line + ix0, count: g.ow)
+                        } else if ix0 >= 0 && ix0 + (g.ow - 1) * g.s < g.w {
+                            // Strided, but inside the image: no bounds checks.
+                            let src = line + ix0
+                            for ox in 0..<g.ow { out[ox] = src[ox * g.s] }
                         } else {
                             for ox in 0..<g.ow {
                                 let ix = ox * g.s + ix0
@@ -98,6 +102,9 @@ enum Im2col {
                         if g.s == 1 && ix0 >= 0 && ix0 + g.ow <= g.w {
                             let dst = line + ix0
                             for ox in 0..<g.ow { dst[ox] += src[ox] }
+                        } else if ix0 >= 0 && ix0 + (g.ow - 1) * g.s < g.w {
+                            let dst = line + ix0
+                            for ox in 0..<g.ow { dst[ox * g.s] += src[ox] }
                         } else {
                             for ox in 0..<g.ow {
                                 let ix = ox * g.s + ix0
