@@ -83,9 +83,19 @@ extension Network {
             var x = UnsafePointer(input), xCount = chw
             for (l, g) in convs.enumerated() {
                 let out = ws.convOut[l] + start * g.outputCount
-                for i in 0..<n {
-                    Conv2D.forward(g, x: x + i * xCount, weight: theta + convWeight[l], bias: theta + convBias[l],
-                                   col: scratch.col, out: out + i * g.outputCount, relu: true)
+                if n == 1 && ws.batch == 1 && threads > 1 && g.oh >= threads {
+                    // A lone image: workers split its output rows (each with its own im2col scratch).
+                    let input = UncheckedBox(x)
+                    runSlices(min(threads, ws.workers.count)) { s, count in
+                        Conv2D.forward(g, x: input.value, weight: theta + self.convWeight[l], bias: theta + self.convBias[l],
+                                       col: ws.workers[s].col, out: out, relu: true,
+                                       outputRows: (s * g.oh / count)..<((s + 1) * g.oh / count))
+                    }
+                } else {
+                    for i in 0..<n {
+                        Conv2D.forward(g, x: x + i * xCount, weight: theta + convWeight[l], bias: theta + convBias[l],
+                                       col: scratch.col, out: out + i * g.outputCount, relu: true)
+                    }
                 }
                 x = UnsafePointer(out); xCount = g.outputCount
                 if profile { clock = scratch.add(.convForward(l), since: clock) }

@@ -34,8 +34,7 @@ public final class Workspace: @unchecked Sendable {
     init(network net: Network, maxBatch n: Int) {
         network = net
         maxBatch = n
-        let perWorker = (n + net.threads - 1) / net.threads
-        workers = (0..<min(net.threads, n)).map { _ in WorkerScratch(network: net, capacity: perWorker) }
+        workers = (0..<net.threads).map { _ in WorkerScratch(network: net) }
         var allocs: [UnsafeMutablePointer<Float>] = []
         func make(_ count: Int) -> UnsafeMutablePointer<Float> {
             let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
@@ -114,7 +113,7 @@ final class WorkerScratch {
     let stageNames: [String]
     var stageSeconds: [Double]
 
-    init(network: Network, capacity n: Int) {
+    init(network: Network) {
         counts = [max(1, network.maxCol), max(1, network.maxCol), max(1, network.encoderParameterCount)]
         col = .allocate(capacity: counts[0])
         dcol = .allocate(capacity: counts[1])

@@ -2,19 +2,24 @@
 enum Conv2D {
     /// out = weight · im2col(x) + bias, then max(out, 0) when `relu` (fused: one pass over out).
     /// x is (C,H,W), weight is (OC,CKK), bias is (OC), col is scratch (CKK,OHW), out is (OC,OHW).
+    /// With `outputRows`, computes only those output rows oy (columns oy*OW..<(oy+1)*OW of out
+    /// and col), so that workers can share one image at batch 1.
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>,
-                        out: UnsafeMutablePointer<Float>, relu: Bool = false) {
+                        out: UnsafeMutablePointer<Float>, relu: Bool = false, outputRows: Range<Int>? = nil) {
+        let rows = outputRows ?? 0..<g.oh
+        let first = rows.lowerBound * g.ow, count = rows.count * g.ow
         let pointwise = g.k == 1 && g.s == 1 && g.padTop == 0 && g.padLeft == 0
-        if !pointwise { Im2col.im2col(g, x: x, col: col) }
-        BLAS.sgemm(transA: false, transB: false, m: g.oc, n: g.ohw, k: g.ckk,
-                   a: weight, lda: g.ckk, b: pointwise ? x : UnsafePointer(col), ldb: g.ohw, beta: 0, c: out, ldc: g.ohw)
+        if !pointwise { Im2col.im2col(g, x: x, col: col, outputRows: rows) }
+        BLAS.sgemm(transA: false, transB: false, m: g.oc, n: count, k: g.ckk,
+                   a: weight, lda: g.ckk, b: (pointwise ? x : UnsafePointer(col)) + first, ldb: g.ohw,
+                   beta: 0, c: out + first, ldc: g.ohw)
         for o in 0..<g.oc {
-            let row = out + o * g.ohw, b = bias[o]
+            let row = out + o * g.ohw + first, b = bias[o]
             if relu {
-                for i in 0..<g.ohw { row[i] = max(row[i] + b, 0) }
+                for i in 0..<count { row[i] = max(row[i] + b, 0) }
             } else {
-                for i in 0..<g.ohw { row[i] += b }
+                for i in 0..<count { row[i] += b }
             }
         }
     }
