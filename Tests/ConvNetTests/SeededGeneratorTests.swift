@@ -33,3 +33,14 @@ struct SeededGeneratorTests {
         #expect(t.data[1] == 9)
     }
 }
+
+struct VectorOpsTests {
+    @Test func blockedSumMatchesADoubleSumForAllTailLengths() {
+        var rng = SeededGenerator(seed: 2)
+        for n in [0, 1, 7, 15, 16, 17, 33, 1000] {
+            let x = randomVector(n, &rng)
+            let s = x.withUnsafeBufferPointer { VectorOps.sum($0.baseAddress!, n) }
+            #expect(abs(Double(s) - x.reduce(0.0) { $0 + Double($1) }) < 1e-4)
+        }
+    }
+}

@@ -46,9 +46,7 @@ enum Conv2D {
                    a: dout, lda: g.ohw, b: colIn, ldb: g.ohw,
                    beta: accumulate ? 1 : 0, c: dweight, ldc: g.ckk)
         for o in 0..<g.oc {
-            let row = dout + o * g.ohw
-            var s: Float = 0
-            for i in 0..<g.ohw { s += row[i] }
+            let s = VectorOps.sum(dout + o * g.ohw, g.ohw)
             dbias[o] = accumulate ? dbias[o] + s : s
         }
         guard let dx else { return }
