@@ -21,7 +21,7 @@ public struct Adam: Codable, Equatable, Sendable {
     public private(set) var v: [Float]
 
     public init(parameterCount: Int, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, maxGradientNorm: Float? = nil, threads: Int = 2) {
+                epsilon: Float = 1e-8, maxGradientNorm: Float? = nil, threads: Int = BLAS.cores) {
         self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
         self.maxGradientNorm = maxGradientNorm
         self.threads = max(1, threads)

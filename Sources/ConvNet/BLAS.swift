@@ -1,10 +1,16 @@
 import COpenBLAS
 
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
 /// OpenBLAS, used for every matrix product (NATIVE.md: its sgemm reaches ~85 GFLOP/s per core
 /// here; hand-written Swift SIMD does not come close without `-target-cpu`).
 ///
 /// Threading decision: OpenBLAS runs single-threaded, and ConvNet decides itself how a pass
-/// uses the cores (`Network.threads`, default 2 = the machine's cores): the batch-parallel
+/// uses the cores (`Network.threads`, default `BLAS.cores`, 2 on the project's machines): the batch-parallel
 /// encoder gives each worker a chunk of images; each large dense layer is split into one
 /// slice of outputs (or inputs) per worker. Why:
 /// - Rollouts call the policy at batch 1 from many environments in parallel. Such callers use
@@ -24,6 +30,10 @@ public enum BLAS {
         openblas_set_num_threads(1)
         return true
     }()
+
+    /// Online processors: the default worker count of networks and Adam (2 on the project's
+    /// machines). Callers that run their own parallelism (rollout workers) pass `threads: 1`.
+    public static let cores: Int = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
 
     /// The number of threads OpenBLAS uses now.
     public static var threads: Int { Int(openblas_get_num_threads()) }

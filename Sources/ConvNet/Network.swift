@@ -46,7 +46,7 @@ public final class Network: Sendable {
     /// O of the output layer (A for a policy).
     public var outputCount: Int { spec.outputs }
 
-    public init(spec: NetworkSpec, threads: Int = 2) throws {
+    public init(spec: NetworkSpec, threads: Int = BLAS.cores) throws {
         _ = BLAS.configured
         guard threads >= 1 else { throw ConvNetError.invalidArchitecture("threads must be at least 1, got \(threads)") }
         guard spec.outputs > 0, spec.hidden.allSatisfy({ $0 > 0 }), spec.extraInputs >= 0, spec.biasVector >= 0 else {

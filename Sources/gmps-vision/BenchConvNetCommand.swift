@@ -167,7 +167,7 @@ struct BenchConvNetCommand: ParsableCommand {
 
     private func trainRate(_ net: Network, batch: Int, iterations: Int) throws -> Rate {
         var theta = net.initialParameters(seed: 1)
-        var adam = Adam(parameterCount: net.parameterCount, learningRate: 1e-4)
+        var adam = Adam(parameterCount: net.parameterCount, learningRate: 1e-4, threads: threads)
         var gradient = [Float](repeating: 0, count: net.parameterCount)
         let ws = net.makeWorkspace(maxBatch: batch)
         let input = makeBatch(net, batch: batch)
@@ -185,7 +185,7 @@ struct BenchConvNetCommand: ParsableCommand {
     /// Median seconds of the parts of a training step.
     private func trainSplit(_ net: Network, batch: Int) throws -> (forward: Double, backward: Double, adam: Double) {
         var theta = net.initialParameters(seed: 1)
-        var adam = Adam(parameterCount: net.parameterCount, learningRate: 1e-4)
+        var adam = Adam(parameterCount: net.parameterCount, learningRate: 1e-4, threads: threads)
         var gradient = [Float](repeating: 0, count: net.parameterCount)
         let ws = net.makeWorkspace(maxBatch: batch)
         let input = makeBatch(net, batch: batch)
