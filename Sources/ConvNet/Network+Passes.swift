@@ -50,9 +50,9 @@ extension Network {
     }
 
     /// How many output slices a dense GEMM of (n x d) · (d x o) splits into: one per worker when
-    /// the layer is large enough to repay a dispatch (~10 µs), else 1.
+    /// the layer is large enough to repay a dispatch, else 1.
     func slices(d: Int, o: Int, n: Int) -> Int {
-        threads > 1 && d * o * max(n, 1) >= 1 << 17 ? min(threads, o) : 1
+        threads > 1 && 2 * d * o * max(n, 1) >= splitFlops ? min(threads, o) : 1
     }
 
     /// Runs `body(index, count)` for index 0..<count, in parallel when count > 1.
@@ -83,7 +83,7 @@ extension Network {
             var x = UnsafePointer(input), xCount = chw
             for (l, g) in convs.enumerated() {
                 let out = ws.convOut[l] + start * g.outputCount
-                if n == 1 && ws.batch == 1 && threads > 1 && g.oh >= threads {
+                if n == 1 && ws.batch == 1 && threads > 1 && g.oh >= threads && g.forwardFlops >= splitFlops {
                     // A lone image: workers split its output rows (each with its own im2col scratch).
                     let input = UncheckedBox(x)
                     runSlices(min(threads, ws.workers.count)) { s, count in

@@ -36,6 +36,10 @@ public final class Network: Sendable {
     let maxActivation: Int
     /// Largest im2col matrix over the convolutions (CKK*OHW).
     let maxCol: Int
+    /// Work below which a layer stays on one thread: 2 MFLOP is ~20 µs of sgemm, against a few
+    /// µs to wake a worker (the vision policy's small layers stay whole; the reference CNN's
+    /// split). The tests lower it to exercise the split paths on small networks.
+    let splitFlops: Int
 
     /// P.
     public var parameterCount: Int { layout.count }
@@ -46,7 +50,11 @@ public final class Network: Sendable {
     /// O of the output layer (A for a policy).
     public var outputCount: Int { spec.outputs }
 
-    public init(spec: NetworkSpec, threads: Int = BLAS.cores) throws {
+    public convenience init(spec: NetworkSpec, threads: Int = BLAS.cores) throws {
+        try self.init(spec: spec, threads: threads, splitFlops: 2_000_000)
+    }
+
+    init(spec: NetworkSpec, threads: Int, splitFlops: Int) throws {
         _ = BLAS.configured
         guard threads >= 1 else { throw ConvNetError.invalidArchitecture("threads must be at least 1, got \(threads)") }
         guard spec.outputs > 0, spec.hidden.allSatisfy({ $0 > 0 }), spec.extraInputs >= 0, spec.biasVector >= 0 else {
@@ -124,6 +132,7 @@ public final class Network: Sendable {
         self.mapShape = map
         self.maxActivation = maxAct
         self.maxCol = convs.map { $0.ckk * $0.ohw }.max() ?? 0
+        self.splitFlops = splitFlops
     }
 
     /// Whether the concatenated input is just the flattened feature map (no extras, no bias
