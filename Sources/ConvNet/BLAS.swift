@@ -51,4 +51,15 @@ public enum BLAS {
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
+
+    /// y[M] = alpha * op(A) * x + beta * y, row-major A (M,N) with lda; op(A) = Aᵀ (N,M) when
+    /// `trans` (then x has M entries and y N). At batch 1 a dense layer is a matrix-vector
+    /// product, where sgemv reads the weights ~3.6x faster than sgemm with M = 1 (measured on
+    /// the reference CNN's 256 x 21632 layer: 463 µs against 1674 µs, one thread).
+    @inline(__always)
+    static func sgemv(trans: Bool, m: Int, n: Int, alpha: Float = 1, a: UnsafePointer<Float>, lda: Int,
+                      x: UnsafePointer<Float>, beta: Float, y: UnsafeMutablePointer<Float>) {
+        cblas_sgemv(CblasRowMajor, trans ? CblasTrans : CblasNoTrans, Int32(m), Int32(n), alpha, a, Int32(lda),
+                    x, 1, beta, y, 1)
+    }
 }

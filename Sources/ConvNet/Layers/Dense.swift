@@ -8,6 +8,10 @@ enum Dense {
                         bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, outputs: Range<Int>? = nil) {
         let r = outputs ?? 0..<o
         for i in 0..<n { (y + i * o + r.lowerBound).update(from: bias + r.lowerBound, count: r.count) }
+        if n == 1 {
+            BLAS.sgemv(trans: false, m: r.count, n: d, a: weight + r.lowerBound * d, lda: d, x: x, beta: 1, y: y + r.lowerBound)
+            return
+        }
         BLAS.sgemm(transA: false, transB: true, m: n, n: r.count, k: d, a: x, lda: d,
                    b: weight + r.lowerBound * d, ldb: d, beta: 1, c: y + r.lowerBound, ldc: o)
     }
@@ -19,8 +23,16 @@ enum Dense {
                                dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>,
                                outputs: Range<Int>? = nil) {
         let r = outputs ?? 0..<o
-        BLAS.sgemm(transA: true, transB: false, m: r.count, n: d, k: n, a: dy + r.lowerBound, lda: o,
-                   b: x, ldb: d, beta: 0, c: dweight + r.lowerBound * d, ldc: d)
+        if n == 1 {
+            // An outer product: dW[j, :] = dy[j] · x.
+            for j in r {
+                let row = dweight + j * d, scale = dy[j]
+                for k in 0..<d { row[k] = scale * x[k] }
+            }
+        } else {
+            BLAS.sgemm(transA: true, transB: false, m: r.count, n: d, k: n, a: dy + r.lowerBound, lda: o,
+                       b: x, ldb: d, beta: 0, c: dweight + r.lowerBound * d, ldc: d)
+        }
         for j in r {
             var sum: Float = 0
             for i in 0..<n { sum += dy[i * o + j] }
@@ -33,6 +45,10 @@ enum Dense {
     static func inputBackward(n: Int, d: Int, o: Int, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               dx: UnsafeMutablePointer<Float>, inputs: Range<Int>? = nil) {
         let r = inputs ?? 0..<d
+        if n == 1 {
+            BLAS.sgemv(trans: true, m: o, n: r.count, a: weight + r.lowerBound, lda: d, x: dy, beta: 0, y: dx + r.lowerBound)
+            return
+        }
         BLAS.sgemm(transA: false, transB: false, m: n, n: r.count, k: o, a: dy, lda: o,
                    b: weight + r.lowerBound, ldb: d, beta: 0, c: dx + r.lowerBound, ldc: d)
     }
