@@ -55,3 +55,29 @@ struct AdamTests {
         #expect(throws: ConvNetError.self) { try adam.update(&x, gradient: [1]) }
     }
 }
+
+extension AdamTests {
+    @Test func adamFitsASmallConvNetToABatch() throws {
+        // End to end: forward, MSE, backward, Adam on one fixed batch; the loss must collapse.
+        let net = try Network(spec: NetworkGradientTests.smallFlatten)
+        var theta = net.initialParameters(seed: 3)
+        var rng = SeededGenerator(seed: 4)
+        let batch = 8
+        let images = (0..<(batch * net.imageInputCount)).map { _ in rng.nextUniformFloat() }
+        let targets = randomVector(batch * net.outputCount, scale: 0.5, &rng)
+        let ws = net.makeWorkspace(maxBatch: batch)
+        var adam = Adam(parameterCount: net.parameterCount, learningRate: 1e-2)
+        var gradient = theta
+        var first: Float = 0, last: Float = 0
+        for step in 0..<150 {
+            let out = try net.forward(parameters: theta, images: images, batch: batch, workspace: ws)
+            let (loss, dOut) = try MSELoss.valueAndGradient(output: out, target: targets)
+            if step == 0 { first = loss }
+            last = loss
+            try net.backward(parameters: theta, outputGradient: dOut, workspace: ws, into: &gradient)
+            try adam.update(&theta, gradient: gradient)
+        }
+        print("Adam on a small conv net: MSE \(first) → \(last)")
+        #expect(last < first / 20)
+    }
+}
