@@ -161,9 +161,9 @@ public final class MetaTrainer {
         guard !state.pretrained, config.pretrainSteps > 0 else { return 0 }
         let learnCodes = config.exploration.latentStd != nil && policy.biasVectorCount > 0
         let b = policy.biasVectorCount, biasSlot = policy.tailStart
-        var optimizer = Adam(parameterCount: policy.parameterCount, learningRate: config.learningRate)
+        var optimizer = Adam(parameterCount: policy.parameterCount, learningRate: config.pretrainLearningRate)
         var codes = [Float](repeating: 0, count: goals.count * b)
-        var codeOptimizer = Adam(parameterCount: codes.count, learningRate: 10 * config.learningRate)
+        var codeOptimizer = Adam(parameterCount: codes.count, learningRate: 10 * config.pretrainLearningRate)
         let tasksPerStep = min(goals.count, 8)
         let perTask = max(1, config.pretrainBatch / tasksPerStep)
         var lastLoss: Float = 0
