@@ -78,11 +78,13 @@ public final class RolloutWorker {
             rollouts.latentMean = mean
         }
 
+        // The batch buffer holds exactly K frames (forward takes the whole array, no copy).
+        if images.count != k * imageCount { images = [Float](repeating: 0, count: k * imageCount) }
         for trajectory in 0..<k { try environments[trajectory].reset(goal: goal) }
         var hands = [Float](repeating: 0, count: k * 3)
         for t in 0..<horizon {
             // Observe: pixels straight into the batch buffer, hand xyz beside them.
-            try images.withUnsafeMutableBufferPointer { buffer in
+            images.withUnsafeMutableBufferPointer { buffer in
                 for trajectory in 0..<k {
                     let slice = UnsafeMutableBufferPointer(rebasing: buffer[(trajectory * imageCount)..<((trajectory + 1) * imageCount)])
                     environments[trajectory].renderObservation(into: slice)
@@ -97,10 +99,9 @@ public final class RolloutWorker {
                         }
                     }
                 }
-                _ = buffer
             }
             // Act: the encoder at batch K; the head per rollout when each has its own latent.
-            var means = try policy.network.forward(parameters: theta, images: Array(images[0..<(k * imageCount)]),
+            var means = try policy.network.forward(parameters: theta, images: images,
                                                    extras: hands, batch: k, workspace: workspace)
             let features = policy.network.lastImageFeatures(workspace: workspace)
             if !headParameters.isEmpty {
