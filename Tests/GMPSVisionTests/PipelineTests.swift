@@ -99,3 +99,33 @@ struct ConfigurationFileTests {
         #expect(decoded == config)
     }
 }
+
+struct NonFiniteTrainingTests {
+    @Test func aDivergingRunStopsWithAMessageAndKeepsTheLastGoodCheckpoint() throws {
+        let run = try PipelineTests.temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.url) }
+        var config = PipelineTests.config(iterations: 1)
+        let good = GMPSPipeline(config: config, run: run)
+        try good.metaTrain(try good.trainer(demos: good.demonstrations(), resume: false))
+        let saved = try run.readJSON(MetaTrainerState.self, from: MetaCheckpoint.stateFile)
+
+        // An absurd learning rate sends θ to infinity within a few outer steps.
+        config.iterations = 5
+        config.learningRate = 1e30
+        config.finalLearningRate = 1e30
+        let diverging = GMPSPipeline(config: config, run: run)
+        do {
+            try diverging.metaTrain(try diverging.trainer(demos: diverging.demonstrations(), resume: true))
+            Issue.record("training on with NaN parameters")
+        } catch let error as MetaTrainingError {
+            #expect(error.description.contains("NaN or infinite"))
+            #expect(error.description.contains("checkpoint"))
+        }
+        let kept = try run.readJSON(MetaTrainerState.self, from: MetaCheckpoint.stateFile)
+        let finite = kept.theta.allSatisfy { $0.isFinite }
+        #expect(finite, "the checkpoint on disk is a good one")
+        #expect(kept.iteration >= saved.iteration)
+        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth))
+        #expect(throws: Never.self) { _ = try MetaCheckpoint.load(from: run, policy: policy) }
+    }
+}

@@ -309,6 +309,9 @@ public final class MetaTrainer {
             var (newTheta, newAlpha) = (state.theta, state.alpha)
             try state.thetaOptimizer.update(&newTheta, gradient: thetaGradient)
             if config.learnAlpha { try state.alphaOptimizer.update(&newAlpha, gradient: alphaGradient) }
+            guard newTheta.allSatisfy(\.isFinite), newAlpha.allSatisfy(\.isFinite) else {
+                throw MetaTrainingError.nonFinite(iteration: iteration, what: "parameters")
+            }
             (state.theta, state.alpha) = (newTheta, newAlpha)
             lossSum += Double(loss)
         }
