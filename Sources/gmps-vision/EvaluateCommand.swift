@@ -63,23 +63,10 @@ struct EvaluateCommand: ParsableCommand {
             testGoals = try GoalsFile.read(goals, expecting: config.environment)
         }
         let k = trajectories ?? config.trajectoriesPerTask
-        let evaluator = MetaTestEvaluator(
-            policy: policy,
-            inner: InnerStep(policy: policy, importanceWeightClip: config.importanceWeightClip,
-                             latentStd: config.exploration.latentStd),
-            exploration: config.exploration, trajectories: k, adaptationSteps: adaptSteps,
-            discount: config.discount)
-        let workers = try (0..<config.threads).map { _ in
-            try RolloutWorker(policy: policy, environment: config.environment, imageHeight: config.imageHeight,
-                              imageWidth: config.imageWidth, maxTrajectories: k)
-        }
-        let headWorkspaces = (0..<config.threads).map { _ in
-            policy.head.makeWorkspace(maxBatch: k * config.environment.horizon)
-        }
         let started = Date()
-        let results = try evaluator.evaluate(goals: testGoals, theta: state.theta, alpha: state.alpha, draws: draws,
-                                             seed: seed, workers: workers, headWorkspaces: headWorkspaces)
-        let summary = EvaluationSummary(results, adaptationSteps: adaptSteps)
+        let summary = try GMPSPipeline(config: config, run: directory).evaluate(
+            theta: state.theta, alpha: state.alpha, goals: testGoals, adaptationSteps: adaptSteps, draws: draws,
+            seed: seed, trajectories: k)
         let seconds = Date().timeIntervalSince(started)
         if json {
             var object = summary.jsonObject

@@ -70,16 +70,9 @@ public final class GMPSPipeline {
 
     /// Meta-test evaluation of θ, α on `goals`.
     public func evaluate(theta: [Float], alpha: [Float], goals: [Goal], adaptationSteps: Int, draws: Int,
-                         seed: UInt64) throws -> EvaluationSummary {
-        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
-                                                        initialStd: config.initialStd))
-        let k = config.trajectoriesPerTask
-        let evaluator = MetaTestEvaluator(
-            policy: policy,
-            inner: InnerStep(policy: policy, importanceWeightClip: config.importanceWeightClip,
-                             latentStd: config.exploration.latentStd),
-            exploration: config.exploration, trajectories: k, adaptationSteps: adaptationSteps,
-            discount: config.discount)
+                         seed: UInt64, trajectories: Int? = nil) throws -> EvaluationSummary {
+        let (policy, evaluator) = try makeEvaluator(adaptationSteps: adaptationSteps, trajectories: trajectories)
+        let k = evaluator.trajectories
         let workers = try (0..<config.threads).map { _ in
             try RolloutWorker(policy: policy, environment: config.environment, imageHeight: config.imageHeight,
                               imageWidth: config.imageWidth, maxTrajectories: k)
@@ -90,6 +83,19 @@ public final class GMPSPipeline {
         let results = try evaluator.evaluate(goals: goals, theta: theta, alpha: alpha, draws: draws, seed: seed,
                                              workers: workers, headWorkspaces: headWorkspaces)
         return EvaluationSummary(results, adaptationSteps: adaptationSteps)
+    }
+
+    /// The run's policy and its meta-test procedure (exploration, K, α's inner step).
+    func makeEvaluator(adaptationSteps: Int, trajectories: Int? = nil) throws -> (MetaPolicy, MetaTestEvaluator) {
+        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
+                                                        initialStd: config.initialStd))
+        let evaluator = MetaTestEvaluator(
+            policy: policy,
+            inner: InnerStep(policy: policy, importanceWeightClip: config.importanceWeightClip,
+                             latentStd: config.exploration.latentStd),
+            exploration: config.exploration, trajectories: trajectories ?? config.trajectoriesPerTask,
+            adaptationSteps: adaptationSteps, discount: config.discount)
+        return (policy, evaluator)
     }
 
     /// The rows of an existing progress.csv for iterations 1…`iteration` (a resumed run keeps them).
@@ -141,14 +147,8 @@ extension GMPSPipeline {
 
     /// θ after `steps` adaptation steps on `goal` (one draw, seeded).
     public func adapted(theta: [Float], alpha: [Float], goal: Goal, steps: Int, seed: UInt64) throws -> [Float] {
-        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
-                                                        initialStd: config.initialStd))
-        let k = config.trajectoriesPerTask
-        let evaluator = MetaTestEvaluator(
-            policy: policy,
-            inner: InnerStep(policy: policy, importanceWeightClip: config.importanceWeightClip,
-                             latentStd: config.exploration.latentStd),
-            exploration: config.exploration, trajectories: k, adaptationSteps: steps, discount: config.discount)
+        let (policy, evaluator) = try makeEvaluator(adaptationSteps: steps)
+        let k = evaluator.trajectories
         let worker = try RolloutWorker(policy: policy, environment: config.environment, imageHeight: config.imageHeight,
                                        imageWidth: config.imageWidth, maxTrajectories: k)
         var rng = SeededGenerator(seed: seed)
