@@ -61,6 +61,9 @@ struct BaselineCommand: ParsableCommand {
     @Flag(help: "maml-pg: start from a behaviour-cloned θ instead of random parameters.")
     var pretrain = false
 
+    @Option(help: "maml-pg --pretrain: behaviour-cloning steps before meta-training.")
+    var pretrainSteps = 300
+
     @Option(help: "multitask-bc and maml-pg --pretrain: scripted demos per meta-training task.")
     var scriptedDemos = 10
 
@@ -93,6 +96,7 @@ struct BaselineCommand: ParsableCommand {
         guard trajectories >= 2 else { throw ValidationError("--trajectories must be at least 2 (advantages need a spread).") }
         guard adaptSteps >= 1, draws >= 1 else { throw ValidationError("--adapt-steps and --draws must be at least 1.") }
         guard learningRate > 0, alpha >= 0 else { throw ValidationError("--learning-rate must be positive and --alpha non-negative.") }
+        guard pretrainSteps >= 1 else { throw ValidationError("--pretrain-steps must be at least 1.") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
         guard GMPSConfig.AdaptedParameters(rawValue: adapt) != nil else {
             throw ValidationError("--adapt must be head or bias-vector.")
@@ -145,11 +149,11 @@ struct BaselineCommand: ParsableCommand {
     // MARK: Run-directory baselines
 
     private func trainMAML(_ config: BaselineConfig, goals: [Goal]) throws {
-        let run = try RunDirectory(path: out ?? "")
+        let run = try runDirectory()
         var config = config
         var initialTheta: [Float]?
         if config.pretrainInit {
-            config.gmps.pretrainSteps = 300
+            config.gmps.pretrainSteps = pretrainSteps
             initialTheta = try MultiTaskBehaviourCloning.clonedParameters(config: config, goals: goals) { step, loss in
                 if step % 100 == 0 { log("pretrain step \(step): loss \(loss)") }
             }
@@ -177,21 +181,23 @@ struct BaselineCommand: ParsableCommand {
     }
 
     private func trainBehaviourCloning(_ config: BaselineConfig, goals: [Goal]) throws {
-        let run = try RunDirectory(path: out ?? "")
+        let run = try runDirectory()
         try run.writeJSON(config, to: "config.json")
         let started = Date()
         let display = ProgressDisplay(stage: "multitask-bc", total: config.gmps.pretrainSteps)
+        var rows: [String] = []
         var (state, loss) = try MultiTaskBehaviourCloning.train(config: config, goals: goals) { step, loss in
             display.update(step + 1, detail: String(format: "loss %.4f", loss))
+            if (step + 1) % 50 == 0 || step + 1 == config.gmps.pretrainSteps {
+                rows.append(String(format: "%d,%.5g,%.2f", step + 1, loss, Date().timeIntervalSince(started)))
+            }
         }
         state.seconds = Date().timeIntervalSince(started)
         let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.gmps.imageHeight,
                                                         imageWidth: config.gmps.imageWidth,
                                                         initialStd: config.gmps.initialStd))
         try MetaCheckpoint.save(state, policy: policy, in: run)
-        try run.writeCSV(header: "step,loss,seconds",
-                         rows: [String(format: "%d,%.5g,%.2f", config.gmps.pretrainSteps, loss, state.seconds)],
-                         to: "progress.csv")
+        try run.writeCSV(header: "step,loss,seconds", rows: rows, to: "progress.csv")
         try report(["algorithm": config.algorithm.rawValue, "run": run.url.path, "loss": Double(loss),
                     "steps": config.gmps.pretrainSteps, "on_policy_samples": 0, "seconds": state.seconds],
                    text: "multitask-bc: \(config.gmps.pretrainSteps) steps, loss \(loss); evaluate with `gmps-vision evaluate --run \(run.url.path)`")
@@ -237,6 +243,11 @@ struct BaselineCommand: ParsableCommand {
         }
         try report(object, text: "\(config.algorithm.rawValue)\n" + summary.table(environment: gmps.environment,
                                                                                     goals: goals.count, draws: draws))
+    }
+
+    private func runDirectory() throws -> RunDirectory {
+        guard let out else { throw ValidationError("--algo \(algo) writes a run directory: give it with --out DIR.") }
+        return try RunDirectory(path: out)
     }
 
     private func report(_ object: [String: Any], text: String) throws {
