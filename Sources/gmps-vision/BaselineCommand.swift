@@ -64,6 +64,9 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "maml-pg --pretrain: behaviour-cloning steps before meta-training.")
     var pretrainSteps = 300
 
+    @Option(help: "maml-pg: also keep the checkpoint every N iterations in OUT/snapshots/iter-N (each a run directory evaluate reads; 0: none).")
+    var snapshotEvery = 0
+
     @Option(help: "multitask-bc and maml-pg --pretrain: scripted demos per meta-training task.")
     var scriptedDemos = 10
 
@@ -96,6 +99,7 @@ struct BaselineCommand: ParsableCommand {
         guard trajectories >= 2 else { throw ValidationError("--trajectories must be at least 2 (advantages need a spread).") }
         guard adaptSteps >= 1, draws >= 1 else { throw ValidationError("--adapt-steps and --draws must be at least 1.") }
         guard learningRate > 0, alpha >= 0 else { throw ValidationError("--learning-rate must be positive and --alpha non-negative.") }
+        guard snapshotEvery >= 0 else { throw ValidationError("--snapshot-every must be at least 0.") }
         guard pretrainSteps >= 1 else { throw ValidationError("--pretrain-steps must be at least 1.") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
         guard GMPSConfig.AdaptedParameters(rawValue: adapt) != nil else {
@@ -168,6 +172,12 @@ struct BaselineCommand: ParsableCommand {
             rows.append(entry.csvRow)
             try run.writeCSV(header: MAMLIterationLog.csvHeader, rows: rows, to: "progress.csv")
             try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
+            if snapshotEvery > 0, entry.iteration % snapshotEvery == 0 {
+                // A held-out learning curve: evaluate each snapshot against its on-policy samples.
+                let snapshot = try RunDirectory(path: run.file(String(format: "snapshots/iter-%04d", entry.iteration)).path)
+                try snapshot.writeJSON(config, to: "config.json")
+                try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: snapshot)
+            }
             display.update(entry.iteration, detail: String(format: "pre %.2f post %.2f explore %.2f · %d samples",
                                                            entry.preSuccess, entry.postSuccess,
                                                            entry.postExplorationSuccess, entry.onPolicySamples))

@@ -36,9 +36,10 @@ struct BaselineCommandTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let train = try CLIRunner.run(["baseline", "--algo", "maml-pg", "--env", "reach", "--image", "24x32",
                                        "--out", folder, "--iterations", "1", "--tasks", "2", "--tasks-per-iteration", "2",
-                                       "--trajectories", "2", "--json"])
+                                       "--trajectories", "2", "--snapshot-every", "1", "--json"])
         #expect(train.status == 0, "\(train.standardError)")
         #expect(try Self.json(train.standardOutput)["on_policy_samples"] as? Int == 2 * 2 * 2 * 50)
+        #expect(FileManager.default.fileExists(atPath: folder + "/snapshots/iter-0001/checkpoint.json"))
         let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8)
         #expect(progress.split(separator: "\n").count == 2)
         #expect(progress.hasPrefix("iteration,pre_success,post_success"))
