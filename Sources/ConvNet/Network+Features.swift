@@ -8,15 +8,6 @@ extension Network {
     public func lastImageFeatures(workspace: Workspace) -> [Float] {
         let batch = workspace.batch
         guard batch > 0, featureCount > 0 else { return [] }
-        let (chunks, size) = chunking(batch: batch)
-        var features = [Float](repeating: 0, count: batch * featureCount)
-        features.withUnsafeMutableBufferPointer { out in
-            for w in 0..<chunks {
-                let start = w * size, n = min(size, batch - start)
-                (out.baseAddress! + start * featureCount)
-                    .update(from: featuresPointer(workspace.workers[w]), count: n * featureCount)
-            }
-        }
-        return features
+        return Array(UnsafeBufferPointer(start: featuresPointer(workspace), count: batch * featureCount))
     }
 }

@@ -31,8 +31,8 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "maml-pg: meta-iterations (default 20). multitask-bc: behaviour-cloning steps (default 1000).")
     var iterations: Int?
 
-    @Option(help: "Meta-training tasks (goals from the meta-train split); the held-out goals follow them.")
-    var tasks = 20
+    @Option(help: "Meta-training tasks (goals from the meta-train split); the held-out goals follow them. Default: GMPS's.")
+    var tasks = GMPSConfig().metaTrainTasks
 
     @Option(help: "maml-pg: tasks per meta-iteration.")
     var tasksPerIteration = 10
@@ -49,7 +49,7 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "pg-scratch and expert: held-out goals.")
     var goalCount = 20
 
-    @Option(help: "Adam learning rate (maml-pg outer step, multitask-bc, pg-scratch).")
+    @Option(help: "Adam learning rate (maml-pg outer step, multitask-bc, pg-scratch; maml-pg --pretrain clones at GMPS's).")
     var learningRate: Float = 1e-3
 
     @Option(help: "maml-pg: initial inner step size α on every adapted parameter.")
@@ -67,8 +67,11 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "maml-pg: also keep the checkpoint every N iterations in OUT/snapshots/iter-N (each a run directory evaluate reads; 0: none).")
     var snapshotEvery = 0
 
-    @Option(help: "multitask-bc and maml-pg --pretrain: scripted demos per meta-training task.")
-    var scriptedDemos = 10
+    @Option(help: "multitask-bc and maml-pg --pretrain: scripted demos per meta-training task. Default: GMPS's.")
+    var scriptedDemos = GMPSConfig().demosPerTask
+
+    @Option(help: "Initial per-step action standard deviation. Default: GMPS's.")
+    var std = GMPSConfig().initialStd
 
     @Flag(help: "pg-scratch: plain gradient ascent instead of Adam.")
     var sgd = false
@@ -99,6 +102,7 @@ struct BaselineCommand: ParsableCommand {
         guard trajectories >= 2 else { throw ValidationError("--trajectories must be at least 2 (advantages need a spread).") }
         guard adaptSteps >= 1, draws >= 1 else { throw ValidationError("--adapt-steps and --draws must be at least 1.") }
         guard learningRate > 0, alpha >= 0 else { throw ValidationError("--learning-rate must be positive and --alpha non-negative.") }
+        guard scriptedDemos >= 1, std > 0 else { throw ValidationError("--scripted-demos must be at least 1 and --std positive.") }
         guard snapshotEvery >= 0 else { throw ValidationError("--snapshot-every must be at least 0.") }
         guard pretrainSteps >= 1 else { throw ValidationError("--pretrain-steps must be at least 1.") }
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
@@ -121,6 +125,8 @@ struct BaselineCommand: ParsableCommand {
         gmps.tasksPerIteration = min(tasksPerIteration, tasks)
         gmps.trajectoriesPerTask = trajectories
         gmps.exploration = .perStep
+        gmps.initialStd = std
+        gmps.demosPerTask = scriptedDemos
         gmps.learningRate = learningRate
         gmps.finalLearningRate = learningRate
         gmps.adaptedParameters = adapted
@@ -128,7 +134,6 @@ struct BaselineCommand: ParsableCommand {
         gmps.initialBiasVectorAlpha = alpha
         gmps.outerSteps = 1
         var config = BaselineConfig(algorithm: algorithm, gmps: gmps)
-        config.scriptedDemos = scriptedDemos
         config.scratchLearningRate = learningRate
         config.scratchAdam = !sgd
         config.pretrainInit = pretrain
@@ -140,6 +145,7 @@ struct BaselineCommand: ParsableCommand {
             try trainMAML(config, goals: split.train)
         case .multitaskBC:
             config.gmps.pretrainSteps = iterations ?? 1000
+            config.gmps.pretrainLearningRate = learningRate
             config.gmps.iterations = 0
             config.gmps.initialAlpha = 0
             config.gmps.initialBiasVectorAlpha = 0

@@ -71,3 +71,15 @@ struct Conv2DTests {
         }
     }
 }
+
+extension Conv2DTests {
+    @Test func fusedReluForwardIsReluOfTheConvolution() throws {
+        let g = try ConvGeometry(channels: 3, height: 11, width: 9, outChannels: 4, kernel: 5, stride: 2, padding: .valid)
+        var rng = SeededGenerator(seed: 17)
+        let x = randomVector(g.inputCount, &rng), w = randomVector(g.oc * g.ckk, &rng), b = randomVector(g.oc, &rng)
+        var col = [Float](repeating: 0, count: g.ckk * g.ohw), out = [Float](repeating: 0, count: g.outputCount)
+        Conv2D.forward(g, x: x, weight: w, bias: b, col: &col, out: &out, relu: true)
+        let ref = Conv2D.naiveForward(g, x: x, weight: w, bias: b).map { max($0, 0) }
+        #expect(maxDiff(out, ref) < 1e-5)
+    }
+}

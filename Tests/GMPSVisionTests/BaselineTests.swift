@@ -22,9 +22,8 @@ struct BaselineTests {
         gmps.iterations = 2
         gmps.pretrainSteps = 3
         gmps.pretrainBatch = 8
-        var config = BaselineConfig(algorithm: algorithm, gmps: gmps)
-        config.scriptedDemos = 1
-        return config
+        gmps.demosPerTask = 1
+        return BaselineConfig(algorithm: algorithm, gmps: gmps)
     }
 
     static func trainGoals(_ config: BaselineConfig) -> [Goal] {
@@ -227,7 +226,7 @@ struct BaselineTests {
         let data = try JSONEncoder().encode(config)
         #expect(try JSONDecoder().decode(BaselineConfig.self, from: data) == config)
         #expect(try JSONDecoder().decode(GMPSConfig.self, from: data) == config.gmps)
-        config.scriptedDemos = 0
+        config.gmps.demosPerTask = 0
         #expect(config.problem() != nil)
     }
 }

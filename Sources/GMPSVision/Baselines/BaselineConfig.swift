@@ -17,15 +17,14 @@ public enum BaselineAlgorithm: String, Codable, Sendable, CaseIterable {
 /// Fields of `gmps` that a baseline uses: environment, metaTrainTasks, image size, initialStd,
 /// initialAlpha / initialBiasVectorAlpha / adaptedParameters / learnAlpha (maml-pg),
 /// tasksPerIteration, trajectoriesPerTask, exploration (per-step for maml-pg), discount,
-/// importanceWeightClip, iterations, learningRate / finalLearningRate, pretrainSteps /
-/// pretrainBatch (multitask-bc; maml-pg when `pretrainInit`), seed, threads.
+/// importanceWeightClip, iterations, learningRate / finalLearningRate (maml-pg's outer step),
+/// demosPerTask / demoNoise / pretrainSteps / pretrainBatch / pretrainLearningRate
+/// (multitask-bc; maml-pg when `pretrainInit`), seed, threads.
 public struct BaselineConfig: Codable, Equatable, Sendable {
     public var algorithm: BaselineAlgorithm
     public var gmps: GMPSConfig
     /// maml-pg: start from a behaviour-cloned θ instead of random parameters (standard MAML: no).
     public var pretrainInit = false
-    /// multitask-bc (and maml-pg with `pretrainInit`): scripted demos per meta-training task.
-    public var scriptedDemos = 10
     /// pg-scratch: learning rate of the plain policy-gradient step(s) on each test goal.
     public var scratchLearningRate: Float = 1e-3
     /// pg-scratch: Adam (true) or plain gradient ascent, θ ← θ + lr ∇J (false).
@@ -37,7 +36,7 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case algorithm, pretrainInit, scriptedDemos, scratchLearningRate, scratchAdam
+        case algorithm, pretrainInit, scratchLearningRate, scratchAdam
     }
 
     public init(from decoder: any Decoder) throws {
@@ -45,7 +44,6 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         algorithm = try container.decode(BaselineAlgorithm.self, forKey: .algorithm)
         pretrainInit = try container.decodeIfPresent(Bool.self, forKey: .pretrainInit) ?? false
-        scriptedDemos = try container.decodeIfPresent(Int.self, forKey: .scriptedDemos) ?? 10
         scratchLearningRate = try container.decodeIfPresent(Float.self, forKey: .scratchLearningRate) ?? 1e-3
         scratchAdam = try container.decodeIfPresent(Bool.self, forKey: .scratchAdam) ?? true
     }
@@ -56,7 +54,6 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(algorithm, forKey: .algorithm)
         try container.encode(pretrainInit, forKey: .pretrainInit)
-        try container.encode(scriptedDemos, forKey: .scriptedDemos)
         try container.encode(scratchLearningRate, forKey: .scratchLearningRate)
         try container.encode(scratchAdam, forKey: .scratchAdam)
     }
@@ -67,7 +64,6 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
         if algorithm == .mamlPG, gmps.exploration != .perStep {
             return "maml-pg explores with per-step noise; its outer policy gradient runs through the full network at the sampled actions."
         }
-        if scriptedDemos < 1 { return "at least 1 scripted demo per task is needed." }
         if !(scratchLearningRate > 0) { return "the pg-scratch learning rate must be positive." }
         return nil
     }

@@ -70,26 +70,10 @@ public struct FullNetworkPolicyGradient: Sendable {
     }
 }
 
-/// The distance the task is judged by, from the privileged state after the last step (push:
-/// block to goal in xy; door: angle to target; reach: hand to goal). The same measure as
-/// `MetaTestEvaluator.finalDistance`, for evaluations that have no meta-policy (the expert).
-func finalDistance(goal: Goal, state: [Float]) -> Double {
-    let s = state.map(Double.init), g = goal.coordinates
-    switch goal.environment {
-    case .push:
-        let (dx, dy) = (s[3] - g[0], s[4] - g[1])
-        return (dx * dx + dy * dy).squareRoot()
-    case .door:
-        return abs(s[6] - g[0])
-    case .reach:
-        return (0..<3).map { (s[$0] - g[$0]) * (s[$0] - g[$0]) }.reduce(0, +).squareRoot()
-    }
-}
-
 extension TaskRollouts {
     /// The first trajectory's final distance to the goal.
     var firstFinalDistance: Double {
         let s = goal.environment.privilegedStateDimension
-        return finalDistance(goal: goal, state: Array(finalStates[0..<s]))
+        return finalDistance(state: Array(finalStates[0..<s]), goal: goal)
     }
 }

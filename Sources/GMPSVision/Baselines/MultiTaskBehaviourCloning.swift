@@ -10,7 +10,7 @@ import VisionEnvs
 /// the inner step leaves it unchanged and `gmps-vision evaluate` reports it before and after
 /// "adaptation" alike.
 public enum MultiTaskBehaviourCloning {
-    /// Collects `config.scriptedDemos` demos per goal and clones them for
+    /// Collects `config.gmps.demosPerTask` demos per goal and clones them for
     /// `config.gmps.pretrainSteps` Adam steps. Returns the state to checkpoint (α = 0) and the
     /// last loss; the run counts no on-policy samples.
     public static func train(config: BaselineConfig, goals: [Goal],
@@ -18,7 +18,7 @@ public enum MultiTaskBehaviourCloning {
         throws -> (state: MetaTrainerState, loss: Float) {
         var gmps = config.gmps
         gmps.exploration = .perStep
-        let trainer = try clonedTrainer(gmps: gmps, goals: goals, demosPerGoal: config.scriptedDemos)
+        let trainer = try clonedTrainer(gmps: gmps, goals: goals)
         let loss = try trainer.pretrain(progress: progress)
         var state = trainer.state
         state.alpha = [Float](repeating: 0, count: state.alpha.count)
@@ -31,9 +31,9 @@ public enum MultiTaskBehaviourCloning {
         try train(config: config, goals: goals, progress: progress).state.theta
     }
 
-    private static func clonedTrainer(gmps: GMPSConfig, goals: [Goal], demosPerGoal: Int) throws -> MetaTrainer {
-        let demos = try scriptedImitationData(environment: gmps.environment, goals: goals, episodes: demosPerGoal,
-                                              noise: 0.3, imageHeight: gmps.imageHeight, imageWidth: gmps.imageWidth,
+    private static func clonedTrainer(gmps: GMPSConfig, goals: [Goal]) throws -> MetaTrainer {
+        let demos = try scriptedImitationData(environment: gmps.environment, goals: goals, episodes: gmps.demosPerTask,
+                                              noise: gmps.demoNoise, imageHeight: gmps.imageHeight, imageWidth: gmps.imageWidth,
                                               threads: gmps.threads, seed: gmps.seed)
         var trainerConfig = gmps
         // The trainer's rollout workers are never used here; keep them small.

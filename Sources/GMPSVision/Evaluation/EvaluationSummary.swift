@@ -17,7 +17,7 @@ public struct EvaluationSummary: Sendable {
         preSuccess = mean(results.map { $0.preSuccess ? 1 : 0 })
         preReturn = mean(results.map(\.preReturn))
         preFinalDistance = mean(results.map(\.preFinalDistance))
-        let draws = results.first?.postSuccess.count ?? 0
+        let draws = adaptationSteps > 0 ? (results.first?.postSuccess.count ?? 0) : 0
         postSuccess = []
         postSuccessSpread = []
         postReturn = []

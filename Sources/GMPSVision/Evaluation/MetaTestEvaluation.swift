@@ -88,20 +88,9 @@ public struct MetaTestEvaluator {
         return results.values.compactMap { $0 }
     }
 
-    /// The task's distance at the last step of the first trajectory (push: block to goal in xy;
-    /// door: angle to target; reach: hand to goal), from the privileged state.
+    /// The task's distance after the first trajectory's last step.
     public func finalDistance(_ rollouts: TaskRollouts) -> Double {
         let s = rollouts.goal.environment.privilegedStateDimension
-        let state = rollouts.finalStates[0..<s].map(Double.init)
-        switch rollouts.goal.environment {
-        case .push:
-            let (dx, dy) = (state[3] - rollouts.goal.coordinates[0], state[4] - rollouts.goal.coordinates[1])
-            return (dx * dx + dy * dy).squareRoot()
-        case .door:
-            return abs(state[6] - rollouts.goal.coordinates[0])
-        case .reach:
-            let d = (0..<3).map { state[$0] - rollouts.goal.coordinates[$0] }
-            return d.reduce(0) { $0 + $1 * $1 }.squareRoot()
-        }
+        return GMPSVision.finalDistance(state: Array(rollouts.finalStates[0..<s]), goal: rollouts.goal)
     }
 }

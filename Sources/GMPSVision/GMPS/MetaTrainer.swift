@@ -25,10 +25,10 @@ public struct MetaTrainerState: Codable, Sendable {
 /// One line of `progress.csv`.
 public struct IterationLog: Codable, Sendable {
     public var iteration: Int
-    /// Mean-action success and return of θ on this iteration's tasks, before adaptation.
+    /// Mean-action success and return of θ on this iteration's tasks, before adaptation, and of
+    /// each task's φ_i adapted on fresh exploring rollouts (as at meta-test).
     public var preSuccess: Double
     public var preReturn: Double
-    /// The same for each task's adapted φ_i.
     public var postSuccess: Double
     public var postReturn: Double
     /// Success of the exploring pre-update rollouts the inner step learned from.
@@ -161,9 +161,9 @@ public final class MetaTrainer {
         guard !state.pretrained, config.pretrainSteps > 0 else { return 0 }
         let learnCodes = config.exploration.latentStd != nil && policy.biasVectorCount > 0
         let b = policy.biasVectorCount, biasSlot = policy.tailStart
-        var optimizer = Adam(parameterCount: policy.parameterCount, learningRate: config.learningRate)
+        var optimizer = Adam(parameterCount: policy.parameterCount, learningRate: config.pretrainLearningRate)
         var codes = [Float](repeating: 0, count: goals.count * b)
-        var codeOptimizer = Adam(parameterCount: codes.count, learningRate: 10 * config.learningRate)
+        var codeOptimizer = Adam(parameterCount: codes.count, learningRate: 10 * config.pretrainLearningRate)
         let tasksPerStep = min(goals.count, 8)
         let perTask = max(1, config.pretrainBatch / tasksPerStep)
         var lastLoss: Float = 0
@@ -313,21 +313,26 @@ public final class MetaTrainer {
             lossSum += Double(loss)
         }
 
-        // 4. Adapt the updated θ on each task's rollouts and measure θ and φ_i with mean actions;
-        //    with DAgger, the expert relabels the states φ_i visits.
+        // 4. Measure θ and its adaptation on each task as meta-test does: fresh exploring
+        //    rollouts, the inner step, then θ and φ_i with mean actions (reusing the rollouts the
+        //    outer steps fitted would flatter φ_i). With DAgger, the expert relabels φ_i's states.
         let theta = state.theta, alpha = state.alpha
-        let measured = ResultSlots<(pre: TaskRollouts, post: TaskRollouts)>(count: tasks.count)
+        let measured = ResultSlots<(pre: TaskRollouts, post: TaskRollouts, probes: Int)>(count: tasks.count)
         try parallelForEach(tasks.count, workers: threads) { worker, slot in
             var rng = generator(iteration: iteration, stream: 20_000 + UInt64(slot))
+            let goal = goals[tasks[slot]]
+            let probes = try workers[worker].collect(goal: goal, parameters: theta, exploration: config.exploration,
+                                                     trajectories: config.trajectoriesPerTask, using: &rng)
+            let data = probes.innerStepData(policy: policy, discount: Float(config.discount))
             let tail = policy.tail(of: theta)
-            let c = try objective.inner.coefficients(tail: tail, data: innerData[slot], workspace: headWorkspaces[worker])
-            let g = try objective.inner.gradient(tail: tail, coefficients: c, data: innerData[slot], workspace: headWorkspaces[worker])
+            let c = try objective.inner.coefficients(tail: tail, data: data, workspace: headWorkspaces[worker])
+            let g = try objective.inner.gradient(tail: tail, coefficients: c, data: data, workspace: headWorkspaces[worker])
             let phi = policy.replacingTail(of: theta, with: objective.inner.adaptedTail(tail, alpha: alpha, gradient: g))
-            let pre = try workers[worker].collect(goal: goals[tasks[slot]], parameters: theta, exploration: .none,
+            let pre = try workers[worker].collect(goal: goal, parameters: theta, exploration: .none,
                                                   trajectories: 1, using: &rng)
-            let post = try workers[worker].collect(goal: goals[tasks[slot]], parameters: phi, exploration: .none,
+            let post = try workers[worker].collect(goal: goal, parameters: phi, exploration: .none,
                                                    trajectories: 1, recordImages: daggerActive, using: &rng)
-            measured[slot] = (pre, post)
+            measured[slot] = (pre, post, probes.sampleCount)
         }
         let results = measured.values.compactMap { $0 }
         var daggerSamples = 0
@@ -339,9 +344,9 @@ public final class MetaTrainer {
                 daggerSamples += result.post.sampleCount
             }
             state.onPolicySamples += daggerSamples
-            state.evaluationSamples += results.reduce(0) { $0 + $1.pre.sampleCount }
+            state.evaluationSamples += results.reduce(0) { $0 + $1.pre.sampleCount + $1.probes }
         } else {
-            state.evaluationSamples += results.reduce(0) { $0 + $1.pre.sampleCount + $1.post.sampleCount }
+            state.evaluationSamples += results.reduce(0) { $0 + $1.pre.sampleCount + $1.post.sampleCount + $1.probes }
         }
 
         // 5. Log.
