@@ -35,10 +35,19 @@ public struct SACConfig: Codable, Equatable, Sendable {
     public var rewardScale: Float? = nil
     /// Gradients with a larger global L2 norm are scaled down to it (actor and critics).
     public var maxGradientNorm: Float? = 10
-    /// Environment steps between evaluations of the deterministic policy (a learning-curve row).
+    /// Standard deviation of Gaussian noise added to the executed action in training rollouts
+    /// (the buffer stores the executed action). 0: the actor's own sampling only.
+    public var actionNoiseStd: Float = 0
+    /// Environment steps between evaluations (a learning-curve row).
     public var evaluateEvery: Int = 2_000
-    /// Stop early after this many consecutive evaluations that solve every evaluated task
-    /// (0: always use the whole budget).
+    /// Episodes per evaluation task run with the deterministic action plus Gaussian noise of
+    /// `evaluationNoiseStd`, besides the clean episode: demonstrations are collected with
+    /// noise, so an expert that succeeds only on its clean path is not good enough.
+    public var noisyEvaluationEpisodes: Int = 8
+    /// σ of the noisy evaluation episodes (the demos' default noise).
+    public var evaluationNoiseStd: Float = 0.3
+    /// Stop early after this many consecutive evaluations in which every episode, clean and
+    /// noisy, succeeds (0: always use the whole budget).
     public var stopAfterSolvedEvaluations: Int = 3
     /// Bounds of the actor's log standard deviation (squashed into them with tanh).
     public var logStdMin: Float = -5
@@ -64,6 +73,8 @@ public struct SACConfig: Codable, Equatable, Sendable {
         }
         if !(initialTemperature > 0 && initialTemperature.isFinite) { return "initialTemperature must be positive, got \(initialTemperature)" }
         if randomSteps < 0 || updateAfter < 0 || updatesPerStep < 0 { return "randomSteps, updateAfter and updatesPerStep must not be negative" }
+        if !(actionNoiseStd >= 0 && evaluationNoiseStd >= 0) { return "noise standard deviations must not be negative" }
+        if noisyEvaluationEpisodes < 0 { return "noisyEvaluationEpisodes must not be negative" }
         if evaluateEvery < 1 { return "evaluateEvery must be at least 1, got \(evaluateEvery)" }
         if stopAfterSolvedEvaluations < 0 { return "stopAfterSolvedEvaluations must not be negative" }
         if !(logStdMin < logStdMax) { return "logStdMin (\(logStdMin)) must be below logStdMax (\(logStdMax))" }
