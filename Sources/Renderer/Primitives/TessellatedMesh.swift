@@ -1,12 +1,18 @@
 import Foundation
 
 /// A shape turned into triangles once, in its local frame; shared by every object of that
-/// shape. Normals are per vertex: flat faces repeat their corners, curved ones share them.
+/// shape. Shading is flat (one colour per triangle, from `faceNormals`): at policy resolutions
+/// facets are below a pixel or two, and a constant colour per triangle keeps the inner pixel
+/// loop to a depth test and three stores.
 public final class TessellatedMesh: Sendable {
     public let positions: [Vector3]
+    /// Per-vertex normals of the smooth surface (kept for meshes that want them; unused by
+    /// the flat-shaded rasterizer).
     public let normals: [Vector3]
     /// Counter-clockwise seen from outside.
     public let triangles: [SIMD3<Int32>]
+    /// Outward unit normal of each triangle, local frame.
+    public let faceNormals: [Vector3]
     public let doubleSided: Bool
     /// Radius of a sphere around the local origin holding every vertex (for culling).
     public let boundingRadius: Float
@@ -17,6 +23,10 @@ public final class TessellatedMesh: Sendable {
         self.triangles = triangles
         self.doubleSided = doubleSided
         boundingRadius = positions.reduce(0) { max($0, length($1)) }
+        faceNormals = triangles.map { t in
+            let (a, b, c) = (positions[Int(t.x)], positions[Int(t.y)], positions[Int(t.z)])
+            return normalized(cross(b - a, c - a))
+        }
     }
 
     /// Tessellates `shape` with `segments` vertices around each circle of a curved shape.

@@ -1,0 +1,64 @@
+import CMuJoCo
+
+/// push: slide the 4 cm block from (0, 0.60) to a hidden goal xy on the table.
+///
+/// Privileged state (9): hand xyz, block xyz, goal xyz (goal z = the block's resting height).
+public struct PushTask: ManipulationTask {
+    public let environment = EnvironmentName.push
+    public private(set) var goal: Goal
+    /// Block-goal xy distance at the start of the episode (d0 of the reward).
+    public private(set) var initialPlaceDistance: Double = 0
+
+    /// Success when the block's centre is this close to the goal, in the xy plane.
+    public static let successRadius = 0.05
+    /// Height of the block's centre when it rests on the table.
+    public static let blockRestingHeight = 0.02
+
+    let blockBody: Int
+
+    public init(physics: GripperPhysics) throws(VisionEnvError) {
+        blockBody = try physics.simulation.id(of: mjOBJ_BODY, named: "block")
+        goal = try Goal(.push, [0, 0.8])
+    }
+
+    public mutating func begin(goal: Goal, physics: GripperPhysics) throws(VisionEnvError) {
+        try checkEnvironment(of: goal)
+        self.goal = goal
+        physics.setGoalMarker(goalPosition)
+        initialPlaceDistance = distance(blockPosition(physics).xy, goalPosition.xy)
+    }
+
+    public var goalPosition: SIMD3<Double> {
+        SIMD3(goal.coordinates[0], goal.coordinates[1], Self.blockRestingHeight)
+    }
+
+    public func blockPosition(_ physics: GripperPhysics) -> SIMD3<Double> {
+        physics.simulation.bodyPosition(blockBody)
+    }
+
+    public func reward(_ physics: GripperPhysics) -> Double {
+        Self.reward(hand: physics.handPosition, block: blockPosition(physics), goal: goalPosition.xy,
+                    initialPlaceDistance: initialPlaceDistance)
+    }
+
+    public func isSuccess(_ physics: GripperPhysics) -> Bool {
+        Self.isSuccess(block: blockPosition(physics), goal: goalPosition.xy)
+    }
+
+    public func privilegedState(_ physics: GripperPhysics) -> [Float] {
+        physics.handPosition.floats + blockPosition(physics).floats + goalPosition.floats
+    }
+
+    /// `−reachDist + 100·max(0, d0 − placeDist)`: get to the block, then move it closer to
+    /// the goal than it started (the paper's Sawyer push shaping).
+    public static func reward(hand: SIMD3<Double>, block: SIMD3<Double>, goal: SIMD2<Double>,
+                              initialPlaceDistance: Double) -> Double {
+        let reachDistance = distance(hand, block)
+        let placeDistance = distance(block.xy, goal)
+        return -reachDistance + 100 * max(0, initialPlaceDistance - placeDistance)
+    }
+
+    public static func isSuccess(block: SIMD3<Double>, goal: SIMD2<Double>) -> Bool {
+        distance(block.xy, goal) < successRadius
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+/// `gmps-vision bench …`: speed benchmarks, run on a release build.
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the speed of the renderer and the networks (use a release build).",
+        subcommands: [BenchRenderCommand.self, BenchEnvCommand.self]
+    )
+}

@@ -1,0 +1,23 @@
+import Foundation
+
+/// Median throughput of `repetitions` timed runs of `work`, after one untimed warm-up run.
+/// `work` returns how many items (frames, images, steps) it processed.
+func medianThroughput(repetitions: Int, _ work: () -> Int) -> Double {
+    _ = work()
+    var rates: [Double] = []
+    for _ in 0..<max(repetitions, 1) {
+        let start = DispatchTime.now().uptimeNanoseconds
+        let items = work()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        rates.append(Double(items) / max(seconds, 1e-9))
+    }
+    rates.sort()
+    let middle = rates.count / 2
+    return rates.count % 2 == 1 ? rates[middle] : (rates[middle - 1] + rates[middle]) / 2
+}
+
+/// One JSON object on a line, keys sorted, for `--json` output.
+func printJSON(_ object: [String: Any]) throws {
+    let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+    print(String(decoding: data, as: UTF8.self))
+}

@@ -1,0 +1,174 @@
+import ArgumentParser
+import Foundation
+import Renderer
+import VisionEnvs
+
+/// `gmps-vision render`: runs episodes of an environment and writes every frame the policy
+/// would see, plus one contact sheet per episode.
+struct RenderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "render",
+        abstract: "Write the frames of episodes of an environment as image files.",
+        discussion: """
+            Writes OUT/episode-NNN/frame-SSS.png (or .jpeg) for every step (SSS = 000 is the state after \
+            reset) and OUT/episode-NNN-sheet.png, a grid of the episode's frames over time, and \
+            prints each episode's goal, return and success. Goals come from --goal, from \
+            --goals FILE (used in turn), or are drawn from the environment's task distribution \
+            with --seed. The same seed gives the same frames, byte for byte.
+            """
+    )
+
+    enum Policy: String, ExpressibleByArgument, CaseIterable {
+        case random
+        case scripted
+    }
+
+    @Option(help: "Environment: push, door or reach.")
+    var env: String
+
+    @Option(help: "Folder to write into (created if missing).")
+    var out: String
+
+    @Option(help: "Who acts: random (uniform in [-1, 1]^3) or scripted (the demonstrator).")
+    var policy = Policy.scripted
+
+    @Option(help: "Number of episodes (default: one per goal of --goals, else 1).")
+    var episodes: Int?
+
+    @Option(help: "One goal for every episode: x,y (push), angle (door) or x,y,z (reach).")
+    var goal: String?
+
+    @Option(help: "A goals file {\"env\": ENV, \"goals\": [[...], ...]}, its goals used in turn.")
+    var goals: String?
+
+    @Option(help: "Seed of the goal draws and the random policy.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Image size as HxW.")
+    var size = ImageSize(height: 48, width: 64)
+
+    @Flag(help: "Draw the hidden goal (frames for people; the policy never sees it).")
+    var showGoal = false
+
+    @Option(help: "Image file format of the frames: png or jpeg (contact sheets are PNG).")
+    var format = ImageFormat.png
+
+    @Option(help: "Folder holding the MJCF models (default: $GMPS_VISION_ASSETS, then the repository's assets/).")
+    var assets: String?
+
+    func validate() throws {
+        let name = try environment()
+        if let episodes, !(1...10_000).contains(episodes) {
+            throw ValidationError("--episodes must be between 1 and 10000; got \(episodes).")
+        }
+        if goal != nil && goals != nil {
+            throw ValidationError("give either --goal or --goals, not both.")
+        }
+        if let goal { _ = try parseGoal(goal, for: name) }
+    }
+
+    func run() throws {
+        let name = try environment()
+        let env = try VisionEnv(name, imageHeight: size.height, imageWidth: size.width,
+                                assets: AssetLocator(folder: assets))
+        let episodeGoals = try chooseGoals(for: name)
+        try makeFolder(out)
+        let expert = ScriptedExpert(name)
+        let master = SplitMix64(seed: seed)
+
+        for (episode, episodeGoal) in episodeGoals.enumerated() {
+            // Actions come from their own stream: the goal never changes what a random policy does.
+            var actions = master.split(1 + UInt64(episode))
+            let folder = URL(fileURLWithPath: out).appendingPathComponent(String(format: "episode-%03d", episode))
+            try makeFolder(folder.path)
+            try env.reset(goal: episodeGoal)
+            // Frames go to disk as they come; the sheet keeps thumbnails of at most 160 px.
+            var thumbnails: [RGBImage] = []
+            var frameCount = 0
+            func record(_ frame: RGBImage) throws {
+                let path = folder.appendingPathComponent(String(format: "frame-%03d.%@", frameCount, format.rawValue)).path
+                switch format {
+                case .png: try PNGFile.write(frame, to: path)
+                case .jpeg: try JPEGFile.write(frame, to: path)
+                }
+                thumbnails.append(ContactSheet.thumbnail(frame, maxWidth: 160))
+                frameCount += 1
+            }
+            try record(env.renderImage(showGoal: showGoal))
+            var episodeReturn = 0.0
+            var result = StepResult(reward: 0, success: false, done: false)
+            while !result.done {
+                let action: SIMD3<Float>
+                switch policy {
+                case .random:
+                    action = SIMD3(Float.random(in: -1...1, using: &actions), Float.random(in: -1...1, using: &actions),
+                                   Float.random(in: -1...1, using: &actions))
+                case .scripted:
+                    action = expert.action(for: env.privilegedState())
+                }
+                result = try env.step(action)
+                episodeReturn += result.reward
+                try record(env.renderImage(showGoal: showGoal))
+            }
+            let sheetPath = URL(fileURLWithPath: out)
+                .appendingPathComponent(String(format: "episode-%03d-sheet.png", episode)).path
+            try PNGFile.write(ContactSheet.compose(thumbnails, columns: 10), to: sheetPath)
+            let coordinates = episodeGoal.coordinates.map { String(format: "%.4f", $0) }.joined(separator: ", ")
+            print("episode \(episode): goal [\(coordinates)], return \(String(format: "%.2f", episodeReturn)), "
+                  + "success \(result.success), \(frameCount) frames in \(folder.path)")
+        }
+    }
+
+    private func makeFolder(_ path: String) throws {
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw RenderCommandError("cannot create the folder \(path): \((error as NSError).localizedDescription) "
+                                     + "Choose an --out folder you can write to.")
+        }
+    }
+
+    private func environment() throws -> EnvironmentName {
+        do {
+            return try EnvironmentName(parsing: env)
+        } catch {
+            throw ValidationError(error.description)
+        }
+    }
+
+    private func chooseGoals(for name: EnvironmentName) throws -> [Goal] {
+        if let goal {
+            return Array(repeating: try parseGoal(goal, for: name), count: episodes ?? 1)
+        }
+        if let goals {
+            let list = try GoalsFile.read(goals, expecting: name)
+            return (0..<(episodes ?? list.count)).map { list[$0 % list.count] }
+        }
+        var generator = SplitMix64(seed: seed).split(0)
+        let distribution = TaskDistribution(name)
+        return (0..<(episodes ?? 1)).map { _ in distribution.sample(using: &generator) }
+    }
+
+    private func parseGoal(_ text: String, for name: EnvironmentName) throws -> Goal {
+        let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        let numbers = parts.compactMap(Double.init)
+        guard numbers.count == parts.count else {
+            throw ValidationError("--goal must be numbers separated by commas (e.g. 0.1,0.8); got '\(text)'.")
+        }
+        do {
+            return try Goal(name, numbers)
+        } catch {
+            throw ValidationError("--goal: \(error.description)")
+        }
+    }
+}
+
+/// A failure the render command explains in one sentence.
+struct RenderCommandError: Error, CustomStringConvertible {
+    let description: String
+
+    init(_ description: String) {
+        self.description = description
+    }
+}
