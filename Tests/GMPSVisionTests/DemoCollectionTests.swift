@@ -40,8 +40,10 @@ struct DemoCollectionTests {
 
     @Test func sameSeedGivesTheSameDatasetBytes() throws {
         let (_, a) = try Self.collect(seed: 7), (_, b) = try Self.collect(seed: 7), (_, c) = try Self.collect(seed: 8)
+        for file in ["task-000.safetensors", "task-001.safetensors", DemoDataset.manifestName] {
+            #expect(try Data(contentsOf: a.appendingPathComponent(file)) == Data(contentsOf: b.appendingPathComponent(file)), "\(file)")
+        }
         let file = "task-001.safetensors"
-        #expect(try Data(contentsOf: a.appendingPathComponent(file)) == Data(contentsOf: b.appendingPathComponent(file)))
         #expect(try Data(contentsOf: a.appendingPathComponent(file)) != Data(contentsOf: c.appendingPathComponent(file)))
     }
 }

@@ -101,7 +101,9 @@ public struct DemoDataset: Sendable {
     static func writeTask(_ task: DemoTask, index: Int, environment: EnvironmentName, image: Manifest.ImageShape,
                           to url: URL) throws(DemoDatasetError) {
         let n = task.steps, s = task.states.count / max(n, 1)
-        let goalJSON = (try? JSONEncoder().encode(task.goal)).map { String(decoding: $0, as: UTF8.self) } ?? ""
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]   // same dataset, same bytes
+        let goalJSON = (try? encoder.encode(task.goal)).map { String(decoding: $0, as: UTF8.self) } ?? ""
         let file = TensorFile(entries: [
             TensorFile.u8("images", [n, image.channels, image.height, image.width], task.images),
             TensorFile.f32("hands", [n, 3], task.hands),
