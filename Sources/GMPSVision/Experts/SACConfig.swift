@@ -42,7 +42,8 @@ public struct SACConfig: Codable, Equatable, Sendable {
     public var evaluateEvery: Int = 2_000
     /// Episodes per evaluation task run with the deterministic action plus Gaussian noise of
     /// `evaluationNoiseStd`, besides the clean episode: demonstrations are collected with
-    /// noise, so an expert that succeeds only on its clean path is not good enough.
+    /// noise, so among checkpoints that succeed on the clean path the one that also succeeds
+    /// under noise is kept (see `SACTrainingResult.bestActorParameters`).
     public var noisyEvaluationEpisodes: Int = 8
     /// σ of the noisy evaluation episodes (the demos' default noise).
     public var evaluationNoiseStd: Float = 0.3

@@ -49,8 +49,8 @@ public struct Evaluation: Codable, Equatable, Sendable {
 public struct SACTrainingResult {
     /// The learner at the end of training.
     public var learner: SACLearner
-    /// Actor parameters of the best evaluation (highest success over clean and noisy episodes,
-    /// then clean success, then return): the expert.
+    /// Actor parameters of the best evaluation (highest clean success, then success over clean
+    /// and noisy episodes, then return): the expert.
     public var bestActorParameters: [Float]
     /// That evaluation.
     public var bestEvaluation: Evaluation
@@ -62,8 +62,9 @@ public struct SACTrainingResult {
 }
 
 extension Evaluation {
-    /// Which of two evaluations is better: robust success, then clean success, then return.
-    var ranking: (Double, Double, Double) { (robustSuccessRate, successRate, meanReturn) }
+    /// Which of two evaluations is better: clean success (what the expert is scored on), then
+    /// success over clean and noisy episodes, then return.
+    var ranking: (Double, Double, Double) { (successRate, robustSuccessRate, meanReturn) }
 }
 
 /// Progress of one training run, reported after each evaluation.
