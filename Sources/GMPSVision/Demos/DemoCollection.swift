@@ -42,13 +42,12 @@ public struct DemoCollection: Sendable {
         guard noiseStd >= 0, noiseStd.isFinite else { throw ExpertError.invalidConfiguration("the noise std must be a non-negative number") }
         let counter = EpisodeCounter(total: goals.count * episodesPerTask, report: progress)
         let results = ResultSlots<DemoTask>(count: goals.count)
-        let next = ResultSlots<Int>(count: 1)
-        next.set(0, .success(0))
+        let queue = JobQueue(count: goals.count)
         let root = SeededGenerator(seed: seed)
         DispatchQueue.concurrentPerform(iterations: max(1, min(workers, goals.count))) { _ in
             do {
                 let env = try VisionEnv(environment, imageHeight: imageHeight, imageWidth: imageWidth, assets: assets)
-                while let t = next.take(below: goals.count) {
+                while let t = queue.take() {
                     do {
                         results.set(t, .success(try collect(task: t, in: env, rng: root.split(stream: UInt64(t)), counter: counter)))
                     } catch {
@@ -56,7 +55,7 @@ public struct DemoCollection: Sendable {
                     }
                 }
             } catch {
-                while let t = next.take(below: goals.count) { results.set(t, .failure(error)) }
+                while let t = queue.take() { results.set(t, .failure(error)) }
             }
         }
         let tasks = try results.values()

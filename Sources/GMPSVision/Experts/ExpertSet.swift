@@ -151,12 +151,4 @@ public struct ExpertSet: Sendable {
         }
         return ExpertSet(environment: manifest.env, mode: manifest.mode, goals: manifest.goals, experts: experts)
     }
-
-    /// The manifest of a loaded folder is not kept; this reads it again (for reports).
-    public static func manifest(in folder: URL) throws -> Manifest {
-        guard let data = try? Data(contentsOf: folder.appendingPathComponent(manifestName)) else {
-            throw ExpertError.badExpertFolder(path: folder.path, problem: "there is no readable \(manifestName) in it")
-        }
-        return try JSONDecoder().decode(Manifest.self, from: data)
-    }
 }

@@ -79,10 +79,9 @@ public struct ExpertTraining: Sendable {
             work(0)
         } else {
             // A queue of jobs served by `workers` threads, each with its own learner.
-            let next = ResultSlots<Int>(count: 1)
-            next.set(0, .success(0))
+            let queue = JobQueue(count: jobs.count)
             DispatchQueue.concurrentPerform(iterations: max(1, min(workers, jobs.count))) { _ in
-                while let j = next.take(below: jobs.count) { work(j) }
+                while let j = queue.take() { work(j) }
             }
         }
         let entries = try results.values()

@@ -1,5 +1,23 @@
 import Foundation
 
+/// Hands out job indices 0..<count to parallel workers, each index once.
+final class JobQueue: @unchecked Sendable {
+    private let lock = NSLock()
+    private var next = 0
+    let count: Int
+
+    init(count: Int) { self.count = count }
+
+    /// The next job, or nil when all have been handed out.
+    func take() -> Int? {
+        lock.withLock {
+            guard next < count else { return nil }
+            defer { next += 1 }
+            return next
+        }
+    }
+}
+
 /// Per-slot results written by parallel workers.
 final class ResultSlots<T>: @unchecked Sendable {
     private var slots: [Result<T, any Error>?]
@@ -8,15 +26,6 @@ final class ResultSlots<T>: @unchecked Sendable {
     init(count: Int) { slots = Array(repeating: nil, count: count) }
 
     func set(_ i: Int, _ value: Result<T, any Error>) { lock.withLock { slots[i] = value } }
-
-    /// For a counter in slot 0: returns its value and increments it, or nil at `limit`.
-    func take(below limit: Int) -> Int? where T == Int {
-        lock.withLock {
-            guard case .success(let n)? = slots[0], n < limit else { return nil }
-            slots[0] = .success(n + 1)
-            return n
-        }
-    }
 
     /// All values in order; rethrows the first failure.
     func values() throws -> [T] {

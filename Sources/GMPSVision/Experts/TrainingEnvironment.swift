@@ -4,7 +4,7 @@ import ConvNet
 /// low-dimensional state. The manipulation environments conform through
 /// `ManipulationTrainingEnvironment`; tests use small problems of their own.
 ///
-/// States are already normalised for the networks (see `StateNormalization`).
+/// States are already what the networks read (see `StateFeatures` for the manipulation tasks).
 public protocol TrainingEnvironment: AnyObject {
     /// S.
     var stateDimension: Int { get }
