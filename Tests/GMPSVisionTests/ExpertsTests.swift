@@ -39,6 +39,34 @@ struct ExpertsTests {
         #expect(throws: ExpertError.wrongStateSize(expected: 6, got: 2)) { try expert.cleanAction(for: [0, 1]) }
     }
 
+    @Test func sameSeedGivesTheSameExpertFolderBytes() throws {
+        let goals = TaskDistribution(.push).metaSplit(seed: 0, trainCount: 2, testCount: 0).train
+        func train(seed: UInt64) throws -> URL {
+            let dir = DemoDatasetTests.folder()
+            _ = try ExpertTraining(environment: .push, mode: .perTask, goals: goals, stepsPerExpert: 200, seed: seed,
+                                   config: Self.tinyConfig(), workers: 2).run(output: dir)
+            return dir
+        }
+        let (a, b, c) = (try train(seed: 4), try train(seed: 4), try train(seed: 5))
+        for file in ["expert-000.safetensors", "expert-001.safetensors"] {
+            #expect(try Data(contentsOf: a.appendingPathComponent(file)) == Data(contentsOf: b.appendingPathComponent(file)), "\(file)")
+        }
+        // Curves and manifest differ only in the seconds things took.
+        let curve = { (url: URL) throws -> [String] in
+            try String(contentsOf: url.appendingPathComponent("expert-001.csv"), encoding: .utf8)
+                .split(separator: "\n").map { $0.split(separator: ",").dropLast().joined(separator: ",") }
+        }
+        #expect(try curve(a) == curve(b))
+        let strip = { (url: URL) throws -> ExpertSet.Manifest in
+            var m = try JSONDecoder().decode(ExpertSet.Manifest.self, from: Data(contentsOf: url.appendingPathComponent(ExpertSet.manifestName)))
+            for i in m.experts.indices { m.experts[i].seconds = 0 }
+            return m
+        }
+        #expect(try strip(a) == strip(b))
+        #expect(try Data(contentsOf: a.appendingPathComponent("expert-000.safetensors"))
+                != Data(contentsOf: c.appendingPathComponent("expert-000.safetensors")))
+    }
+
     @Test func goalConditionedExpertServesEveryGoal() throws {
         let goals = TaskDistribution(.reach).metaSplit(seed: 0, trainCount: 3, testCount: 0).train
         let dir = DemoDatasetTests.folder()
