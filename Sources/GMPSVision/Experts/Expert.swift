@@ -1,6 +1,11 @@
 import ConvNet
 import Foundation
 import VisionEnvs
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// An expert: privileged state (goal included) → the clean action in [-1, 1]^3.
 ///
@@ -59,7 +64,9 @@ public struct SACExpert: Expert {
     /// One batched forward pass (a fresh workspace per call keeps the expert thread-safe).
     public func cleanActions(for states: [Float]) throws -> [SIMD3<Float>] {
         let s = environment.privilegedStateDimension
-        guard states.count % s == 0, !states.isEmpty else { throw ExpertError.wrongStateSize(expected: s, got: states.count % s == 0 ? 0 : states.count % s) }
+        guard states.count % s == 0, !states.isEmpty else {
+            throw ExpertError.wrongStateSize(expected: s, got: states.isEmpty ? 0 : states.count % s)
+        }
         let n = states.count / s
         var inputs: [Float] = []
         inputs.reserveCapacity(n * features.count)
@@ -68,9 +75,3 @@ public struct SACExpert: Expert {
         return (0..<n).map { i in SIMD3(tanhf(out[i * 6]), tanhf(out[i * 6 + 1]), tanhf(out[i * 6 + 2])) }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#else
-import Darwin
-#endif
