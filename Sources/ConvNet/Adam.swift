@@ -1,3 +1,5 @@
+import Dispatch
+
 /// Adam (Kingma & Ba 2015) with bias correction, minimising; optional clipping of the
 /// gradient's global L2 norm. `Codable` so a checkpoint resumes bit for bit.
 ///
@@ -10,6 +12,8 @@ public struct Adam: Codable, Equatable, Sendable {
     public var epsilon: Float
     /// Gradients with a larger L2 norm are scaled down to it before the update; nil: no clipping.
     public var maxGradientNorm: Float?
+    /// Cores one update may use; vectors under 2^17 values are updated on one thread.
+    public var threads: Int
     /// Updates taken so far (t).
     public private(set) var step: Int
     /// First and second moment estimates (P).
@@ -17,38 +21,50 @@ public struct Adam: Codable, Equatable, Sendable {
     public private(set) var v: [Float]
 
     public init(parameterCount: Int, learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, maxGradientNorm: Float? = nil) {
+                epsilon: Float = 1e-8, maxGradientNorm: Float? = nil, threads: Int = BLAS.cores) {
         self.learningRate = learningRate; self.beta1 = beta1; self.beta2 = beta2; self.epsilon = epsilon
         self.maxGradientNorm = maxGradientNorm
+        self.threads = max(1, threads)
         step = 0
         m = [Float](repeating: 0, count: parameterCount)
         v = [Float](repeating: 0, count: parameterCount)
     }
 
-    /// One update of `parameters` (P) along `gradient` (P) of the loss; returns the gradient's
-    /// L2 norm before clipping.
+    /// One update of `parameters` (P) along `gradient` (P) of the loss. Returns the gradient's
+    /// L2 norm before clipping when clipping is on (nil otherwise: the norm costs a pass).
     @discardableResult
-    public mutating func update(_ parameters: inout [Float], gradient: [Float]) throws -> Float {
+    public mutating func update(_ parameters: inout [Float], gradient: [Float]) throws -> Float? {
         guard parameters.count == m.count, gradient.count == m.count else {
             throw ConvNetError.shapeMismatch("Adam over \(m.count) parameters got \(parameters.count) parameters and \(gradient.count) gradients")
         }
-        let norm = Float(VectorOps.norm(gradient))
+        var norm: Float? = nil
         var scale: Float = 1
-        if let maxNorm = maxGradientNorm, norm > maxNorm, norm > 0 { scale = maxNorm / norm }
+        if let maxNorm = maxGradientNorm {
+            let n = Float(VectorOps.norm(gradient))
+            norm = n
+            if n > maxNorm, n > 0 { scale = maxNorm / n }
+        }
         step += 1
         let c1 = Float(1 / (1 - pow(Double(beta1), Double(step))))
         let c2 = Float(1 / (1 - pow(Double(beta2), Double(step))))
-        let (b1, b2, lr, eps) = (beta1, beta2, learningRate, epsilon)
+        let (b1, b2, lr, eps, gScale) = (beta1, beta2, learningRate, epsilon, scale)
         parameters.withUnsafeMutableBufferPointer { p in
             gradient.withUnsafeBufferPointer { g in
                 m.withUnsafeMutableBufferPointer { m in
                     v.withUnsafeMutableBufferPointer { v in
-                        for i in 0..<p.count {
-                            let gi = g[i] * scale
-                            m[i] = b1 * m[i] + (1 - b1) * gi
-                            v[i] = b2 * v[i] + (1 - b2) * gi * gi
-                            p[i] -= lr * (m[i] * c1) / ((v[i] * c2).squareRoot() + eps)
+                        let ptrs = UncheckedBox((p.baseAddress!, g.baseAddress!, m.baseAddress!, v.baseAddress!))
+                        let count = p.count
+                        let slices = min(threads, max(1, count >> 17))
+                        let body: @Sendable (Int) -> Void = { s in
+                            let (p, g, m, v) = ptrs.value
+                            for i in (s * count / slices)..<((s + 1) * count / slices) {
+                                let gi = g[i] * gScale
+                                m[i] = b1 * m[i] + (1 - b1) * gi
+                                v[i] = b2 * v[i] + (1 - b2) * gi * gi
+                                p[i] -= lr * (m[i] * c1) / ((v[i] * c2).squareRoot() + eps)
+                            }
                         }
+                        if slices == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: slices, execute: body) }
                     }
                 }
             }

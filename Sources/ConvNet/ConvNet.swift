@@ -15,8 +15,12 @@
 //   A  = action dimensions (outputs of a policy), P = parameter count
 //
 // Layout of the code:
-//   Tensor, SeededGenerator, VectorOps, BLAS      small building blocks
-//   Layers/                                        forward/backward kernels on raw pointers
-//   NetworkSpec, ParameterLayout, Network          an architecture, its flat parameters, passes
-//   GaussianPolicy, Losses, HessianVector          objectives and their derivatives
-//   Adam, Safetensors                              optimisation and storage
+//   Tensor, SeededGenerator, VectorOps, BLAS       small building blocks
+//   Layers/                                         forward/backward kernels on raw pointers,
+//                                                   each beside its backward (Conv2D also beside
+//                                                   its direct-convolution test oracle)
+//   NetworkSpec, ParameterLayout                    an architecture and its flat parameter vector
+//   Network, Network+Passes, Workspace              building a network; forward/backward on any θ
+//   Network+Head                                    the head on detached encoder features
+//   GaussianPolicy, Losses, HessianVector           objectives and their derivatives
+//   Adam, Safetensors                               optimisation and storage

@@ -36,6 +36,10 @@ public final class Network: Sendable {
     let maxActivation: Int
     /// Largest im2col matrix over the convolutions (CKK*OHW).
     let maxCol: Int
+    /// Work below which a layer stays on one thread: 2 MFLOP is ~20 µs of sgemm, against a few
+    /// µs to wake a worker (the vision policy's small layers stay whole; the reference CNN's
+    /// split). The tests lower it to exercise the split paths on small networks.
+    let splitFlops: Int
 
     /// P.
     public var parameterCount: Int { layout.count }
@@ -46,7 +50,11 @@ public final class Network: Sendable {
     /// O of the output layer (A for a policy).
     public var outputCount: Int { spec.outputs }
 
-    public init(spec: NetworkSpec, threads: Int = 2) throws {
+    public convenience init(spec: NetworkSpec, threads: Int = BLAS.cores) throws {
+        try self.init(spec: spec, threads: threads, splitFlops: 2_000_000)
+    }
+
+    init(spec: NetworkSpec, threads: Int, splitFlops: Int) throws {
         _ = BLAS.configured
         guard threads >= 1 else { throw ConvNetError.invalidArchitecture("threads must be at least 1, got \(threads)") }
         guard spec.outputs > 0, spec.hidden.allSatisfy({ $0 > 0 }), spec.extraInputs >= 0, spec.biasVector >= 0 else {
@@ -124,6 +132,7 @@ public final class Network: Sendable {
         self.mapShape = map
         self.maxActivation = maxAct
         self.maxCol = convs.map { $0.ckk * $0.ohw }.max() ?? 0
+        self.splitFlops = splitFlops
     }
 
     /// Whether the concatenated input is just the flattened feature map (no extras, no bias
@@ -195,228 +204,9 @@ public final class Network: Sendable {
         }
     }
 
-    // MARK: Forward
-
-    /// The network's outputs for a batch: images (N,C,H,W), extras (N,E) → (N,O).
-    /// Keeps the activations in `workspace` for a following `backward`.
-    @discardableResult
-    public func forward(parameters: [Float], images: [Float]? = nil, extras: [Float]? = nil,
-                        batch: Int, workspace: Workspace) throws -> [Float] {
-        try checkInputs(parameters: parameters, images: images, extras: extras, batch: batch, workspace: workspace)
-        let (chunks, size) = chunking(batch: batch)
-        workspace.batch = batch
-        parameters.withUnsafeBufferPointer { theta in
-            let images = images ?? [], extras = extras ?? []
-            images.withUnsafeBufferPointer { img in
-                extras.withUnsafeBufferPointer { ext in
-                    let ptrs = SendablePointers(theta: theta.baseAddress!, images: img.baseAddress, extras: ext.baseAddress)
-                    run(chunks) { w in
-                        let start = w * size, n = min(size, batch - start)
-                        self.forwardChunk(workspace.workers[w], n: n, ptrs: ptrs, start: start)
-                    }
-                }
-            }
-        }
-        var out = [Float](repeating: 0, count: batch * spec.outputs)
-        let a = spec.outputs
-        out.withUnsafeMutableBufferPointer { o in
-            for w in 0..<chunks {
-                let start = w * size, n = min(size, batch - start)
-                (o.baseAddress! + start * a).update(from: workspace.workers[w].denseOut[dense.count - 1], count: n * a)
-            }
-        }
-        return out
-    }
-
-    /// Runs `body` for chunk indices 0..<chunks, in parallel when there is more than one.
-    func run(_ chunks: Int, _ body: (Int) -> Void) {
-        if chunks == 1 { body(0); return }
-        withoutActuallyEscaping(body) { body in
-            let box = UncheckedBox(body)
-            DispatchQueue.concurrentPerform(iterations: chunks) { box.value($0) }
-        }
-    }
-
-    /// Forward of one chunk of n samples starting at sample `start`.
-    func forwardChunk(_ ws: WorkerBuffers, n: Int, ptrs: SendablePointers, start: Int) {
-        let theta = ptrs.theta
-        var clock = ws.profile ? ws.now() : 0
-        if let image = spec.image {
-            let chw = image.channels * image.height * image.width
-            ws.input.update(from: ptrs.images! + start * chw, count: n * chw)
-            var x = UnsafePointer(ws.input), xCount = chw
-            for (l, g) in convs.enumerated() {
-                let out = ws.convOut[l]
-                for i in 0..<n {
-                    Conv2D.forward(g, x: x + i * xCount, weight: theta + convWeight[l], bias: theta + convBias[l],
-                                   col: ws.col, out: out + i * g.outputCount)
-                }
-                Activations.forward(.relu, out, count: n * g.outputCount)
-                x = UnsafePointer(out); xCount = g.outputCount
-                if ws.profile { clock = ws.lap(.convForward(l), since: clock) }
-            }
-            if spec.imageFeatures == .spatialSoftmax {
-                let logT = logTemperatureOffset.map { theta[$0] } ?? 0
-                for i in 0..<n {
-                    SpatialSoftmax.forward(c: mapShape.c, h: mapShape.h, w: mapShape.w, logTemperature: logT,
-                                           x: x + i * xCount, p: ws.softmaxP + i * xCount,
-                                           out: ws.features + i * featureCount)
-                }
-            }
-        }
-        if extraCount > 0 {
-            ws.extras.update(from: ptrs.extras! + start * extraCount, count: n * extraCount)
-        }
-        if !concatIsFeatures {
-            Concat.forward(n: n, f: featureCount, e: extraCount, b: biasCount,
-                           features: spec.image == nil ? nil : UnsafePointer(featuresPointer(ws)),
-                           extras: UnsafePointer(ws.extras), biasVector: theta + biasVectorOffset, h0: ws.h0)
-        }
-        if ws.profile { clock = ws.lap(.featuresForward, since: clock) }
-        var x = UnsafePointer(h0Pointer(ws))
-        for (l, (d, o)) in dense.enumerated() {
-            let y = ws.denseOut[l]
-            Dense.forward(n: n, d: d, o: o, x: x, weight: theta + denseWeight[l], bias: theta + denseBias[l], y: y)
-            Activations.forward(l == dense.count - 1 ? .identity : spec.activation, y, count: n * o)
-            x = UnsafePointer(y)
-        }
-        if ws.profile { _ = ws.lap(.denseForward, since: clock) }
-    }
-
-    /// The image features (N,F): spatial-softmax keypoints, or the last feature map itself.
-    func featuresPointer(_ ws: WorkerBuffers) -> UnsafeMutablePointer<Float> {
-        if spec.imageFeatures == .flatten { return convs.isEmpty ? ws.input : ws.convOut[convs.count - 1] }
-        return ws.features
-    }
-
-    /// The dense stack's input (N,D0).
-    func h0Pointer(_ ws: WorkerBuffers) -> UnsafeMutablePointer<Float> {
-        concatIsFeatures ? featuresPointer(ws) : ws.h0
-    }
-
-    // MARK: Backward
-
-    /// Gradient of Σ_{i,j} outputGradient[i,j] · output[i,j] with respect to the parameters,
-    /// written over `gradient` (length P), for the batch of the last `forward` on `workspace`
-    /// (which must have run on the same `parameters`). The log-std entries, which the network
-    /// does not use, get 0. With `inputGradients`, also fills `workspace.imageGradient` (N,C,H,W)
-    /// and `workspace.extraGradient` (N,E).
-    /// outputGradient is (N,O).
-    public func backward(parameters: [Float], outputGradient: [Float], workspace: Workspace,
-                         into gradient: inout [Float], inputGradients: Bool = false) throws {
-        let batch = workspace.batch
-        guard batch > 0 else { throw ConvNetError.shapeMismatch("backward before any forward on this workspace") }
-        guard parameters.count == parameterCount, gradient.count == parameterCount else {
-            throw ConvNetError.shapeMismatch("parameters (\(parameters.count)) and gradient (\(gradient.count)) need \(parameterCount) values")
-        }
-        guard outputGradient.count == batch * spec.outputs else {
-            throw ConvNetError.shapeMismatch("output gradient must hold \(batch) x \(spec.outputs) values, got \(outputGradient.count)")
-        }
-        let (chunks, size) = chunking(batch: batch)
-        workspace.prepareBackward(inputGradients: inputGradients)
-        parameters.withUnsafeBufferPointer { theta in
-            outputGradient.withUnsafeBufferPointer { dout in
-                let ptrs = SendablePointers(theta: theta.baseAddress!, images: dout.baseAddress, extras: nil)
-                run(chunks) { w in
-                    let start = w * size, n = min(size, batch - start)
-                    self.backwardChunk(workspace.workers[w], n: n, theta: ptrs.theta, dout: ptrs.images! + start * self.spec.outputs,
-                                       inputGradients: inputGradients, workspace: workspace, start: start)
-                }
-            }
-        }
-        // Sum the workers' gradients, each worker summing one slice of θ.
-        let p = parameterCount
-        gradient.withUnsafeMutableBufferPointer { gbuf in
-            let out = UncheckedBox(gbuf.baseAddress!)
-            let slices = chunks
-            let sliceSize = (p + slices - 1) / slices
-            let clock = workspace.workers[0].profile ? workspace.workers[0].now() : 0
-            run(slices) { s in
-                let lo = s * sliceSize, hi = min(p, lo + sliceSize)
-                guard lo < hi else { return }
-                let dst = out.value + lo
-                dst.update(from: workspace.workers[0].gradient + lo, count: hi - lo)
-                for w in 1..<max(chunks, 1) {
-                    let src = workspace.workers[w].gradient + lo
-                    for i in 0..<(hi - lo) { dst[i] += src[i] }
-                }
-            }
-            if workspace.workers[0].profile { _ = workspace.workers[0].lap(.reduce, since: clock) }
-        }
-    }
-
-    /// Backward of one chunk; writes every entry of this worker's gradient buffer.
-    /// dout is (n,O) for samples start..<start+n.
-    func backwardChunk(_ ws: WorkerBuffers, n: Int, theta: UnsafePointer<Float>, dout: UnsafePointer<Float>,
-                       inputGradients: Bool, workspace: Workspace, start: Int) {
-        let grad = ws.gradient
-        var clock = ws.profile ? ws.now() : 0
-        if let off = logStdOffset { (grad + off).update(repeating: 0, count: spec.outputs) }
-        var g = ws.gradA, other = ws.gradB
-        g.update(from: dout, count: n * spec.outputs)
-        let needH0Gradient = spec.image != nil || biasCount > 0 || (inputGradients && extraCount > 0)
-        for l in stride(from: dense.count - 1, through: 0, by: -1) {
-            let (d, o) = dense[l]
-            // y = act(x · Wᵀ + b): first through the activation, then the affine map.
-            Activations.backward(l == dense.count - 1 ? .identity : spec.activation,
-                                 y: ws.denseOut[l], dy: g, count: n * o)
-            let x = l == 0 ? UnsafePointer(h0Pointer(ws)) : UnsafePointer(ws.denseOut[l - 1])
-            Dense.backward(n: n, d: d, o: o, x: x, weight: theta + denseWeight[l], dy: g,
-                           dweight: grad + denseWeight[l], dbias: grad + denseBias[l],
-                           dx: (l > 0 || needH0Gradient) ? other : nil)
-            swap(&g, &other)
-        }
-        if ws.profile { clock = ws.lap(.denseBackward, since: clock) }
-        // g is now dh0 (n,D0) when needed.
-        var dfeatures = g
-        if !concatIsFeatures {
-            let extraGrad = inputGradients && extraCount > 0 ? workspace.extraGradient + start * extraCount : nil
-            Concat.backward(n: n, f: featureCount, e: extraCount, b: biasCount, dh0: g,
-                            dfeatures: spec.image == nil ? nil : other, dextras: extraGrad,
-                            dbiasVector: grad + biasVectorOffset)
-            dfeatures = other
-            other = g
-        }
-        guard let image = spec.image else { return }
-        let chw = image.channels * image.height * image.width
-        // dmap: gradient with respect to the last feature map (post-ReLU).
-        var dmap = dfeatures
-        let (lastC, lastH, lastW) = (mapShape.c, mapShape.h, mapShape.w)
-        let lastCount = lastC * lastH * lastW
-        let lastMap = UnsafePointer(convs.isEmpty ? ws.input : ws.convOut[convs.count - 1])
-        if spec.imageFeatures == .spatialSoftmax {
-            let logT = logTemperatureOffset.map { theta[$0] } ?? 0
-            var dLogT: Float = 0
-            for i in 0..<n {
-                dLogT += SpatialSoftmax.backward(c: lastC, h: lastH, w: lastW, logTemperature: logT,
-                                                 x: lastMap + i * lastCount, p: ws.softmaxP + i * lastCount,
-                                                 dout: dfeatures + i * featureCount, dx: other + i * lastCount)
-            }
-            if let off = logTemperatureOffset { grad[off] = dLogT }
-            dmap = other
-            other = dfeatures
-        }
-        if ws.profile { clock = ws.lap(.featuresBackward, since: clock) }
-        for l in stride(from: convs.count - 1, through: 0, by: -1) {
-            let g = convs[l]
-            // out = relu(conv(x)): mask by the stored output, then the convolution.
-            Activations.backward(.relu, y: ws.convOut[l], dy: dmap, count: n * g.outputCount)
-            let x = l == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.convOut[l - 1])
-            let wantDx = l > 0 || inputGradients
-            let dxBase = l == 0 ? workspace.imageGradient + start * chw : other
-            for i in 0..<n {
-                Conv2D.backward(g, x: x + i * g.inputCount, weight: theta + convWeight[l],
-                                dout: dmap + i * g.outputCount, dweight: grad + convWeight[l],
-                                dbias: grad + convBias[l], accumulate: i > 0,
-                                col: ws.col, dcol: ws.dcol, dx: wantDx ? dxBase + i * g.inputCount : nil)
-            }
-            swap(&dmap, &other)
-            if ws.profile { clock = ws.lap(.convBackward(l), since: clock) }
-        }
-        if convs.isEmpty && inputGradients {
-            (workspace.imageGradient + start * chw).update(from: dmap, count: n * chw)
-        }
-    }
+    /// Parameters that the batch-parallel encoder phase differentiates (convolutions,
+    /// temperature, bias vector): a prefix of θ, ending where the dense layers begin.
+    var encoderParameterCount: Int { denseWeight.first ?? parameterCount }
 }
 
 /// Raw pointers handed to worker closures (valid for the duration of one pass).

@@ -80,8 +80,7 @@ public enum Safetensors {
             throw SafetensorsError.architectureMismatch(path: path, detail: "unreadable architecture: \(error)")
         }
         guard spec == network.spec else {
-            throw SafetensorsError.architectureMismatch(
-                path: path, detail: "file has \(arch), network is \((try? architectureJSON(network.spec)) ?? "?")")
+            throw SafetensorsError.architectureMismatch(path: path, detail: differences(file: arch, network: network.spec))
         }
         var theta = [Float](repeating: 0, count: network.parameterCount)
         for t in network.layout.tensors {
@@ -99,6 +98,25 @@ public enum Safetensors {
             throw SafetensorsError.architectureMismatch(path: path, detail: "unexpected tensor \"\(extra.name)\"")
         }
         return theta
+    }
+
+    /// "hidden: file [3], network [4]; …", the top-level architecture fields that differ.
+    static func differences(file: String, network spec: NetworkSpec) -> String {
+        guard let mine = try? architectureJSON(spec),
+              let a = try? JSONSerialization.jsonObject(with: Data(file.utf8)) as? [String: Any],
+              let b = try? JSONSerialization.jsonObject(with: Data(mine.utf8)) as? [String: Any] else {
+            return "architectures differ"
+        }
+        func text(_ v: Any?) -> String {
+            guard let v else { return "absent" }
+            if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) {
+                return String(decoding: d, as: UTF8.self)
+            }
+            return "\(v)"
+        }
+        let keys = Set(a.keys).union(b.keys).sorted()
+        let diffs = keys.filter { text(a[$0]) != text(b[$0]) }.map { "\($0): file \(text(a[$0])), network \(text(b[$0]))" }
+        return diffs.isEmpty ? "architectures differ" : diffs.joined(separator: "; ")
     }
 
     static func architectureJSON(_ spec: NetworkSpec) throws -> String {

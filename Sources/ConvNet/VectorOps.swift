@@ -40,4 +40,21 @@ public enum VectorOps {
 
     /// Euclidean norm, accumulated in Double.
     public static func norm(_ x: [Float]) -> Double { dot(x, x).squareRoot() }
+
+    /// Σ p[0..<n] with sixteen partial sums (a plain loop is one serial chain of dependent
+    /// adds; this one runs at SSE2 width). Used for bias gradients.
+    @inline(__always)
+    static func sum(_ p: UnsafePointer<Float>, _ n: Int) -> Float {
+        let raw = UnsafeRawPointer(p)
+        var a0 = SIMD8<Float>.zero, a1 = SIMD8<Float>.zero
+        var i = 0
+        while i + 16 <= n {
+            a0 += raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            a1 += raw.loadUnaligned(fromByteOffset: (i + 8) * 4, as: SIMD8<Float>.self)
+            i += 16
+        }
+        var s = (a0 + a1).sum()
+        while i < n { s += p[i]; i += 1 }
+        return s
+    }
 }

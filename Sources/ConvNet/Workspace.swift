@@ -1,36 +1,72 @@
 import Dispatch
 
-/// Scratch memory of one `Network` for batches of up to `maxBatch` samples: activations kept
-/// for backward, im2col matrices, gradient buffers. Allocated once, so the passes allocate
-/// nothing. One workspace per concurrent caller (e.g. per rollout worker); not thread-safe.
+/// Scratch memory of one `Network` for batches of up to `maxBatch` samples: the activations
+/// kept for backward, gradient buffers, and per-worker im2col matrices. Allocated once, so the
+/// passes allocate nothing (but their returned arrays). One workspace per concurrent caller
+/// (e.g. per rollout worker); a workspace itself is not thread-safe.
 public final class Workspace: @unchecked Sendable {
     public let maxBatch: Int
     let network: Network
-    let workers: [WorkerBuffers]
+    let workers: [WorkerScratch]
     /// Batch size of the last forward (0 before any).
     var batch = 0
+
+    // Activations, (maxBatch, per-sample size) each, rows split between workers by chunk.
+    let input: UnsafeMutablePointer<Float>        // (N,C,H,W)
+    let convOut: [UnsafeMutablePointer<Float>]    // (N,OC,OH,OW) per convolution, post-ReLU
+    let softmaxP: UnsafeMutablePointer<Float>     // (N,C,H,W) of the last map
+    let features: UnsafeMutablePointer<Float>     // (N,F) keypoints
+    let extras: UnsafeMutablePointer<Float>       // (N,E)
+    let h0: UnsafeMutablePointer<Float>           // (N,D0)
+    let denseOut: [UnsafeMutablePointer<Float>]   // (N,O) per dense layer, post-activation
+    // Gradients of the dense phase (N, ≤ max activation), ping and pong.
+    let gradA: UnsafeMutablePointer<Float>
+    let gradB: UnsafeMutablePointer<Float>
+    // Gradients of the encoder phase: rows of max-activation stride so workers never overlap.
+    let encoderGradA: UnsafeMutablePointer<Float>
+    let encoderGradB: UnsafeMutablePointer<Float>
     /// Input gradients of the last backward with `inputGradients: true`.
     private(set) var imageGradient: UnsafeMutablePointer<Float>
     private(set) var extraGradient: UnsafeMutablePointer<Float>
     private var inputGradientsAllocated = false
+    private var allocations: [UnsafeMutablePointer<Float>] = []
 
-    init(network: Network, maxBatch: Int) {
-        self.network = network
-        self.maxBatch = maxBatch
-        let perWorker = (maxBatch + network.threads - 1) / network.threads
-        let count = min(network.threads, maxBatch)
-        workers = (0..<count).map { _ in WorkerBuffers(network: network, capacity: perWorker) }
+    init(network net: Network, maxBatch n: Int) {
+        network = net
+        maxBatch = n
+        workers = (0..<net.threads).map { _ in WorkerScratch(network: net) }
+        var allocs: [UnsafeMutablePointer<Float>] = []
+        func make(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
+            p.initialize(repeating: 0, count: max(1, count))
+            allocs.append(p)
+            return p
+        }
+        let map = net.mapShape
+        let softmax = net.spec.image != nil && net.spec.imageFeatures == .spatialSoftmax
+        input = make(n * net.imageInputCount)
+        convOut = net.convs.map { make(n * $0.outputCount) }
+        softmaxP = make(softmax ? n * map.c * map.h * map.w : 0)
+        features = make(softmax ? n * net.featureCount : 0)
+        extras = make(n * net.extraCount)
+        h0 = make(net.concatIsFeatures ? 0 : n * net.concatCount)
+        denseOut = net.dense.map { make(n * $0.o) }
+        gradA = make(n * net.maxActivation)
+        gradB = make(n * net.maxActivation)
+        encoderGradA = make(n * net.maxActivation)
+        encoderGradB = make(n * net.maxActivation)
+        allocations = allocs
         imageGradient = .allocate(capacity: 1)
         extraGradient = .allocate(capacity: 1)
     }
 
     deinit {
+        for p in allocations { p.deallocate() }
         imageGradient.deallocate()
         extraGradient.deallocate()
     }
 
     func prepareBackward(inputGradients: Bool) {
-        for w in workers { w.allocateGradient() }
         if inputGradients && !inputGradientsAllocated {
             imageGradient.deallocate()
             extraGradient.deallocate()
@@ -54,65 +90,37 @@ public final class Workspace: @unchecked Sendable {
 
     // MARK: Profiling (for the benchmark's "where time goes")
 
-    /// Records per-stage times of worker 0 while true.
-    public var profiling: Bool {
-        get { workers[0].profile }
-        set { workers[0].profile = newValue; workers[0].resetProfile() }
+    /// Records per-stage times (worker 0's share of the batch-parallel stages, wall time of
+    /// the dense stages) while true.
+    public var profiling = false {
+        didSet { workers[0].resetProfile() }
     }
 
-    /// Seconds worker 0 spent per stage since profiling was switched on, by stage name.
+    /// Seconds per stage since profiling was switched on, by stage name.
     public var profile: [(stage: String, seconds: Double)] {
         workers[0].stageNames.enumerated().map { ($1, workers[0].stageSeconds[$0]) }
     }
 }
 
-/// One worker's buffers, sized for `capacity` samples.
-final class WorkerBuffers {
-    let capacity: Int
-    let input: UnsafeMutablePointer<Float>        // (n,C,H,W)
-    let convOut: [UnsafeMutablePointer<Float>]    // (n,OC,OH,OW) per convolution, post-ReLU
-    let softmaxP: UnsafeMutablePointer<Float>     // (n,C,H,W) of the last map
-    let features: UnsafeMutablePointer<Float>     // (n,F) keypoints
-    let extras: UnsafeMutablePointer<Float>       // (n,E)
-    let h0: UnsafeMutablePointer<Float>           // (n,D0)
-    let denseOut: [UnsafeMutablePointer<Float>]   // (n,O) per dense layer, post-activation
-    let gradA: UnsafeMutablePointer<Float>        // (n, max activation) ping
-    let gradB: UnsafeMutablePointer<Float>        // (n, max activation) pong
+/// One worker's private scratch: im2col matrices and its share of the encoder's gradient.
+final class WorkerScratch {
     let col: UnsafeMutablePointer<Float>          // (CKK,OHW) largest
     let dcol: UnsafeMutablePointer<Float>         // (CKK,OHW) largest
-    private(set) var gradient: UnsafeMutablePointer<Float>  // (P), allocated at the first backward
-    private var gradientAllocated = false
-    private let parameterCount: Int
-    private var allocations: [UnsafeMutablePointer<Float>] = []
+    /// Gradient of the encoder parameters (a prefix of θ) over this worker's rows.
+    let gradient: UnsafeMutablePointer<Float>
+    private let counts: [Int]
 
-    var profile = false
     let stageNames: [String]
     var stageSeconds: [Double]
 
-    init(network: Network, capacity n: Int) {
-        capacity = n
-        parameterCount = network.parameterCount
-        var allocs: [UnsafeMutablePointer<Float>] = []
-        func make(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
-            p.initialize(repeating: 0, count: max(1, count))
-            allocs.append(p)
-            return p
-        }
-        input = make(n * network.imageInputCount)
-        convOut = network.convs.map { make(n * $0.outputCount) }
-        let map = network.mapShape
-        softmaxP = make(network.spec.imageFeatures == .spatialSoftmax ? n * map.c * map.h * map.w : 0)
-        features = make(network.spec.imageFeatures == .spatialSoftmax ? n * network.featureCount : 0)
-        extras = make(n * network.extraCount)
-        h0 = make(network.concatIsFeatures ? 0 : n * network.concatCount)
-        denseOut = network.dense.map { make(n * $0.o) }
-        gradA = make(n * network.maxActivation)
-        gradB = make(n * network.maxActivation)
-        col = make(network.maxCol)
-        dcol = make(network.maxCol)
-        gradient = make(0)
-        allocations = allocs
+    init(network: Network) {
+        counts = [max(1, network.maxCol), max(1, network.maxCol), max(1, network.encoderParameterCount)]
+        col = .allocate(capacity: counts[0])
+        dcol = .allocate(capacity: counts[1])
+        gradient = .allocate(capacity: counts[2])
+        col.initialize(repeating: 0, count: counts[0])
+        dcol.initialize(repeating: 0, count: counts[1])
+        gradient.initialize(repeating: 0, count: counts[2])
         var names = network.convs.indices.map { "conv\($0) forward" }
         names += ["features+concat forward", "dense forward", "dense backward", "features backward"]
         names += network.convs.indices.reversed().map { "conv\($0) backward" }
@@ -122,15 +130,9 @@ final class WorkerBuffers {
     }
 
     deinit {
-        for p in allocations { p.deallocate() }
-        if gradientAllocated { gradient.deallocate() }
-    }
-
-    func allocateGradient() {
-        guard !gradientAllocated else { return }
-        gradient = .allocate(capacity: max(1, parameterCount))
-        gradient.initialize(repeating: 0, count: max(1, parameterCount))
-        gradientAllocated = true
+        col.deallocate()
+        dcol.deallocate()
+        gradient.deallocate()
     }
 
     enum Stage {
@@ -152,10 +154,9 @@ final class WorkerBuffers {
 
     func resetProfile() { for i in stageSeconds.indices { stageSeconds[i] = 0 } }
 
-    @inline(__always) func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
-
     /// Adds the time since `since` to `stage`; returns the current time.
-    func lap(_ stage: Stage, since: UInt64) -> UInt64 {
+    @discardableResult
+    func add(_ stage: Stage, since: UInt64) -> UInt64 {
         let t = now()
         stageSeconds[index(stage)] += Double(t - since) * 1e-9
         return t

@@ -5,6 +5,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the speed of the renderer and the networks (use a release build).",
-        subcommands: [BenchRenderCommand.self, BenchEnvCommand.self]
+        subcommands: [BenchRenderCommand.self, BenchEnvCommand.self, BenchConvNetCommand.self]
     )
 }

@@ -78,12 +78,11 @@ struct DemosCommand: ParsableCommand {
         let collection = DemoCollection(environment: name, experts: set, expertsDescription: experts, goals: goals,
                                         episodesPerTask: perTask, noiseStd: noise, seed: seed, imageHeight: size.height,
                                         imageWidth: size.width, workers: workers, assets: AssetLocator(folder: assets))
-        let display = ProgressDisplay(label: "demos \(name)")
+        let display = ProgressDisplay(stage: "demos \(name) (episodes)", total: goals.count * perTask)
         let started = Date()
         let dataset = try collection.run(output: URL(fileURLWithPath: out)) { p in
-            display.show(done: p.episodes, total: p.total, detail: "episodes, success so far \(String(format: "%.2f", p.successRate))")
+            display.update(p.episodes, detail: "success so far \(String(format: "%.2f", p.successRate))")
         }
-        display.finish()
         let seconds = Date().timeIntervalSince(started)
         let episodes = dataset.tasks.map(\.episodes).reduce(0, +)
         let successRate = Double(dataset.tasks.map { $0.successes.filter { $0 }.count }.reduce(0, +)) / Double(max(episodes, 1))

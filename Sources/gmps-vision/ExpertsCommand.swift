@@ -63,13 +63,12 @@ struct ExpertsCommand: ParsableCommand {
         let goals = TaskDistribution(name).metaSplit(seed: goalSeed, trainCount: tasks, testCount: 0).train
         let training = ExpertTraining(environment: name, mode: mode.value, goals: goals, stepsPerExpert: steps, seed: seed,
                                       workers: workers, assets: AssetLocator(folder: assets))
-        let display = ProgressDisplay(label: "experts \(name)")
+        // Environment steps of all experts; one that stops early counts its whole budget.
+        let display = ProgressDisplay(stage: "experts \(name) (env steps)", total: steps * (mode == .perTask ? tasks : 1))
         let started = Date()
         let manifest = try training.run(output: URL(fileURLWithPath: out)) { p in
-            display.show(done: p.envSteps, total: p.budget,
-                         detail: "\(p.expertsDone)/\(p.experts) experts, eval success so far \(String(format: "%.2f", p.successSoFar))")
+            display.update(p.envSteps, detail: "\(p.expertsDone)/\(p.experts) experts done · eval success so far \(String(format: "%.2f", p.successSoFar))")
         }
-        display.finish()
         let seconds = Date().timeIntervalSince(started)
         let meanSuccess = Double(manifest.tasks.filter(\.success).count) / Double(max(manifest.tasks.count, 1))
         let envSteps = manifest.experts.map(\.envSteps).reduce(0, +)
@@ -111,47 +110,5 @@ func parseEnvironment(_ name: String) throws -> EnvironmentName {
         return try EnvironmentName(parsing: name)
     } catch {
         throw ValidationError("\(error)")
-    }
-}
-
-/// Progress of long work on standard error: one line redrawn in place on a terminal, plain
-/// lines (at most one every 10 s) otherwise. Thread-safe.
-final class ProgressDisplay: @unchecked Sendable {
-    private let label: String
-    private let started = Date()
-    private let terminal = isatty(2) != 0
-    private var lastShown = Date.distantPast
-    private var drewLine = false
-    private let lock = NSLock()
-
-    init(label: String) { self.label = label }
-
-    /// `done` of `total` units (environment steps, episodes), with a detail; estimates time left.
-    func show(done: Int, total: Int, detail: String) {
-        lock.withLock {
-            let now = Date()
-            let interval: TimeInterval = terminal ? 0.2 : 10
-            guard now.timeIntervalSince(lastShown) >= interval || done >= total else { return }
-            lastShown = now
-            let elapsed = now.timeIntervalSince(started)
-            let fraction = total > 0 ? Double(done) / Double(total) : 0
-            let left = fraction > 0 ? elapsed * (1 - fraction) / fraction : .nan
-            let text = "\(label): \(done)/\(total) (\(Int(fraction * 100))%), \(detail), "
-                + "\(Self.duration(elapsed)) elapsed, \(left.isFinite ? Self.duration(left) : "?") left"
-            write(terminal ? "\r\u{1B}[2K" + text : text + "\n")
-            drewLine = terminal
-        }
-    }
-
-    /// Ends the redrawn line.
-    func finish() {
-        lock.withLock { if drewLine { write("\n"); drewLine = false } }
-    }
-
-    private func write(_ s: String) { FileHandle.standardError.write(Data(s.utf8)) }
-
-    static func duration(_ seconds: Double) -> String {
-        let s = Int(seconds.rounded())
-        return s >= 3600 ? "\(s / 3600)h\(String(format: "%02d", s % 3600 / 60))m" : s >= 60 ? "\(s / 60)m\(String(format: "%02d", s % 60))s" : "\(s)s"
     }
 }

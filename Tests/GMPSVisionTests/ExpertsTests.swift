@@ -33,7 +33,12 @@ struct ExpertsTests {
         let a = try expert.cleanAction(for: env.privilegedState())
         #expect([a.x, a.y, a.z].allSatisfy { abs($0) <= 1 })
         let batch = try expert.cleanActions(for: env.privilegedState() + env.privilegedState())
-        #expect(batch == [a, a])
+        // Batched and single forward passes may round differently (GEMM blocking), not more.
+        let worst = batch.map { (v: SIMD3<Float>) -> Float in
+            let d: SIMD3<Float> = v - a
+            return max(abs(d.x), abs(d.y), abs(d.z))
+        }.max() ?? 1
+        #expect(batch.count == 2 && worst < 1e-5)
         // A goal it was not trained for has no per-task expert.
         #expect(throws: ExpertError.self) { try set.expert(for: try Goal(.reach, [0, 0.8, 0.15])) }
         #expect(throws: ExpertError.wrongStateSize(expected: 6, got: 2)) { try expert.cleanAction(for: [0, 1]) }

@@ -30,7 +30,7 @@ enum Activations {
     static func backward(_ act: Activation, y: UnsafePointer<Float>, dy: UnsafeMutablePointer<Float>, count: Int) {
         switch act {
         case .relu:
-            for i in 0..<count where y[i] <= 0 { dy[i] = 0 }
+            for i in 0..<count { dy[i] = y[i] > 0 ? dy[i] : 0 }
         case .tanh:
             for i in 0..<count { dy[i] *= 1 - y[i] * y[i] }
         case .identity:

@@ -1,19 +1,27 @@
 /// 2-D convolution of one image by im2col + sgemm; the weight is (OC,C,K,K) as in PyTorch.
 enum Conv2D {
-    /// out = weight · im2col(x) + bias.
+    /// out = weight · im2col(x) + bias, then max(out, 0) when `relu` (fused: one pass over out).
     /// x is (C,H,W), weight is (OC,CKK), bias is (OC), col is scratch (CKK,OHW), out is (OC,OHW).
+    /// With `outputRows`, computes only those output rows oy (columns oy*OW..<(oy+1)*OW of out
+    /// and col), so that workers can share one image at batch 1.
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>,
-                        out: UnsafeMutablePointer<Float>) {
-        for o in 0..<g.oc { (out + o * g.ohw).update(repeating: bias[o], count: g.ohw) }
-        if g.k == 1 && g.s == 1 && g.padTop == 0 && g.padLeft == 0 {
-            BLAS.sgemm(transA: false, transB: false, m: g.oc, n: g.ohw, k: g.ckk,
-                       a: weight, lda: g.ckk, b: x, ldb: g.ohw, beta: 1, c: out, ldc: g.ohw)
-            return
+                        out: UnsafeMutablePointer<Float>, relu: Bool = false, outputRows: Range<Int>? = nil) {
+        let rows = outputRows ?? 0..<g.oh
+        let first = rows.lowerBound * g.ow, count = rows.count * g.ow
+        let pointwise = g.k == 1 && g.s == 1 && g.padTop == 0 && g.padLeft == 0
+        if !pointwise { Im2col.im2col(g, x: x, col: col, outputRows: rows) }
+        BLAS.sgemm(transA: false, transB: false, m: g.oc, n: count, k: g.ckk,
+                   a: weight, lda: g.ckk, b: (pointwise ? x : UnsafePointer(col)) + first, ldb: g.ohw,
+                   beta: 0, c: out + first, ldc: g.ohw)
+        for o in 0..<g.oc {
+            let row = out + o * g.ohw + first, b = bias[o]
+            if relu {
+                for i in 0..<count { row[i] = max(row[i] + b, 0) }
+            } else {
+                for i in 0..<count { row[i] += b }
+            }
         }
-        Im2col.im2col(g, x: x, col: col)
-        BLAS.sgemm(transA: false, transB: false, m: g.oc, n: g.ohw, k: g.ckk,
-                   a: weight, lda: g.ckk, b: col, ldb: g.ohw, beta: 1, c: out, ldc: g.ohw)
     }
 
     /// Backward of `out = weight · col + bias`:
@@ -38,9 +46,7 @@ enum Conv2D {
                    a: dout, lda: g.ohw, b: colIn, ldb: g.ohw,
                    beta: accumulate ? 1 : 0, c: dweight, ldc: g.ckk)
         for o in 0..<g.oc {
-            let row = dout + o * g.ohw
-            var s: Float = 0
-            for i in 0..<g.ohw { s += row[i] }
+            let s = VectorOps.sum(dout + o * g.ohw, g.ohw)
             dbias[o] = accumulate ? dbias[o] + s : s
         }
         guard let dx else { return }

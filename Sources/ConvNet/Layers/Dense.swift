@@ -1,31 +1,55 @@
 /// Fully connected layer over a batch; the weight is (O,D) as in PyTorch's `nn.Linear`.
+/// Each function can work on a slice of the outputs (forward, weight gradient) or of the
+/// inputs (input gradient), so that workers can share one layer (see `Network+Passes`).
 enum Dense {
-    /// y = x · weightᵀ + bias.
+    /// y[:, o0..<o1] = x · W[o0..<o1, :]ᵀ + b[o0..<o1]   (the whole layer for outputs = 0..<O).
     /// x is (N,D), weight (O,D), bias (O), y (N,O).
     static func forward(n: Int, d: Int, o: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                        bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
-        for i in 0..<n { (y + i * o).update(from: bias, count: o) }
-        BLAS.sgemm(transA: false, transB: true, m: n, n: o, k: d,
-                   a: x, lda: d, b: weight, ldb: d, beta: 1, c: y, ldc: o)
+                        bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, outputs: Range<Int>? = nil) {
+        let r = outputs ?? 0..<o
+        for i in 0..<n { (y + i * o + r.lowerBound).update(from: bias + r.lowerBound, count: r.count) }
+        if n == 1 {
+            BLAS.sgemv(trans: false, m: r.count, n: d, a: weight + r.lowerBound * d, lda: d, x: x, beta: 1, y: y + r.lowerBound)
+            return
+        }
+        BLAS.sgemm(transA: false, transB: true, m: n, n: r.count, k: d, a: x, lda: d,
+                   b: weight + r.lowerBound * d, ldb: d, beta: 1, c: y + r.lowerBound, ldc: o)
     }
 
-    /// Backward of `y = x · weightᵀ + bias`:
-    ///   dweight = dyᵀ · x        dbias = colsum(dy)        dx = dy · weight
-    /// dy is (N,O), x (N,D), weight (O,D); dweight (O,D) and dbias (O) are overwritten;
-    /// dx (N,D) is overwritten, or skipped when nil.
-    static func backward(n: Int, d: Int, o: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                         dy: UnsafePointer<Float>, dweight: UnsafeMutablePointer<Float>,
-                         dbias: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>?) {
-        BLAS.sgemm(transA: true, transB: false, m: o, n: d, k: n,
-                   a: dy, lda: o, b: x, ldb: d, beta: 0, c: dweight, ldc: d)
-        dbias.update(repeating: 0, count: o)
-        for i in 0..<n {
-            let row = dy + i * o
-            for j in 0..<o { dbias[j] += row[j] }
+    /// Backward of `y = x · Wᵀ + b` for the parameters of outputs o0..<o1:
+    ///   dW[o0..<o1, :] = dy[:, o0..<o1]ᵀ · x        db[o0..<o1] = colsum dy[:, o0..<o1]
+    /// dy is (N,O), x (N,D); dweight (O,D) and dbias (O) are overwritten on those rows.
+    static func weightBackward(n: Int, d: Int, o: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                               dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>,
+                               outputs: Range<Int>? = nil) {
+        let r = outputs ?? 0..<o
+        if n == 1 {
+            // An outer product: dW[j, :] = dy[j] · x.
+            for j in r {
+                let row = dweight + j * d, scale = dy[j]
+                for k in 0..<d { row[k] = scale * x[k] }
+            }
+        } else {
+            BLAS.sgemm(transA: true, transB: false, m: r.count, n: d, k: n, a: dy + r.lowerBound, lda: o,
+                       b: x, ldb: d, beta: 0, c: dweight + r.lowerBound * d, ldc: d)
         }
-        if let dx {
-            BLAS.sgemm(transA: false, transB: false, m: n, n: d, k: o,
-                       a: dy, lda: o, b: weight, ldb: d, beta: 0, c: dx, ldc: d)
+        for j in r {
+            var sum: Float = 0
+            for i in 0..<n { sum += dy[i * o + j] }
+            dbias[j] = sum
         }
+    }
+
+    /// Backward of `y = x · Wᵀ + b` for inputs d0..<d1:   dx[:, d0..<d1] = dy · W[:, d0..<d1]
+    /// dy is (N,O), weight (O,D); dx (N,D) is overwritten on those columns.
+    static func inputBackward(n: Int, d: Int, o: Int, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              dx: UnsafeMutablePointer<Float>, inputs: Range<Int>? = nil) {
+        let r = inputs ?? 0..<d
+        if n == 1 {
+            BLAS.sgemv(trans: true, m: o, n: r.count, a: weight + r.lowerBound, lda: d, x: dy, beta: 0, y: dx + r.lowerBound)
+            return
+        }
+        BLAS.sgemm(transA: false, transB: false, m: n, n: r.count, k: o, a: dy, lda: o,
+                   b: weight + r.lowerBound, ldb: d, beta: 0, c: dx + r.lowerBound, ldc: d)
     }
 }

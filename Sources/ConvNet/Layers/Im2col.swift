@@ -49,14 +49,17 @@ public struct ConvGeometry: Equatable, Sendable {
 /// im2col and its adjoint col2im: a convolution becomes one GEMM, weight (OC,CKK) × col (CKK,OHW).
 enum Im2col {
     /// col[(c*K + kh)*K + kw, oh*OW + ow] = x[c, oh*S + kh - padTop, ow*S + kw - padLeft] (0 outside).
-    /// x is (C,H,W), col is (CKK,OHW).
-    static func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>) {
+    /// x is (C,H,W), col is (CKK,OHW). With `outputRows`, only the columns of those output
+    /// rows (oy) are written, so that workers can share one image.
+    static func im2col(_ g: ConvGeometry, x: UnsafePointer<Float>, col: UnsafeMutablePointer<Float>,
+                       outputRows: Range<Int>? = nil) {
+        let rows = outputRows ?? 0..<g.oh
         var row = col
         for c in 0..<g.c {
             let plane = x + c * g.h * g.w
             for kh in 0..<g.k {
                 for kw in 0..<g.k {
-                    for oy in 0..<g.oh {
+                    for oy in rows {
                         let iy = oy * g.s + kh - g.padTop
                         let out = row + oy * g.ow
                         if iy < 0 || iy >= g.h {
@@ -67,6 +70,10 @@ enum Im2col {
                         let ix0 = kw - g.padLeft
                         if g.s == 1 && ix0 >= 0 && ix0 + g.ow <= g.w {
                             out.update(from: line + ix0, count: g.ow)
+                        } else if ix0 >= 0 && ix0 + (g.ow - 1) * g.s < g.w {
+                            // Strided, but inside the image: no bounds checks.
+                            let src = line + ix0
+                            for ox in 0..<g.ow { out[ox] = src[ox * g.s] }
                         } else {
                             for ox in 0..<g.ow {
                                 let ix = ox * g.s + ix0
@@ -98,6 +105,9 @@ enum Im2col {
                         if g.s == 1 && ix0 >= 0 && ix0 + g.ow <= g.w {
                             let dst = line + ix0
                             for ox in 0..<g.ow { dst[ox] += src[ox] }
+                        } else if ix0 >= 0 && ix0 + (g.ow - 1) * g.s < g.w {
+                            let dst = line + ix0
+                            for ox in 0..<g.ow { dst[ox * g.s] += src[ox] }
                         } else {
                             for ox in 0..<g.ow {
                                 let ix = ox * g.s + ix0

@@ -1,5 +1,4 @@
 import ConvNet
-import Dispatch
 import Foundation
 import VisionEnvs
 
@@ -42,23 +41,19 @@ public struct DemoCollection: Sendable {
         guard noiseStd >= 0, noiseStd.isFinite else { throw ExpertError.invalidConfiguration("the noise std must be a non-negative number") }
         let counter = EpisodeCounter(total: goals.count * episodesPerTask, report: progress)
         let results = ResultSlots<DemoTask>(count: goals.count)
-        let queue = JobQueue(count: goals.count)
         let root = SeededGenerator(seed: seed)
-        DispatchQueue.concurrentPerform(iterations: max(1, min(workers, goals.count))) { _ in
-            do {
-                let env = try VisionEnv(environment, imageHeight: imageHeight, imageWidth: imageWidth, assets: assets)
-                while let t = queue.take() {
-                    do {
-                        results.set(t, .success(try collect(task: t, in: env, rng: root.split(stream: UInt64(t)), counter: counter)))
-                    } catch {
-                        results.set(t, .failure(error))
-                    }
-                }
-            } catch {
-                while let t = queue.take() { results.set(t, .failure(error)) }
-            }
+        // One environment (and renderer) per worker; each task has its own generator stream.
+        let workerCount = max(1, min(workers, goals.count))
+        let envs = try (0..<workerCount).map { _ in
+            try VisionEnv(environment, imageHeight: imageHeight, imageWidth: imageWidth, assets: assets)
         }
-        let tasks = try results.values()
+        try parallelForEach(goals.count, workers: workerCount) { worker, t in
+            results.set(try collect(task: t, in: envs[worker], rng: root.split(stream: UInt64(t)), counter: counter), at: t)
+        }
+        let tasks = try (0..<goals.count).map { t in
+            guard let task = results[t] else { throw ExpertError.invalidConfiguration("demo collection of task \(t) did not finish") }
+            return task
+        }
         let manifest = DemoDataset.Manifest(
             env: environment, image: .init(height: imageHeight, width: imageWidth),
             stateDimension: environment.privilegedStateDimension, actionDimension: 3, episodeLength: environment.horizon,

@@ -1,5 +1,4 @@
 import ConvNet
-import Dispatch
 import Foundation
 import VisionEnvs
 
@@ -53,38 +52,30 @@ public struct ExpertTraining: Sendable {
         let results = ResultSlots<ExpertSet.Manifest.Entry>(count: jobs.count)
         let root = SeededGenerator(seed: seed)
 
-        let work: @Sendable (Int) -> Void = { [self] j in
-            do {
-                let env = try ManipulationTrainingEnvironment(environment, goals: jobs[j], assets: assets)
-                let started = Date()
-                var jobSeeds = root.split(stream: UInt64(j))
-                let result = try SACTraining.train(
-                    environment: env, config: config, rewardScale: scale, budget: stepsPerExpert,
-                    seed: jobSeeds.next(), threads: threadsPerJob,
-                    progress: { tracker.update(job: j, steps: $0.envSteps, success: $0.evalSuccess) })
-                tracker.finish(job: j, steps: stepsPerExpert)
-                let name = String(format: "expert-%03d", j)
-                try Safetensors.save(parameters: result.bestActorParameters, of: result.learner.actor,
-                                     to: folder.appendingPathComponent("\(name).safetensors"),
-                                     metadata: ["env": environment.rawValue, "features": StateFeatures.version,
-                                                "goals": jobs[j].map(\.description).joined(separator: "; ")])
-                try write(LearningCurveRow.csv(result.curve), to: folder.appendingPathComponent("\(name).csv"))
-                results.set(j, .success(.init(file: "\(name).safetensors", curve: "\(name).csv", envSteps: result.envSteps,
-                                              seconds: Date().timeIntervalSince(started))))
-            } catch {
-                results.set(j, .failure(error))
-            }
+        // One learner per job, each on its own generator stream: results do not depend on
+        // which worker runs which job.
+        try parallelForEach(jobs.count, workers: mode == .perTask ? workers : 1) { _, j in
+            let env = try ManipulationTrainingEnvironment(environment, goals: jobs[j], assets: assets)
+            let started = Date()
+            var jobSeeds = root.split(stream: UInt64(j))
+            let result = try SACTraining.train(
+                environment: env, config: config, rewardScale: scale, budget: stepsPerExpert,
+                seed: jobSeeds.next(), threads: threadsPerJob,
+                progress: { tracker.update(job: j, steps: $0.envSteps, success: $0.evalSuccess) })
+            tracker.finish(job: j, steps: stepsPerExpert)
+            let name = String(format: "expert-%03d", j)
+            try Safetensors.save(parameters: result.bestActorParameters, of: result.learner.actor,
+                                 to: folder.appendingPathComponent("\(name).safetensors"),
+                                 metadata: ["env": environment.rawValue, "features": StateFeatures.version,
+                                            "goals": jobs[j].map(\.description).joined(separator: "; ")])
+            try write(LearningCurveRow.csv(result.curve), to: folder.appendingPathComponent("\(name).csv"))
+            results.set(.init(file: "\(name).safetensors", curve: "\(name).csv", envSteps: result.envSteps,
+                              seconds: Date().timeIntervalSince(started)), at: j)
         }
-        if jobs.count == 1 {
-            work(0)
-        } else {
-            // A queue of jobs served by `workers` threads, each with its own learner.
-            let queue = JobQueue(count: jobs.count)
-            DispatchQueue.concurrentPerform(iterations: max(1, min(workers, jobs.count))) { _ in
-                while let j = queue.take() { work(j) }
-            }
+        let entries = try (0..<jobs.count).map { j in
+            guard let entry = results[j] else { throw ExpertError.invalidConfiguration("training job \(j) did not finish") }
+            return entry
         }
-        let entries = try results.values()
 
         var manifest = ExpertSet.Manifest(env: environment, mode: mode, features: StateFeatures.version, goals: goals,
                                           seed: seed, rewardScale: scale, config: config, experts: entries, tasks: [])

@@ -1,41 +1,5 @@
 import Foundation
 
-/// Hands out job indices 0..<count to parallel workers, each index once.
-final class JobQueue: @unchecked Sendable {
-    private let lock = NSLock()
-    private var next = 0
-    let count: Int
-
-    init(count: Int) { self.count = count }
-
-    /// The next job, or nil when all have been handed out.
-    func take() -> Int? {
-        lock.withLock {
-            guard next < count else { return nil }
-            defer { next += 1 }
-            return next
-        }
-    }
-}
-
-/// Per-slot results written by parallel workers.
-final class ResultSlots<T>: @unchecked Sendable {
-    private var slots: [Result<T, any Error>?]
-    private let lock = NSLock()
-
-    init(count: Int) { slots = Array(repeating: nil, count: count) }
-
-    func set(_ i: Int, _ value: Result<T, any Error>) { lock.withLock { slots[i] = value } }
-
-    /// All values in order; rethrows the first failure.
-    func values() throws -> [T] {
-        try lock.withLock { slots }.map { slot in
-            guard let slot else { throw ExpertError.invalidConfiguration("a training job did not finish") }
-            return try slot.get()
-        }
-    }
-}
-
 /// Sums progress over parallel training jobs.
 final class ProgressTracker: @unchecked Sendable {
     private let lock = NSLock()

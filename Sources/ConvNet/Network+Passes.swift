@@ -1,0 +1,270 @@
+import Dispatch
+
+/// Forward and backward passes. A pass runs in two phases with different parallelism:
+/// - the encoder (convolutions, keypoints, concat) is batch-parallel: the batch splits into
+///   one chunk of rows per worker, each with its own im2col scratch;
+/// - the dense layers run on the whole batch, each GEMM split over workers by output slices
+///   (forward, weight gradient) or input slices (input gradient). This reads each weight
+///   matrix once per pass whatever the batch, writes weight gradients without a reduction, and
+///   at batch 1 still uses every worker for the large first dense layer, which is bound by
+///   memory bandwidth (the reference CNN's 21632x256 weights are 22 MB).
+extension Network {
+    /// The network's outputs for a batch: images (N,C,H,W), extras (N,E) → (N,O).
+    /// Keeps the activations in `workspace` for a following `backward`.
+    @discardableResult
+    public func forward(parameters: [Float], images: [Float]? = nil, extras: [Float]? = nil,
+                        batch: Int, workspace ws: Workspace) throws -> [Float] {
+        try checkInputs(parameters: parameters, images: images, extras: extras, batch: batch, workspace: ws)
+        let (chunks, size) = chunking(batch: batch)
+        ws.batch = batch
+        parameters.withUnsafeBufferPointer { theta in
+            let images = images ?? [], extras = extras ?? []
+            images.withUnsafeBufferPointer { img in
+                extras.withUnsafeBufferPointer { ext in
+                    let ptrs = SendablePointers(theta: theta.baseAddress!, images: img.baseAddress, extras: ext.baseAddress)
+                    run(chunks) { w in
+                        let start = w * size
+                        self.encodeRows(ws, worker: w, rows: start..<min(batch, start + size), ptrs: ptrs)
+                    }
+                    let clock = ws.profiling ? now() : 0
+                    var x = UnsafePointer(h0Pointer(ws))
+                    for (l, (d, o)) in dense.enumerated() {
+                        let y = ws.denseOut[l]
+                        let act = l == dense.count - 1 ? Activation.identity : spec.activation
+                        let wgt = ptrs.theta + denseWeight[l], bias = ptrs.theta + denseBias[l]
+                        let input = UncheckedBox(x)
+                        runSlices(slices(d: d, o: o, n: batch)) { s, count in
+                            let outputs = (s * o / count)..<((s + 1) * o / count)
+                            Dense.forward(n: batch, d: d, o: o, x: input.value, weight: wgt, bias: bias, y: y, outputs: outputs)
+                            if act != .identity {
+                                for i in 0..<batch { Activations.forward(act, y + i * o + outputs.lowerBound, count: outputs.count) }
+                            }
+                        }
+                        x = UnsafePointer(y)
+                    }
+                    if ws.profiling { ws.workers[0].add(.denseForward, since: clock) }
+                }
+            }
+        }
+        return Array(UnsafeBufferPointer(start: ws.denseOut[dense.count - 1], count: batch * spec.outputs))
+    }
+
+    /// How many output slices a dense GEMM of (n x d) · (d x o) splits into: one per worker when
+    /// the layer is large enough to repay a dispatch, else 1.
+    func slices(d: Int, o: Int, n: Int) -> Int {
+        threads > 1 && 2 * d * o * max(n, 1) >= splitFlops ? min(threads, o) : 1
+    }
+
+    /// Runs `body(index, count)` for index 0..<count, in parallel when count > 1.
+    func runSlices(_ count: Int, _ body: (Int, Int) -> Void) {
+        run(count) { body($0, count) }
+    }
+
+    /// Runs `body` for indices 0..<count, in parallel when count > 1.
+    func run(_ count: Int, _ body: (Int) -> Void) {
+        if count == 1 { body(0); return }
+        withoutActuallyEscaping(body) { body in
+            let box = UncheckedBox(body)
+            DispatchQueue.concurrentPerform(iterations: count) { box.value($0) }
+        }
+    }
+
+    /// Forward of the encoder for samples `rows`: images → convolutions → keypoints/flatten →
+    /// concat with extras and the bias vector, into the shared activations at those rows.
+    func encodeRows(_ ws: Workspace, worker w: Int, rows: Range<Int>, ptrs: SendablePointers) {
+        let theta = ptrs.theta, n = rows.count, start = rows.lowerBound
+        let scratch = ws.workers[w]
+        let profile = w == 0 && ws.profiling
+        var clock = profile ? now() : 0
+        if let image = spec.image {
+            let chw = image.channels * image.height * image.width
+            let input = ws.input + start * chw
+            input.update(from: ptrs.images! + start * chw, count: n * chw)
+            var x = UnsafePointer(input), xCount = chw
+            for (l, g) in convs.enumerated() {
+                let out = ws.convOut[l] + start * g.outputCount
+                if n == 1 && ws.batch == 1 && threads > 1 && g.oh >= threads && g.forwardFlops >= splitFlops {
+                    // A lone image: workers split its output rows (each with its own im2col scratch).
+                    let input = UncheckedBox(x)
+                    runSlices(min(threads, ws.workers.count)) { s, count in
+                        Conv2D.forward(g, x: input.value, weight: theta + self.convWeight[l], bias: theta + self.convBias[l],
+                                       col: ws.workers[s].col, out: out, relu: true,
+                                       outputRows: (s * g.oh / count)..<((s + 1) * g.oh / count))
+                    }
+                } else {
+                    for i in 0..<n {
+                        Conv2D.forward(g, x: x + i * xCount, weight: theta + convWeight[l], bias: theta + convBias[l],
+                                       col: scratch.col, out: out + i * g.outputCount, relu: true)
+                    }
+                }
+                x = UnsafePointer(out); xCount = g.outputCount
+                if profile { clock = scratch.add(.convForward(l), since: clock) }
+            }
+            if spec.imageFeatures == .spatialSoftmax {
+                let logT = logTemperatureOffset.map { theta[$0] } ?? 0
+                for i in 0..<n {
+                    SpatialSoftmax.forward(c: mapShape.c, h: mapShape.h, w: mapShape.w, logTemperature: logT,
+                                           x: x + i * xCount, p: ws.softmaxP + (start + i) * xCount,
+                                           out: ws.features + (start + i) * featureCount)
+                }
+            }
+        }
+        if extraCount > 0 {
+            (ws.extras + start * extraCount).update(from: ptrs.extras! + start * extraCount, count: n * extraCount)
+        }
+        if !concatIsFeatures {
+            Concat.forward(n: n, f: featureCount, e: extraCount, b: biasCount,
+                           features: spec.image == nil ? nil : UnsafePointer(featuresPointer(ws) + start * featureCount),
+                           extras: UnsafePointer(ws.extras + start * extraCount), biasVector: theta + biasVectorOffset,
+                           h0: ws.h0 + start * concatCount)
+        }
+        if profile { _ = scratch.add(.featuresForward, since: clock) }
+    }
+
+    /// The image features (N,F): spatial-softmax keypoints, or the last feature map itself.
+    func featuresPointer(_ ws: Workspace) -> UnsafeMutablePointer<Float> {
+        if spec.imageFeatures == .flatten { return convs.isEmpty ? ws.input : ws.convOut[convs.count - 1] }
+        return ws.features
+    }
+
+    /// The dense stack's input (N,D0).
+    func h0Pointer(_ ws: Workspace) -> UnsafeMutablePointer<Float> {
+        concatIsFeatures ? featuresPointer(ws) : ws.h0
+    }
+
+    // MARK: Backward
+
+    /// Gradient of Σ_{i,j} outputGradient[i,j] · output[i,j] with respect to the parameters,
+    /// written over `gradient` (length P), for the batch of the last `forward` on `workspace`
+    /// (which must have run on the same `parameters`). The log-std entries, which the network
+    /// does not use, get 0. With `inputGradients`, also fills `workspace.imageInputGradient`
+    /// (N,C,H,W) and `workspace.extraInputGradient` (N,E).
+    /// outputGradient is (N,O).
+    public func backward(parameters: [Float], outputGradient: [Float], workspace ws: Workspace,
+                         into gradient: inout [Float], inputGradients: Bool = false) throws {
+        let batch = ws.batch
+        guard batch > 0 else { throw ConvNetError.shapeMismatch("backward before any forward on this workspace") }
+        guard ws.network === self else { throw ConvNetError.shapeMismatch("workspace was made by another network") }
+        guard parameters.count == parameterCount, gradient.count == parameterCount else {
+            throw ConvNetError.shapeMismatch("parameters (\(parameters.count)) and gradient (\(gradient.count)) need \(parameterCount) values")
+        }
+        guard outputGradient.count == batch * spec.outputs else {
+            throw ConvNetError.shapeMismatch("output gradient must hold \(batch) x \(spec.outputs) values, got \(outputGradient.count)")
+        }
+        let (chunks, size) = chunking(batch: batch)
+        ws.prepareBackward(inputGradients: inputGradients)
+        parameters.withUnsafeBufferPointer { thetaBuffer in
+            gradient.withUnsafeMutableBufferPointer { gradBuffer in
+                let theta = UncheckedBox(thetaBuffer.baseAddress!), grad = UncheckedBox(gradBuffer.baseAddress!)
+                if let off = logStdOffset { (grad.value + off).update(repeating: 0, count: spec.outputs) }
+                // Dense layers, whole batch. g holds dL/d(output of layer l), (N,O).
+                var clock = ws.profiling ? now() : 0
+                var g = ws.gradA, other = ws.gradB
+                outputGradient.withUnsafeBufferPointer { g.update(from: $0.baseAddress!, count: batch * spec.outputs) }
+                let needH0Gradient = spec.image != nil || biasCount > 0 || (inputGradients && extraCount > 0)
+                for l in stride(from: dense.count - 1, through: 0, by: -1) {
+                    let (d, o) = dense[l]
+                    // y = act(x · Wᵀ + b): first through the activation, then the affine map.
+                    Activations.backward(l == dense.count - 1 ? .identity : spec.activation,
+                                         y: ws.denseOut[l], dy: g, count: batch * o)
+                    let x = UncheckedBox(l == 0 ? UnsafePointer(h0Pointer(ws)) : UnsafePointer(ws.denseOut[l - 1]))
+                    let dy = UncheckedBox(UnsafePointer(g)), dx = UncheckedBox(other)
+                    let wantDx = l > 0 || needH0Gradient
+                    let wgt = theta.value + denseWeight[l]
+                    let dW = grad.value + denseWeight[l], dB = grad.value + denseBias[l]
+                    runSlices(slices(d: d, o: o, n: batch)) { s, count in
+                        Dense.weightBackward(n: batch, d: d, o: o, x: x.value, dy: dy.value, dweight: dW, dbias: dB,
+                                             outputs: (s * o / count)..<((s + 1) * o / count))
+                        if wantDx {
+                            Dense.inputBackward(n: batch, d: d, o: o, dy: dy.value, weight: wgt, dx: dx.value,
+                                                inputs: (s * d / count)..<((s + 1) * d / count))
+                        }
+                    }
+                    swap(&g, &other)
+                }
+                if ws.profiling { clock = ws.workers[0].add(.denseBackward, since: clock) }
+                // Encoder, batch-parallel; each worker's parameter gradient goes to its own buffer.
+                let dh0 = UncheckedBox(UnsafePointer(g))
+                run(chunks) { w in
+                    let start = w * size
+                    self.encoderBackwardRows(ws, worker: w, rows: start..<min(batch, start + size), theta: theta.value,
+                                             dh0: dh0.value, inputGradients: inputGradients)
+                }
+                clock = ws.profiling ? now() : 0
+                let prefix = encoderParameterCount
+                let out = grad.value
+                out.update(from: ws.workers[0].gradient, count: prefix)
+                for w in 1..<chunks {
+                    let src = ws.workers[w].gradient
+                    for i in 0..<prefix { out[i] += src[i] }
+                }
+                if ws.profiling { _ = ws.workers[0].add(.reduce, since: clock) }
+            }
+        }
+    }
+
+    /// Backward of the encoder for samples `rows`, from dh0 (N,D0) of the whole batch. Writes
+    /// every entry of this worker's encoder-gradient buffer.
+    func encoderBackwardRows(_ ws: Workspace, worker w: Int, rows: Range<Int>, theta: UnsafePointer<Float>,
+                             dh0: UnsafePointer<Float>, inputGradients: Bool) {
+        let scratch = ws.workers[w]
+        let grad = scratch.gradient
+        let n = rows.count, start = rows.lowerBound
+        let profile = w == 0 && ws.profiling
+        var clock = profile ? now() : 0
+        // This worker's rows of the two encoder gradient buffers (disjoint from other workers').
+        let regionA = ws.encoderGradA + start * maxActivation, regionB = ws.encoderGradB + start * maxActivation
+        var dfeatures = UnsafeMutablePointer(mutating: dh0 + start * concatCount)
+        var inA = false
+        if !concatIsFeatures {
+            let dextras = inputGradients && extraCount > 0 ? ws.extraGradient + start * extraCount : nil
+            Concat.backward(n: n, f: featureCount, e: extraCount, b: biasCount, dh0: dh0 + start * concatCount,
+                            dfeatures: spec.image == nil ? nil : regionA, dextras: dextras,
+                            dbiasVector: grad + biasVectorOffset)
+            dfeatures = regionA
+            inA = true
+        }
+        guard let image = spec.image else { return }
+        let chw = image.channels * image.height * image.width
+        let mapCount = mapShape.c * mapShape.h * mapShape.w
+        var dmap = dfeatures
+        if spec.imageFeatures == .spatialSoftmax {
+            let logT = logTemperatureOffset.map { theta[$0] } ?? 0
+            let lastMap = UnsafePointer(convs.isEmpty ? ws.input : ws.convOut[convs.count - 1])
+            let target = inA ? regionB : regionA
+            var dLogT: Float = 0
+            for i in 0..<n {
+                dLogT += SpatialSoftmax.backward(c: mapShape.c, h: mapShape.h, w: mapShape.w, logTemperature: logT,
+                                                 x: lastMap + (start + i) * mapCount, p: ws.softmaxP + (start + i) * mapCount,
+                                                 dout: dfeatures + i * featureCount, dx: target + i * mapCount)
+            }
+            if let off = logTemperatureOffset { grad[off] = dLogT }
+            dmap = target
+            inA = !inA
+        }
+        if profile { clock = scratch.add(.featuresBackward, since: clock) }
+        for l in stride(from: convs.count - 1, through: 0, by: -1) {
+            let g = convs[l]
+            // out = relu(conv(x)): mask by the stored output, then the convolution.
+            let out = ws.convOut[l] + start * g.outputCount
+            Activations.backward(.relu, y: out, dy: dmap, count: n * g.outputCount)
+            let x = l == 0 ? UnsafePointer(ws.input + start * chw) : UnsafePointer(ws.convOut[l - 1] + start * g.inputCount)
+            let target: UnsafeMutablePointer<Float>? =
+                l > 0 ? (inA ? regionB : regionA) : (inputGradients ? ws.imageGradient + start * chw : nil)
+            for i in 0..<n {
+                Conv2D.backward(g, x: x + i * g.inputCount, weight: theta + convWeight[l],
+                                dout: dmap + i * g.outputCount, dweight: grad + convWeight[l],
+                                dbias: grad + convBias[l], accumulate: i > 0,
+                                col: scratch.col, dcol: scratch.dcol, dx: target.map { $0 + i * g.inputCount })
+            }
+            if let target { dmap = target }
+            inA = !inA
+            if profile { clock = scratch.add(.convBackward(l), since: clock) }
+        }
+        if convs.isEmpty && inputGradients {
+            (ws.imageGradient + start * chw).update(from: dmap, count: n * chw)
+        }
+    }
+}
+
+@inline(__always) func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }

@@ -1,0 +1,96 @@
+import ConvNet
+import VisionEnvs
+
+/// How one goal went: mean-action success and return before adaptation and after each
+/// adaptation step, for every independent adaptation draw.
+public struct GoalEvaluation: Codable, Sendable {
+    public var goal: [Double]
+    public var preSuccess: Bool
+    public var preReturn: Double
+    public var preFinalDistance: Double
+    /// [draw][step]: after 1…N adaptation steps.
+    public var postSuccess: [[Bool]]
+    public var postReturn: [[Double]]
+    public var postFinalDistance: [[Double]]
+}
+
+/// Meta-test adaptation (DESIGN.md section 4): on a held-out goal, collect K rollouts with π_θ,
+/// take the inner step with the learned α from reward alone — repeated on fresh rollouts from
+/// each adapted policy — then run the adapted policy with mean actions. No expert, no demos.
+public struct MetaTestEvaluator {
+    public let policy: MetaPolicy
+    public let inner: InnerStep
+    public var exploration: Exploration
+    public var trajectories: Int
+    public var adaptationSteps: Int
+    public var discount: Float
+
+    public init(policy: MetaPolicy, inner: InnerStep, exploration: Exploration, trajectories: Int,
+                adaptationSteps: Int, discount: Float = 0.99) {
+        self.policy = policy
+        self.inner = inner
+        self.exploration = exploration
+        self.trajectories = trajectories
+        self.adaptationSteps = adaptationSteps
+        self.discount = discount
+    }
+
+    /// The adapted parameters after each of `adaptationSteps` steps, and the on-policy samples used.
+    public func adapt(goal: Goal, theta: [Float], alpha: [Float], worker: RolloutWorker, headWorkspace: Workspace,
+                      using generator: inout some RandomNumberGenerator) throws -> (steps: [[Float]], samples: Int) {
+        var current = theta
+        var steps: [[Float]] = []
+        var samples = 0
+        for _ in 0..<adaptationSteps {
+            let rollouts = try worker.collect(goal: goal, parameters: current, exploration: exploration,
+                                              trajectories: trajectories, using: &generator)
+            samples += rollouts.sampleCount
+            let data = rollouts.innerStepData(policy: policy, discount: discount)
+            let tail = policy.tail(of: current)
+            let c = try inner.coefficients(tail: tail, data: data, workspace: headWorkspace)
+            let g = try inner.gradient(tail: tail, coefficients: c, data: data, workspace: headWorkspace)
+            current = policy.replacingTail(of: current, with: inner.adaptedTail(tail, alpha: alpha, gradient: g))
+            steps.append(current)
+        }
+        return (steps, samples)
+    }
+
+    /// Evaluates `draws` independent adaptations on each goal, goals spread over `threads` workers.
+    public func evaluate(goals: [Goal], theta: [Float], alpha: [Float], draws: Int, seed: UInt64,
+                         workers: [RolloutWorker], headWorkspaces: [Workspace]) throws -> [GoalEvaluation] {
+        let results = ResultSlots<GoalEvaluation>(count: goals.count)
+        try parallelForEach(goals.count, workers: workers.count) { worker, index in
+            let goal = goals[index]
+            var rng = SeededGenerator(seed: seed).split(stream: UInt64(index))
+            let pre = try workers[worker].collect(goal: goal, parameters: theta, exploration: .none,
+                                                  trajectories: 1, using: &rng)
+            var evaluation = GoalEvaluation(goal: goal.coordinates, preSuccess: pre.successes[0],
+                                            preReturn: pre.averageReturn,
+                                            preFinalDistance: finalDistance(pre), postSuccess: [],
+                                            postReturn: [], postFinalDistance: [])
+            for _ in 0..<draws {
+                let adapted = try adapt(goal: goal, theta: theta, alpha: alpha, worker: workers[worker],
+                                        headWorkspace: headWorkspaces[worker], using: &rng)
+                var successes: [Bool] = [], returns: [Double] = [], distances: [Double] = []
+                for phi in adapted.steps {
+                    let post = try workers[worker].collect(goal: goal, parameters: phi, exploration: .none,
+                                                           trajectories: 1, using: &rng)
+                    successes.append(post.successes[0])
+                    returns.append(post.averageReturn)
+                    distances.append(finalDistance(post))
+                }
+                evaluation.postSuccess.append(successes)
+                evaluation.postReturn.append(returns)
+                evaluation.postFinalDistance.append(distances)
+            }
+            results[index] = evaluation
+        }
+        return results.values.compactMap { $0 }
+    }
+
+    /// The task's distance after the first trajectory's last step.
+    public func finalDistance(_ rollouts: TaskRollouts) -> Double {
+        let s = rollouts.goal.environment.privilegedStateDimension
+        return GMPSVision.finalDistance(state: Array(rollouts.finalStates[0..<s]), goal: rollouts.goal)
+    }
+}

@@ -1,0 +1,178 @@
+import VisionEnvs
+
+/// Every setting of GMPS meta-training, one documented field each. Written into the run
+/// directory as `config.json`; CLI options map onto it. Defaults follow FINDINGS.md's
+/// calibration study, then the project's own measurements.
+public struct GMPSConfig: Codable, Equatable, Sendable {
+    // MARK: Task and observation
+
+    /// The environment (push, door, reach).
+    public var environment: EnvironmentName = .push
+    /// Meta-training goals drawn from the task distribution's seeded split; the held-out
+    /// meta-test goals follow them in the same split.
+    public var metaTrainTasks = 60
+    /// Scripted demonstrations per meta-training task, collected with Gaussian noise of
+    /// `demoNoise` on the executed action and the clean action as label (FINDINGS.md).
+    public var demosPerTask = 5
+    public var demoNoise: Float = 0.3
+    /// Policy image height and width in pixels.
+    public var imageHeight = 48
+    public var imageWidth = 64
+
+    // MARK: Policy
+
+    /// Initial standard deviation of the per-step action noise (FINDINGS: 0.7 beat 0.4 and 1.0).
+    public var initialStd: Float = 0.3
+    /// Initial inner step size α on every adapted parameter (FINDINGS: 0.03–0.1).
+    public var initialAlpha: Float = 0.05
+    /// Initial α of the bias vector. With per-trajectory latents its gradient is a score, and
+    /// α = σ_z² makes the step the return-weighted mean offset of the probes (MAESN's natural step).
+    public var initialBiasVectorAlpha: Float = 1.0
+    /// Which parameters the inner step adapts; the rest of the tail keeps α = 0.
+    public var adaptedParameters: AdaptedParameters = .biasVector
+    /// Learn α with the outer loop (otherwise it stays at `initialAlpha`).
+    public var learnAlpha = true
+
+    // MARK: Sampling and the inner step
+
+    /// Tasks per meta-iteration (the meta-batch).
+    public var tasksPerIteration = 10
+    /// K: pre-update rollouts per task and iteration (FINDINGS: 20; 40–50 did not help).
+    public var trajectoriesPerTask = 20
+    /// How the pre-update policy explores.
+    public var exploration: Exploration = .perTrajectory(latentStd: 1.0)
+    /// Discount γ of the returns-to-go.
+    public var discount: Float = 0.99
+    /// Upper clip of the per-step importance weights π_θ / π_θ0 (FINDINGS: 5).
+    public var importanceWeightClip: Float = 5
+
+    // MARK: The outer step
+
+    /// Meta-iterations.
+    public var iterations = 40
+    /// Adam steps on the outer loss per iteration, on the same rollouts (FINDINGS: 20).
+    public var outerSteps = 20
+    /// Outer Adam learning rate at the first iteration, decayed linearly to `finalLearningRate`.
+    /// Meta-training starts from the behaviour-cloned policy and its task codes; 1e-4 fine-tunes
+    /// them (1e-3 undid the pre-training: held-out success after one step 0.38–0.40 against 0.48).
+    public var learningRate: Float = 1e-4
+    public var finalLearningRate: Float = 1e-5
+    /// Adam learning rate of behaviour-cloning pre-training (the task codes learn 10x faster).
+    public var pretrainLearningRate: Float = 1e-3
+    /// Expert samples per task in each outer minibatch.
+    public var demosPerTaskBatch = 32
+    /// Include the Hessian term H (α ⊙ g) (FINDINGS: first order was no worse, and faster).
+    public var secondOrder = false
+    /// Weight of behaviour cloning of the pre-update policy on demos, added to the outer loss.
+    public var anchorWeight: Float = 0
+
+    // MARK: Behaviour-cloning pre-training (FINDINGS: the single most important change)
+
+    /// Adam steps of behaviour cloning on all demos before meta-training (0: none).
+    public var pretrainSteps = 3000
+    /// Demo samples per pre-training step.
+    public var pretrainBatch = 64
+
+    // MARK: DAgger
+
+    /// Iteration from which adapted policies' visited states are relabelled by the expert
+    /// (nil: no DAgger). FINDINGS: uncapped DAgger from the start collapsed exploration.
+    public var daggerStartIteration: Int? = nil
+    /// Largest share of each task's outer minibatch drawn from relabelled states.
+    public var daggerShare: Float = 0.3
+
+    // MARK: Runs
+
+    /// Master seed: tasks, noise, initialisation and minibatches all derive from it.
+    public var seed: UInt64 = 1
+    /// Worker threads for rollouts and per-task gradients.
+    public var threads = 2
+
+    public init() {}
+
+    /// Every stage on a tiny budget (about a minute on 2 cores): what the tests and CI run.
+    public static func quick(_ environment: EnvironmentName) -> GMPSConfig {
+        var config = GMPSConfig()
+        config.environment = environment
+        config.metaTrainTasks = 4
+        config.demosPerTask = 1
+        config.tasksPerIteration = 2
+        config.trajectoriesPerTask = 4
+        config.iterations = 2
+        config.outerSteps = 2
+        config.pretrainSteps = 20
+        config.pretrainBatch = 16
+        config.demosPerTaskBatch = 8
+        return config
+    }
+
+    /// Which of the policy's tail parameters the inner step moves.
+    public enum AdaptedParameters: String, Codable, Sendable, CaseIterable {
+        /// Only the bias-transformation vector (with per-trajectory exploration, MAESN's latent mean).
+        case biasVector = "bias-vector"
+        /// The bias vector, the fully connected head and the log-std.
+        case head
+    }
+
+    /// The outer learning rate at `iteration` (0-based) of `iterations`.
+    public func learningRate(at iteration: Int) -> Float {
+        guard iterations > 1 else { return learningRate }
+        let progress = Float(iteration) / Float(iterations - 1)
+        return learningRate + (finalLearningRate - learningRate) * progress
+    }
+
+    /// A sentence naming the first setting out of range, or nil.
+    public func problem() -> String? {
+        if imageHeight < 8 || imageWidth < 8 { return "the image must be at least 8x8 pixels." }
+        if tasksPerIteration < 1 { return "tasks per iteration must be at least 1." }
+        if trajectoriesPerTask < 2 { return "at least 2 trajectories per task are needed to estimate advantages." }
+        if iterations < 0 || outerSteps < 1 { return "iterations must be ≥ 0 and outer steps ≥ 1." }
+        if !(learningRate > 0) || !(finalLearningRate > 0) { return "learning rates must be positive." }
+        if !(initialStd > 0) { return "the initial standard deviation must be positive." }
+        if !(0...1).contains(daggerShare) { return "the DAgger share must be in [0, 1]." }
+        if demosPerTaskBatch < 1 || pretrainBatch < 1 { return "batch sizes must be at least 1." }
+        if metaTrainTasks < 1 || demosPerTask < 1 { return "at least one meta-training task with one demonstration is needed." }
+        if threads < 1 { return "threads must be at least 1." }
+        if let std = exploration.latentStd, !(std > 0) { return "the latent standard deviation must be positive." }
+        return nil
+    }
+}
+
+extension GMPSConfig {
+    /// Reads a configuration, taking the default for every field the file does not name, so
+    /// a run directory written before a setting existed still loads.
+    public init(from decoder: Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let defaults = GMPSConfig()
+        self = defaults
+        environment = try container.decodeIfPresent(type(of: environment).self, forKey: .environment) ?? defaults.environment
+        metaTrainTasks = try container.decodeIfPresent(type(of: metaTrainTasks).self, forKey: .metaTrainTasks) ?? defaults.metaTrainTasks
+        demosPerTask = try container.decodeIfPresent(type(of: demosPerTask).self, forKey: .demosPerTask) ?? defaults.demosPerTask
+        demoNoise = try container.decodeIfPresent(type(of: demoNoise).self, forKey: .demoNoise) ?? defaults.demoNoise
+        imageHeight = try container.decodeIfPresent(type(of: imageHeight).self, forKey: .imageHeight) ?? defaults.imageHeight
+        imageWidth = try container.decodeIfPresent(type(of: imageWidth).self, forKey: .imageWidth) ?? defaults.imageWidth
+        initialStd = try container.decodeIfPresent(type(of: initialStd).self, forKey: .initialStd) ?? defaults.initialStd
+        initialAlpha = try container.decodeIfPresent(type(of: initialAlpha).self, forKey: .initialAlpha) ?? defaults.initialAlpha
+        initialBiasVectorAlpha = try container.decodeIfPresent(type(of: initialBiasVectorAlpha).self, forKey: .initialBiasVectorAlpha) ?? defaults.initialBiasVectorAlpha
+        adaptedParameters = try container.decodeIfPresent(type(of: adaptedParameters).self, forKey: .adaptedParameters) ?? defaults.adaptedParameters
+        learnAlpha = try container.decodeIfPresent(type(of: learnAlpha).self, forKey: .learnAlpha) ?? defaults.learnAlpha
+        tasksPerIteration = try container.decodeIfPresent(type(of: tasksPerIteration).self, forKey: .tasksPerIteration) ?? defaults.tasksPerIteration
+        trajectoriesPerTask = try container.decodeIfPresent(type(of: trajectoriesPerTask).self, forKey: .trajectoriesPerTask) ?? defaults.trajectoriesPerTask
+        exploration = try container.decodeIfPresent(type(of: exploration).self, forKey: .exploration) ?? defaults.exploration
+        discount = try container.decodeIfPresent(type(of: discount).self, forKey: .discount) ?? defaults.discount
+        importanceWeightClip = try container.decodeIfPresent(type(of: importanceWeightClip).self, forKey: .importanceWeightClip) ?? defaults.importanceWeightClip
+        iterations = try container.decodeIfPresent(type(of: iterations).self, forKey: .iterations) ?? defaults.iterations
+        outerSteps = try container.decodeIfPresent(type(of: outerSteps).self, forKey: .outerSteps) ?? defaults.outerSteps
+        learningRate = try container.decodeIfPresent(type(of: learningRate).self, forKey: .learningRate) ?? defaults.learningRate
+        finalLearningRate = try container.decodeIfPresent(type(of: finalLearningRate).self, forKey: .finalLearningRate) ?? defaults.finalLearningRate
+        demosPerTaskBatch = try container.decodeIfPresent(type(of: demosPerTaskBatch).self, forKey: .demosPerTaskBatch) ?? defaults.demosPerTaskBatch
+        secondOrder = try container.decodeIfPresent(type(of: secondOrder).self, forKey: .secondOrder) ?? defaults.secondOrder
+        anchorWeight = try container.decodeIfPresent(type(of: anchorWeight).self, forKey: .anchorWeight) ?? defaults.anchorWeight
+        pretrainSteps = try container.decodeIfPresent(type(of: pretrainSteps).self, forKey: .pretrainSteps) ?? defaults.pretrainSteps
+        pretrainBatch = try container.decodeIfPresent(type(of: pretrainBatch).self, forKey: .pretrainBatch) ?? defaults.pretrainBatch
+        daggerStartIteration = try container.decodeIfPresent(type(of: daggerStartIteration).self, forKey: .daggerStartIteration) ?? defaults.daggerStartIteration
+        daggerShare = try container.decodeIfPresent(type(of: daggerShare).self, forKey: .daggerShare) ?? defaults.daggerShare
+        seed = try container.decodeIfPresent(type(of: seed).self, forKey: .seed) ?? defaults.seed
+        threads = try container.decodeIfPresent(type(of: threads).self, forKey: .threads) ?? defaults.threads
+    }
+}

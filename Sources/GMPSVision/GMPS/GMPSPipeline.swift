@@ -1,0 +1,191 @@
+import ConvNet
+import Renderer
+import Foundation
+import VisionEnvs
+
+/// The stages of a GMPS run over one run directory, shared by `meta-train` and `run`:
+/// goals → demonstrations → behaviour-cloning pre-training → meta-iterations (checkpointed
+/// after each) → meta-test evaluation. Resuming reloads the checkpoint and carries on; because
+/// every random stream derives from (seed, iteration, purpose), the result is bit-identical to
+/// an uninterrupted run.
+public final class GMPSPipeline {
+    public let config: GMPSConfig
+    public let run: RunDirectory
+    public private(set) var progress: [IterationLog] = []
+
+    public init(config: GMPSConfig, run: RunDirectory) {
+        self.config = config
+        self.run = run
+    }
+
+    /// The seeded split: meta-training goals, then `testCount` held-out goals.
+    public func goals(testCount: Int) -> MetaGoalSplit {
+        TaskDistribution(config.environment).metaSplit(seed: config.seed, trainCount: config.metaTrainTasks,
+                                                       testCount: testCount)
+    }
+
+    /// Demonstrations of the scripted expert on every meta-training goal.
+    public func demonstrations() throws -> [ImitationData] {
+        try scriptedImitationData(environment: config.environment, goals: goals(testCount: 0).train,
+                                  episodes: config.demosPerTask, noise: config.demoNoise, imageHeight: config.imageHeight,
+                                  imageWidth: config.imageWidth, threads: config.threads, seed: config.seed)
+    }
+
+    /// A trainer at the run's checkpoint (when `resume` and one exists) or fresh.
+    public func trainer(demos: [ImitationData], resume: Bool) throws -> MetaTrainer {
+        let expert = ScriptedExpert(config.environment)
+        var state: MetaTrainerState?
+        if resume && run.exists(MetaCheckpoint.stateFile) {
+            let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
+                                                            initialStd: config.initialStd))
+            state = try MetaCheckpoint.load(from: run, policy: policy)
+            progress = try loadProgress(upTo: state?.iteration ?? 0)
+        }
+        return try MetaTrainer(config: config, goals: goals(testCount: 0).train, demos: demos,
+                               expert: { state in let a = expert.action(for: state); return [a.x, a.y, a.z] },
+                               state: state)
+    }
+
+    /// Pre-trains (if not yet) and runs meta-iterations up to `config.iterations` (or stops
+    /// after iteration `stopAfter`, as an interruption would), writing `progress.csv` and the
+    /// checkpoint after every iteration.
+    public func metaTrain(_ trainer: MetaTrainer, display: ProgressDisplay? = nil,
+                          pretrainDisplay: ProgressDisplay? = nil, stopAfter: Int? = nil) throws {
+        if !trainer.state.pretrained {
+            try trainer.pretrain { step, loss in
+                pretrainDisplay?.update(step + 1, detail: String(format: "loss %.4f", loss))
+            }
+            try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
+            try run.writeJSON(trainer.state.theta, to: "pretrained_theta.json")
+        }
+        while trainer.state.iteration < min(config.iterations, stopAfter ?? .max) {
+            let entry = try trainer.runIteration()
+            progress.append(entry)
+            try run.writeCSV(header: IterationLog.csvHeader, rows: progress.map(\.csvRow), to: "progress.csv")
+            try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
+            display?.update(entry.iteration, detail: String(format: "success %.2f → %.2f · loss %.4f",
+                                                            entry.preSuccess, entry.postSuccess, entry.imitationLoss))
+        }
+    }
+
+    /// Meta-test evaluation of θ, α on `goals`.
+    public func evaluate(theta: [Float], alpha: [Float], goals: [Goal], adaptationSteps: Int, draws: Int,
+                         seed: UInt64, trajectories: Int? = nil) throws -> EvaluationSummary {
+        let (policy, evaluator) = try makeEvaluator(adaptationSteps: adaptationSteps, trajectories: trajectories)
+        let k = evaluator.trajectories
+        let workers = try (0..<config.threads).map { _ in
+            try RolloutWorker(policy: policy, environment: config.environment, imageHeight: config.imageHeight,
+                              imageWidth: config.imageWidth, maxTrajectories: k)
+        }
+        let headWorkspaces = (0..<config.threads).map { _ in
+            policy.head.makeWorkspace(maxBatch: k * config.environment.horizon)
+        }
+        let results = try evaluator.evaluate(goals: goals, theta: theta, alpha: alpha, draws: draws, seed: seed,
+                                             workers: workers, headWorkspaces: headWorkspaces)
+        return EvaluationSummary(results, adaptationSteps: adaptationSteps)
+    }
+
+    /// The run's policy and its meta-test procedure (exploration, K, α's inner step).
+    func makeEvaluator(adaptationSteps: Int, trajectories: Int? = nil) throws -> (MetaPolicy, MetaTestEvaluator) {
+        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
+                                                        initialStd: config.initialStd))
+        let evaluator = MetaTestEvaluator(
+            policy: policy,
+            inner: InnerStep(policy: policy, importanceWeightClip: config.importanceWeightClip,
+                             latentStd: config.exploration.latentStd),
+            exploration: config.exploration, trajectories: trajectories ?? config.trajectoriesPerTask,
+            adaptationSteps: adaptationSteps, discount: config.discount)
+        return (policy, evaluator)
+    }
+
+    /// The rows of an existing progress.csv for iterations 1…`iteration` (a resumed run keeps them).
+    private func loadProgress(upTo iteration: Int) throws -> [IterationLog] {
+        guard run.exists("progress.csv"),
+              let text = try? String(contentsOf: run.file("progress.csv"), encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").dropFirst().compactMap { IterationLog(csvRow: String($0)) }
+            .filter { $0.iteration <= iteration }
+    }
+}
+
+extension IterationLog {
+    /// Parses a `csvRow`; nil for a malformed line.
+    public init?(csvRow: String) {
+        let fields = csvRow.split(separator: ",").map(String.init)
+        guard fields.count == 12, let iteration = Int(fields[0]),
+              let values = Optional(fields[1...8].compactMap(Double.init)), values.count == 8,
+              let samples = Int(fields[9]), let dagger = Int(fields[10]), let seconds = Double(fields[11]) else { return nil }
+        self.init(iteration: iteration, preSuccess: values[0], preReturn: values[2], postSuccess: values[1],
+                  postReturn: values[3], explorationSuccess: values[4], imitationLoss: values[5],
+                  meanAlpha: values[6], learningRate: values[7], onPolicySamples: samples,
+                  daggerSamples: dagger, seconds: seconds)
+    }
+}
+
+// MARK: Reference points and pictures
+
+extension GMPSPipeline {
+    /// The scripted expert on `goals` (the upper bound): success, return, final distance.
+    public func expertSummary(goals: [Goal]) throws -> EvaluationSummary {
+        let expert = ScriptedExpert(config.environment)
+        let env = try ManipulationEnv(config.environment)
+        var results: [GoalEvaluation] = []
+        for goal in goals {
+            try env.reset(goal: goal)
+            var total = 0.0
+            var success = false
+            for _ in 0..<env.horizon {
+                let result = try env.step(expert.action(for: env.privilegedState()))
+                total += result.reward
+                success = result.success
+            }
+            results.append(GoalEvaluation(goal: goal.coordinates, preSuccess: success, preReturn: total,
+                                          preFinalDistance: finalDistance(state: env.privilegedState(), goal: goal),
+                                          postSuccess: [[]], postReturn: [[]], postFinalDistance: [[]]))
+        }
+        return EvaluationSummary(results, adaptationSteps: 0)
+    }
+
+    /// θ after `steps` adaptation steps on `goal` (one draw, seeded).
+    public func adapted(theta: [Float], alpha: [Float], goal: Goal, steps: Int, seed: UInt64) throws -> [Float] {
+        let (policy, evaluator) = try makeEvaluator(adaptationSteps: steps)
+        let k = evaluator.trajectories
+        let worker = try RolloutWorker(policy: policy, environment: config.environment, imageHeight: config.imageHeight,
+                                       imageWidth: config.imageWidth, maxTrajectories: k)
+        var rng = SeededGenerator(seed: seed)
+        let result = try evaluator.adapt(goal: goal, theta: theta, alpha: alpha, worker: worker,
+                                         headWorkspace: policy.head.makeWorkspace(maxBatch: k * config.environment.horizon),
+                                         using: &rng)
+        return result.steps.last ?? theta
+    }
+
+    /// Contact sheets of held-out episodes before and after adaptation, goal drawn, written
+    /// as `frames/goal-N-before.png` and `-after.png`; returns (caption, file) pairs.
+    public func writeContactSheets(theta: [Float], alpha: [Float], goals: [Goal], seed: UInt64) throws -> [(caption: String, file: String)] {
+        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
+                                                        initialStd: config.initialStd))
+        var sheets: [(caption: String, file: String)] = []
+        for (index, goal) in goals.enumerated() {
+            let phi = try adapted(theta: theta, alpha: alpha, goal: goal, steps: 1, seed: seed &+ UInt64(index))
+            for (label, parameters) in [("before", theta), ("after", phi)] {
+                let frames = try episodeFrames(policy: policy, parameters: parameters, goal: goal, frameHeight: 96,
+                                               frameWidth: 128, every: 5)
+                let file = "frames/goal-\(index + 1)-\(label).png"
+                try run.write(try PNGFile.encode(ContactSheet.compose(frames, columns: 6)), to: file)
+                sheets.append(("\(goal), \(label) adaptation (every 5th step)", file))
+            }
+        }
+        return sheets
+    }
+}
+
+/// The task's distance in a privileged state (push: block to goal in xy; door: angle to
+/// target; reach: hand to goal).
+func finalDistance(state: [Float], goal: Goal) -> Double {
+    let s = state.map(Double.init), g = goal.coordinates
+    switch goal.environment {
+    case .push: return ((s[3] - g[0]) * (s[3] - g[0]) + (s[4] - g[1]) * (s[4] - g[1])).squareRoot()
+    case .door: return abs(s[6] - g[0])
+    case .reach: return (0..<3).map { (s[$0] - g[$0]) * (s[$0] - g[$0]) }.reduce(0, +).squareRoot()
+    }
+}
+

@@ -1,0 +1,92 @@
+import ConvNet
+
+/// The image-based meta-policy of DESIGN.md section 4 and the part of it the inner step adapts.
+///
+/// θ (P) is laid out by the vision network as
+///   [conv weights and biases, spatial-softmax temperature | bias vector (B), FC head, log-std (A)]
+///    └──────────── encoder: outer loop only ─────────────┘ └──────── tail: adapted ─────────┘
+/// The inner step adapts the tail on the encoder's keypoints recorded during the rollout
+/// (detached features): FINDINGS.md measured second order through the conv encoder at ~0.7 s
+/// per Adam step, against ~0.05 s on the head. The encoder learns through the outer loss.
+///
+/// The tail is exactly the parameter vector of `head`: an MLP on [keypoints, hand xyz] with the
+/// same bias vector, layers and log-std, so the inner step runs on 2·C + 3 numbers per sample
+/// instead of an image.
+public struct MetaPolicy: Sendable {
+    public let network: Network
+    public let policy: GaussianPolicy
+    public let head: Network
+    public let headPolicy: GaussianPolicy
+    /// Index in θ of the first adapted parameter (the bias vector).
+    public let tailStart: Int
+
+    /// `threads`: workers per batch inside one network call (1 inside parallel rollout workers).
+    public init(spec: NetworkSpec, threads: Int = 1) throws {
+        guard spec.image != nil, spec.logStd != nil else {
+            throw ConvNetError.invalidArchitecture("the meta-policy needs an image input and a log-std")
+        }
+        network = try Network(spec: spec, threads: threads)
+        policy = try GaussianPolicy(network: network)
+        let headSpec = NetworkSpec.mlp(inputs: network.imageFeatureCount + spec.extraInputs,
+                                       hidden: spec.hidden, outputs: spec.outputs,
+                                       activation: spec.activation, biasVector: spec.biasVector,
+                                       initialStd: 1)
+        head = try Network(spec: headSpec, threads: 1)
+        headPolicy = try GaussianPolicy(network: head)
+        let firstHeadTensor = spec.biasVector > 0 ? "bias_vector" : "fc0.weight"
+        guard let first = network.layout.tensor(named: firstHeadTensor) else {
+            throw ConvNetError.invalidArchitecture("the vision network has no \(firstHeadTensor)")
+        }
+        tailStart = first.offset
+        // The head's layout must be the vision network's tail, tensor for tensor.
+        let tail = network.layout.tensors.filter { $0.offset >= tailStart }
+        guard tail.map(\.name) == head.layout.tensors.map(\.name),
+              tail.map(\.shape) == head.layout.tensors.map(\.shape),
+              network.parameterCount - tailStart == head.parameterCount else {
+            throw ConvNetError.invalidArchitecture("the policy head's layout does not match the vision network's tail")
+        }
+    }
+
+    /// P: all meta-parameters.
+    public var parameterCount: Int { network.parameterCount }
+    /// The adapted parameters' count (the length of α).
+    public var tailCount: Int { head.parameterCount }
+    /// B: the bias-transformation vector's length.
+    public var biasVectorCount: Int { network.spec.biasVector }
+    /// A.
+    public var actionCount: Int { network.outputCount }
+    /// F + E: a head input per sample (keypoints, then hand xyz).
+    public var headInputCount: Int { head.extraInputCount }
+
+    /// 1 for each tail parameter the inner step adapts, 0 for the rest (tailCount).
+    public func alphaMask(_ adapted: GMPSConfig.AdaptedParameters) -> [Float] {
+        switch adapted {
+        case .head: return [Float](repeating: 1, count: tailCount)
+        case .biasVector: return (0..<tailCount).map { $0 < biasVectorCount ? 1 : 0 }
+        }
+    }
+
+    /// θ[tailStart...] as the head's parameter vector.
+    public func tail(of theta: [Float]) -> [Float] { Array(theta[tailStart...]) }
+
+    /// θ with its tail replaced.
+    public func replacingTail(of theta: [Float], with tail: [Float]) -> [Float] {
+        var result = theta
+        result.replaceSubrange(tailStart..., with: tail)
+        return result
+    }
+
+    /// The bias vector (B) inside a tail.
+    public func biasVector(ofTail tail: [Float]) -> [Float] { Array(tail[0..<biasVectorCount]) }
+
+    /// Head inputs (N, F+E) from keypoints (N, F) and hands (N, E).
+    public func headInputs(features: [Float], hands: [Float], batch: Int) -> [Float] {
+        let f = network.imageFeatureCount, e = network.extraInputCount
+        var inputs = [Float](repeating: 0, count: batch * (f + e))
+        for i in 0..<batch {
+            inputs.replaceSubrange((i * (f + e))..<(i * (f + e) + f), with: features[(i * f)..<((i + 1) * f)])
+            inputs.replaceSubrange((i * (f + e) + f)..<((i + 1) * (f + e)), with: hands[(i * e)..<((i + 1) * e)])
+        }
+        return inputs
+    }
+}

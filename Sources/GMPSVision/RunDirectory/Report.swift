@@ -1,0 +1,110 @@
+import Foundation
+import Renderer
+
+/// `report.md` of a run: the configuration in brief, the results table, learning curves and
+/// contact sheets of held-out episodes before and after adaptation (written beside it as PNG).
+public struct RunReport {
+    public var title: String
+    public var config: GMPSConfig
+    public var progress: [IterationLog]
+    /// (label, summary) rows of the results table, e.g. ("GMPS", …), ("multi-task BC", …).
+    public var results: [(label: String, summary: EvaluationSummary, samples: Int?)]
+    public var evaluationDraws: Int
+    public var evaluationGoals: Int
+    /// Contact sheets already written into the run directory: (caption, file name).
+    public var sheets: [(caption: String, file: String)]
+    public var stageSeconds: [(stage: String, seconds: Double)]
+
+    public init(title: String, config: GMPSConfig, progress: [IterationLog],
+                results: [(label: String, summary: EvaluationSummary, samples: Int?)], evaluationDraws: Int,
+                evaluationGoals: Int, sheets: [(caption: String, file: String)],
+                stageSeconds: [(stage: String, seconds: Double)]) {
+        self.title = title
+        self.config = config
+        self.progress = progress
+        self.results = results
+        self.evaluationDraws = evaluationDraws
+        self.evaluationGoals = evaluationGoals
+        self.sheets = sheets
+        self.stageSeconds = stageSeconds
+    }
+
+    /// Writes the plots and `report.md` into `run`.
+    public func write(to run: RunDirectory) throws {
+        let samples = progress.map { Double($0.onPolicySamples) }
+        var success = LineChart(yRange: 0...1)
+        success.series = [
+            .init(points: Array(zip(samples, progress.map(\.preSuccess))).map { (x: $0.0, y: $0.1) }, color: (150, 150, 150)),
+            .init(points: Array(zip(samples, progress.map(\.postSuccess))).map { (x: $0.0, y: $0.1) }, color: (200, 60, 40)),
+        ]
+        var loss = LineChart()
+        loss.series = [.init(points: Array(zip(samples, progress.map(\.imitationLoss))).map { (x: $0.0, y: $0.1) },
+                             color: (40, 90, 200))]
+        if !progress.isEmpty {
+            try run.write(try PNGFile.encode(success.render()), to: "plots/success.png")
+            try run.write(try PNGFile.encode(loss.render()), to: "plots/imitation_loss.png")
+        }
+        try run.write(Data(markdown.utf8), to: "report.md")
+    }
+
+    public var markdown: String {
+        var lines = ["# \(title)", ""]
+        lines += [
+            "## Configuration", "",
+            "| setting | value |", "|---|---|",
+            "| environment | \(config.environment) |",
+            "| image | \(config.imageHeight) × \(config.imageWidth) |",
+            "| meta-training tasks | \(config.metaTrainTasks) |",
+            "| iterations × tasks per iteration × rollouts | \(config.iterations) × \(config.tasksPerIteration) × \(config.trajectoriesPerTask) |",
+            "| outer steps per iteration, learning rate | \(config.outerSteps), \(config.learningRate) → \(config.finalLearningRate) |",
+            "| exploration | \(describe(config.exploration)) |",
+            "| adapted parameters, initial α | \(config.adaptedParameters.rawValue), \(config.initialBiasVectorAlpha) (bias vector) / \(config.initialAlpha) |",
+            "| meta-gradient | \(config.secondOrder ? "second order" : "first order") |",
+            "| behaviour-cloning pre-training | \(config.pretrainSteps) steps |",
+            "| DAgger | \(config.daggerStartIteration.map { "from iteration \($0), ≤ \(Int(config.daggerShare * 100))% of each minibatch" } ?? "off") |",
+            "| seed | \(config.seed) |", "",
+        ]
+        lines += [
+            "## Results on held-out goals", "",
+            "\(evaluationGoals) meta-test goals × \(evaluationDraws) independent adaptation draws; success at the last step, mean-action rollouts. ± is the spread across draws.", "",
+            "| method | before | after 1 step | after last step | return before → after | final distance after | on-policy meta-training samples |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for row in results {
+            let s = row.summary
+            let first = s.postSuccess.first.map { String(format: "%.2f ± %.2f", $0, s.postSuccessSpread.first ?? 0) } ?? "–"
+            let last = s.postSuccess.last.map { String(format: "%.2f ± %.2f (%d steps)", $0, s.postSuccessSpread.last ?? 0, s.postSuccess.count) } ?? "–"
+            let returns = String(format: "%.1f → %.1f", s.preReturn, s.postReturn.last ?? s.preReturn)
+            let distance = String(format: "%.3f m", s.postFinalDistance.last ?? s.preFinalDistance)
+            lines.append("| \(row.label) | \(String(format: "%.2f", s.preSuccess)) | \(first) | \(last) | \(returns) | \(distance) | \(row.samples.map(String.init) ?? "–") |")
+        }
+        lines.append("")
+        if !progress.isEmpty {
+            lines += [
+                "## Learning curves", "",
+                "Success on the meta-training tasks of each iteration against on-policy samples: grey before adaptation, red after one adaptation step on fresh rollouts.", "",
+                "![success](plots/success.png)", "",
+                "Imitation loss of the adapted policies against on-policy samples:", "",
+                "![imitation loss](plots/imitation_loss.png)", "",
+            ]
+        }
+        if !sheets.isEmpty {
+            lines += ["## Held-out episodes", "", "The goal marker is drawn for people; the policy never sees it.", ""]
+            for sheet in sheets { lines += ["\(sheet.caption)", "", "![\(sheet.caption)](\(sheet.file))", ""] }
+        }
+        if !stageSeconds.isEmpty {
+            lines += ["## Wall time", "", "| stage | seconds |", "|---|---|"]
+            lines += stageSeconds.map { "| \($0.stage) | \(String(format: "%.1f", $0.seconds)) |" }
+            lines.append("")
+        }
+        return lines.joined(separator: "\n")
+    }
+
+    private func describe(_ exploration: Exploration) -> String {
+        switch exploration {
+        case .none: return "none"
+        case .perStep: return "per-step Gaussian, σ₀ = \(config.initialStd)"
+        case let .perTrajectory(std): return "per-trajectory latent (σ_z = \(std)) + per-step σ₀ = \(config.initialStd)"
+        }
+    }
+}

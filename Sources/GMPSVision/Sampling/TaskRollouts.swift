@@ -1,0 +1,57 @@
+import VisionEnvs
+
+/// How the meta-policy explores while it collects the rollouts the inner step learns from.
+public enum Exploration: Codable, Equatable, Sendable {
+    /// The mean action, no noise (evaluation of a policy, pre- or post-adaptation).
+    case none
+    /// Gaussian noise on every action with the policy's own learned standard deviation.
+    case perStep
+    /// MAESN-style structured noise: the bias vector drawn once per rollout from
+    /// N(μ, σ²) with this σ, so each rollout is one consistent probe; plus per-step noise.
+    case perTrajectory(latentStd: Float)
+
+    public var latentStd: Float? {
+        if case let .perTrajectory(std) = self { return std }
+        return nil
+    }
+}
+
+/// K trajectories of one task from one policy, T steps each, trajectory after trajectory
+/// (sample index = k · T + t).
+public struct TaskRollouts: Sendable {
+    public var goal: Goal
+    public var trajectoryCount: Int
+    public var horizon: Int
+    /// (K·T, 3): hand xyz seen at each step.
+    public var hands: [Float]
+    /// (K·T, F): the encoder's keypoints at each step, as computed when acting.
+    public var features: [Float]
+    /// (K·T, A): executed actions.
+    public var actions: [Float]
+    /// (K·T): log-probability of each executed action under the collecting policy
+    /// (the per-step part; the latent's density is in `InnerStep`).
+    public var logProbabilities: [Float]
+    /// (K·T): rewards.
+    public var rewards: [Float]
+    /// (K·T, S): the privileged state at each step, for DAgger labels.
+    public var states: [Float]
+    /// (K·T, 3, H, W) uint8 images when recorded (DAgger), else empty.
+    public var images: [UInt8]
+    /// (K): success at each trajectory's last step.
+    public var successes: [Bool]
+    /// (K, S): the privileged state after each trajectory's last step.
+    public var finalStates: [Float]
+    /// (K, B): the bias vectors of structured exploration, or nil.
+    public var latents: [Float]?
+    /// μ (B): the mean the latents were drawn around, or nil.
+    public var latentMean: [Float]?
+
+    public var sampleCount: Int { trajectoryCount * horizon }
+    public var successRate: Double {
+        successes.isEmpty ? 0 : Double(successes.filter { $0 }.count) / Double(successes.count)
+    }
+    /// Mean undiscounted return per trajectory.
+    public var averageReturn: Double {
+        trajectoryCount == 0 ? 0 : rewards.reduce(0.0) { $0 + Double($1) } / Double(trajectoryCount)
+    }
+}

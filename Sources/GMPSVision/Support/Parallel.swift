@@ -1,0 +1,64 @@
+import Dispatch
+
+/// Runs `body(worker, item)` for items 0..<count on `workers` threads; item i goes to worker
+/// i % workers, so which worker (and which of its buffers) handles an item never depends on
+/// timing. Results must be written to per-item slots.
+func parallelForEach(_ count: Int, workers: Int, _ body: (_ worker: Int, _ item: Int) throws -> Void) throws {
+    let workers = max(1, min(workers, count))
+    if workers == 1 {
+        for item in 0..<count { try body(0, item) }
+        return
+    }
+    let errors = ErrorSlots(count: workers)
+    try withoutActuallyEscaping(body) { body in
+        let box = UncheckedSendable(body)
+        DispatchQueue.concurrentPerform(iterations: workers) { worker in
+            do {
+                for item in stride(from: worker, to: count, by: workers) { try box.value(worker, item) }
+            } catch {
+                errors.set(error, at: worker)
+            }
+        }
+        if let error = errors.first { throw error }
+    }
+}
+
+/// Wraps a value that is shared across threads under a discipline the compiler cannot see
+/// (here: each thread touches only its own slots).
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+/// One error slot per worker, written by that worker only.
+typealias ErrorSlots = ResultSlots<Error>
+
+/// Per-item results filled in parallel, each item by exactly one worker. The slots live in raw
+/// memory: a Swift array property written from several threads trips the runtime's
+/// exclusivity check even when the elements differ.
+final class ResultSlots<Value>: @unchecked Sendable {
+    private let slots: UnsafeMutablePointer<Value?>
+    let count: Int
+
+    init(count: Int) {
+        self.count = count
+        slots = .allocate(capacity: max(count, 1))
+        slots.initialize(repeating: nil, count: max(count, 1))
+    }
+
+    deinit {
+        slots.deinitialize(count: max(count, 1))
+        slots.deallocate()
+    }
+
+    subscript(index: Int) -> Value? {
+        get { slots[index] }
+        set { slots[index] = newValue }
+    }
+
+    func set(_ value: Value, at index: Int) { slots[index] = value }
+
+    /// The filled slots, in item order.
+    var values: [Value?] { (0..<count).map { slots[$0] } }
+    var first: Value? { values.compactMap { $0 }.first }
+}

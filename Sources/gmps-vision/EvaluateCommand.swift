@@ -1,0 +1,85 @@
+import ArgumentParser
+import ConvNet
+import Foundation
+import GMPSVision
+import VisionEnvs
+
+/// `gmps-vision evaluate`: meta-test adaptation on held-out goals from reward alone.
+struct EvaluateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "evaluate",
+        abstract: "Adapt a meta-trained policy to held-out goals from reward alone and report success.",
+        discussion: """
+            For each goal: K rollouts with the meta-policy, the inner step with the learned α, \
+            repeated --adapt-steps times on fresh rollouts, then the adapted policy with mean \
+            actions; all of it --draws times with independent noise. No expert, no demos.
+            """
+    )
+
+    @Option(name: .customLong("run"), help: "Run directory written by meta-train.")
+    var runDirectory: String
+
+    @Option(help: "meta-test (the run's held-out goals) or a goals file.")
+    var goals = "meta-test"
+
+    @Option(help: "Held-out goals to draw from the meta-test split.")
+    var goalCount = 20
+
+    @Option(help: "Rollouts per adaptation step (K).")
+    var trajectories: Int?
+
+    @Option(help: "Adaptation steps, each on fresh rollouts.")
+    var adaptSteps = 1
+
+    @Option(help: "Independent adaptations per goal.")
+    var draws = 10
+
+    @Option(help: "Seed of the adaptation noise.")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard adaptSteps >= 1, draws >= 1, goalCount >= 1 else {
+            throw ValidationError("--adapt-steps, --draws and --goal-count must be at least 1.")
+        }
+        if let trajectories, trajectories < 2 {
+            throw ValidationError("--trajectories must be at least 2 (advantages need a spread).")
+        }
+    }
+
+    func run() throws {
+        let directory = try RunDirectory(path: runDirectory)
+        let config = try directory.readJSON(GMPSConfig.self, from: "config.json")
+        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
+                                                        initialStd: config.initialStd))
+        let state = try MetaCheckpoint.load(from: directory, policy: policy)
+        let testGoals: [Goal]
+        if goals == "meta-test" {
+            testGoals = TaskDistribution(config.environment)
+                .metaSplit(seed: config.seed, trainCount: config.metaTrainTasks, testCount: goalCount).test
+        } else {
+            testGoals = try GoalsFile.read(goals, expecting: config.environment)
+        }
+        let k = trajectories ?? config.trajectoriesPerTask
+        let started = Date()
+        let summary = try GMPSPipeline(config: config, run: directory).evaluate(
+            theta: state.theta, alpha: state.alpha, goals: testGoals, adaptationSteps: adaptSteps, draws: draws,
+            seed: seed, trajectories: k)
+        let seconds = Date().timeIntervalSince(started)
+        if json {
+            var object = summary.jsonObject
+            object["env"] = config.environment.rawValue
+            object["goals"] = testGoals.count
+            object["draws"] = draws
+            object["trajectories"] = k
+            object["adaptation_samples_per_draw"] = k * config.environment.horizon * adaptSteps
+            object["seconds"] = seconds
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(summary.table(environment: config.environment, goals: testGoals.count, draws: draws))
+        }
+    }
+}

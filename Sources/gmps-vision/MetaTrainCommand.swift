@@ -1,0 +1,53 @@
+import ArgumentParser
+import Foundation
+import GMPSVision
+import VisionEnvs
+
+/// `gmps-vision meta-train`: GMPS meta-training of the pixel meta-policy into a run directory.
+struct MetaTrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "meta-train",
+        abstract: "Meta-train an image-based policy with Guided Meta-Policy Search.",
+        discussion: """
+            Behaviour-clones the policy on scripted demonstrations, then runs meta-iterations, \
+            writing config.json, progress.csv and a checkpoint after each. Run it again on the \
+            same --out to continue from the checkpoint. Evaluate with `gmps-vision evaluate --run DIR`.
+            """
+    )
+
+    @Option(help: "Environment: push, door or reach.")
+    var env = "push"
+
+    @Option(help: "Run directory (config.json, progress.csv, checkpoints).")
+    var out: String
+
+    @OptionGroup var options: GMPSOptions
+
+    func run() throws {
+        let name = try EnvironmentName(parsing: env)
+        let run = try RunDirectory(path: out)
+        var config = GMPSConfig()
+        config.environment = name
+        config = options.apply(to: config)
+        let resuming = run.exists("config.json")
+        if resuming {
+            let existing = try run.readJSON(GMPSConfig.self, from: "config.json")
+            guard existing.environment == name else {
+                throw ValidationError("\(out) holds a \(existing.environment) run, not \(name); choose another --out.")
+            }
+            config = options.apply(to: existing)  // e.g. more --iterations
+        }
+        if let problem = config.problem() { throw ValidationError("invalid settings: \(problem)") }
+        try run.writeJSON(config, to: "config.json")
+        let pipeline = GMPSPipeline(config: config, run: run)
+        let demos = try pipeline.demonstrations()
+        let trainer = try pipeline.trainer(demos: demos, resume: resuming)
+        try pipeline.metaTrain(
+            trainer, display: ProgressDisplay(stage: "meta-training", total: config.iterations),
+            pretrainDisplay: ProgressDisplay(stage: "behaviour-cloning pre-training", total: config.pretrainSteps))
+        if let last = pipeline.progress.last {
+            print(String(format: "iteration %d: success %.2f before, %.2f after adaptation; %d on-policy samples",
+                         last.iteration, last.preSuccess, last.postSuccess, last.onPolicySamples))
+        }
+    }
+}

@@ -1,0 +1,83 @@
+import Testing
+@testable import ConvNet
+
+struct AdamTests {
+    @Test func firstStepMovesEachParameterByTheLearningRate() throws {
+        var adam = Adam(parameterCount: 2, learningRate: 0.1)
+        var theta: [Float] = [1, -2]
+        try adam.update(&theta, gradient: [0.5, -1])
+        // m̂ = g, v̂ = g² → step = lr · g / |g|.
+        #expect(abs(theta[0] - 0.9) < 1e-6 && abs(theta[1] - -1.9) < 1e-6)
+    }
+
+    @Test func stepsMatchHandComputedValues() throws {
+        var adam = Adam(parameterCount: 2, learningRate: 0.1)
+        var theta: [Float] = [1, -2]
+        try adam.update(&theta, gradient: [0.5, -1])
+        try adam.update(&theta, gradient: [0.2, 0.3])
+        // Parameter 0, step 2: m = 0.9·0.05 + 0.1·0.2 = 0.065, v = 0.999·0.00025 + 0.001·0.04 = 0.00028975,
+        // m̂ = 0.065 / 0.19 = 0.342105, v̂ = 0.00028975 / 0.001999 = 0.144947, step = 0.1·0.342105/0.380719 = 0.089858.
+        #expect(abs(theta[0] - (0.9 - 0.089858)) < 2e-6)
+        // Parameter 1: m = -0.09 + 0.03 = -0.06, v = 0.000999 + 0.00009 = 0.001089,
+        // m̂ = -0.315789, v̂ = 0.544772, step = 0.1·(-0.315789)/0.738087 = -0.042785.
+        #expect(abs(theta[1] - (-1.9 + 0.042785)) < 2e-6)
+        #expect(adam.step == 2)
+    }
+
+    @Test func clippingScalesTheGradientToTheMaximumNorm() throws {
+        var clipped = Adam(parameterCount: 2, learningRate: 0.1, maxGradientNorm: 1)
+        var reference = Adam(parameterCount: 2, learningRate: 0.1)
+        var a: [Float] = [0, 0], b: [Float] = [0, 0]
+        let norm = try clipped.update(&a, gradient: [3, 4])
+        let unclipped = try reference.update(&b, gradient: [0.6, 0.8])
+        #expect(norm == 5 && unclipped == nil)
+        #expect(clipped.m == reference.m && clipped.v == reference.v)
+    }
+
+    @Test func threadedUpdateOfALargeVectorEqualsTheSingleThreadedOne() throws {
+        var rng = SeededGenerator(seed: 6)
+        let n = 300_000
+        var x1 = randomVector(n, &rng), x2 = x1
+        let g = randomVector(n, &rng)
+        var one = Adam(parameterCount: n, threads: 1), two = Adam(parameterCount: n, threads: 2)
+        for _ in 0..<2 {
+            try one.update(&x1, gradient: g)
+            try two.update(&x2, gradient: g)
+        }
+        #expect(x1 == x2 && one.m == two.m && one.v == two.v)
+    }
+
+    @Test func adamMinimisesAQuadratic() throws {
+        var adam = Adam(parameterCount: 3, learningRate: 0.05)
+        var x: [Float] = [2, -3, 1]
+        for _ in 0..<500 { try adam.update(&x, gradient: x.map { 2 * $0 }) }
+        #expect(x.allSatisfy { abs($0) < 1e-2 })
+        #expect(throws: ConvNetError.self) { try adam.update(&x, gradient: [1]) }
+    }
+}
+
+extension AdamTests {
+    @Test func adamFitsASmallConvNetToABatch() throws {
+        // End to end: forward, MSE, backward, Adam on one fixed batch; the loss must collapse.
+        let net = try Network(spec: NetworkGradientTests.smallFlatten)
+        var theta = net.initialParameters(seed: 3)
+        var rng = SeededGenerator(seed: 4)
+        let batch = 8
+        let images = (0..<(batch * net.imageInputCount)).map { _ in rng.nextUniformFloat() }
+        let targets = randomVector(batch * net.outputCount, scale: 0.5, &rng)
+        let ws = net.makeWorkspace(maxBatch: batch)
+        var adam = Adam(parameterCount: net.parameterCount, learningRate: 1e-2)
+        var gradient = theta
+        var first: Float = 0, last: Float = 0
+        for step in 0..<150 {
+            let out = try net.forward(parameters: theta, images: images, batch: batch, workspace: ws)
+            let (loss, dOut) = try MSELoss.valueAndGradient(output: out, target: targets)
+            if step == 0 { first = loss }
+            last = loss
+            try net.backward(parameters: theta, outputGradient: dOut, workspace: ws, into: &gradient)
+            try adam.update(&theta, gradient: gradient)
+        }
+        print("Adam on a small conv net: MSE \(first) → \(last)")
+        #expect(last < first / 20)
+    }
+}

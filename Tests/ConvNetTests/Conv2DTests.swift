@@ -1,0 +1,85 @@
+import Testing
+@testable import ConvNet
+
+/// im2col + sgemm against the direct convolution oracle, forward and backward.
+struct Conv2DTests {
+    static let cases: [(c: Int, h: Int, w: Int, oc: Int, k: Int, s: Int, p: Padding)] = [
+        (1, 5, 5, 1, 3, 1, .valid),
+        (2, 7, 9, 3, 3, 2, .same),
+        (3, 8, 6, 2, 5, 3, .same),
+        (2, 9, 7, 4, 1, 1, .valid),   // pointwise fast path
+        (3, 10, 11, 2, 4, 2, .same),  // even kernel: asymmetric padding
+        (2, 6, 6, 3, 3, 3, .valid),
+        (1, 5, 7, 2, 5, 2, .same),
+        (3, 13, 11, 5, 5, 2, .valid),
+        (2, 4, 4, 2, 1, 2, .same),    // strided 1x1
+    ]
+
+    @Test func im2colConvolutionMatchesDirectConvolutionForwardAndBackward() throws {
+        var rng = SeededGenerator(seed: 7)
+        var worst = (fwd: 0.0, dx: 0.0, dw: 0.0, db: 0.0)
+        for cs in Self.cases {
+            let g = try ConvGeometry(channels: cs.c, height: cs.h, width: cs.w, outChannels: cs.oc,
+                                     kernel: cs.k, stride: cs.s, padding: cs.p)
+            let x = randomVector(g.inputCount, &rng)
+            let weight = randomVector(g.oc * g.ckk, &rng)
+            let bias = randomVector(g.oc, &rng)
+            let dout = randomVector(g.outputCount, &rng)
+            var out = [Float](repeating: 0, count: g.outputCount)
+            var col = [Float](repeating: .nan, count: g.ckk * g.ohw)
+            var dcol = [Float](repeating: .nan, count: g.ckk * g.ohw)
+            var dx = [Float](repeating: .nan, count: g.inputCount)
+            var dw = [Float](repeating: .nan, count: g.oc * g.ckk)
+            var db = [Float](repeating: .nan, count: g.oc)
+            Conv2D.forward(g, x: x, weight: weight, bias: bias, col: &col, out: &out)
+            Conv2D.backward(g, x: x, weight: weight, dout: dout, dweight: &dw, dbias: &db, accumulate: false,
+                            col: &col, dcol: &dcol, dx: &dx)
+            let ref = Conv2D.naiveForward(g, x: x, weight: weight, bias: bias)
+            let refB = Conv2D.naiveBackward(g, x: x, weight: weight, dout: dout)
+            worst.fwd = max(worst.fwd, maxDiff(out, ref))
+            worst.dx = max(worst.dx, maxDiff(dx, refB.dx))
+            worst.dw = max(worst.dw, maxDiff(dw, refB.dweight))
+            worst.db = max(worst.db, maxDiff(db, refB.dbias))
+            #expect(g.oh == (cs.p == .same ? (cs.h + cs.s - 1) / cs.s : (cs.h - cs.k) / cs.s + 1))
+        }
+        let tol = 1e-5
+        report("conv forward vs direct", worst.fwd, tolerance: tol)
+        report("conv dx vs direct", worst.dx, tolerance: tol)
+        report("conv dweight vs direct", worst.dw, tolerance: tol)
+        report("conv dbias vs direct", worst.db, tolerance: tol)
+        #expect(worst.fwd < tol && worst.dx < tol && worst.dw < tol && worst.db < tol)
+    }
+
+    @Test func convolutionBackwardAccumulatesOverImages() throws {
+        let g = try ConvGeometry(channels: 2, height: 6, width: 5, outChannels: 3, kernel: 3, stride: 2, padding: .same)
+        var rng = SeededGenerator(seed: 3)
+        let x1 = randomVector(g.inputCount, &rng), x2 = randomVector(g.inputCount, &rng)
+        let w = randomVector(g.oc * g.ckk, &rng)
+        let d1 = randomVector(g.outputCount, &rng), d2 = randomVector(g.outputCount, &rng)
+        var col = [Float](repeating: 0, count: g.ckk * g.ohw), dcol = col
+        var dw = [Float](repeating: 0, count: g.oc * g.ckk), db = [Float](repeating: 0, count: g.oc)
+        Conv2D.backward(g, x: x1, weight: w, dout: d1, dweight: &dw, dbias: &db, accumulate: false, col: &col, dcol: &dcol, dx: nil)
+        Conv2D.backward(g, x: x2, weight: w, dout: d2, dweight: &dw, dbias: &db, accumulate: true, col: &col, dcol: &dcol, dx: nil)
+        let r1 = Conv2D.naiveBackward(g, x: x1, weight: w, dout: d1), r2 = Conv2D.naiveBackward(g, x: x2, weight: w, dout: d2)
+        let expected = zip(r1.dweight, r2.dweight).map { $0 + $1 }
+        #expect(maxDiff(dw, expected) < 1e-5)
+    }
+
+    @Test func validKernelLargerThanInputIsRejected() {
+        #expect(throws: ConvNetError.self) {
+            try ConvGeometry(channels: 1, height: 3, width: 3, outChannels: 1, kernel: 5, stride: 1, padding: .valid)
+        }
+    }
+}
+
+extension Conv2DTests {
+    @Test func fusedReluForwardIsReluOfTheConvolution() throws {
+        let g = try ConvGeometry(channels: 3, height: 11, width: 9, outChannels: 4, kernel: 5, stride: 2, padding: .valid)
+        var rng = SeededGenerator(seed: 17)
+        let x = randomVector(g.inputCount, &rng), w = randomVector(g.oc * g.ckk, &rng), b = randomVector(g.oc, &rng)
+        var col = [Float](repeating: 0, count: g.ckk * g.ohw), out = [Float](repeating: 0, count: g.outputCount)
+        Conv2D.forward(g, x: x, weight: w, bias: b, col: &col, out: &out, relu: true)
+        let ref = Conv2D.naiveForward(g, x: x, weight: w, bias: b).map { max($0, 0) }
+        #expect(maxDiff(out, ref) < 1e-5)
+    }
+}

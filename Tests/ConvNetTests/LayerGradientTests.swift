@@ -1,0 +1,117 @@
+import Testing
+@testable import ConvNet
+
+/// Every layer's backward against central finite differences of Σ r ⊙ forward.
+struct LayerGradientTests {
+    @Test func convolutionGradientsMatchFiniteDifferences() throws {
+        let g = try ConvGeometry(channels: 2, height: 7, width: 6, outChannels: 3, kernel: 3, stride: 2, padding: .same)
+        var rng = SeededGenerator(seed: 11)
+        let x = randomVector(g.inputCount, &rng), w = randomVector(g.oc * g.ckk, &rng)
+        let b = randomVector(g.oc, &rng), r = randomVector(g.outputCount, &rng)
+        var col = [Float](repeating: 0, count: g.ckk * g.ohw), dcol = col
+        func f(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
+            var out = [Float](repeating: 0, count: g.outputCount)
+            var col = [Float](repeating: 0, count: g.ckk * g.ohw)
+            Conv2D.forward(g, x: x, weight: w, bias: b, col: &col, out: &out)
+            return probe(out, r)
+        }
+        var dx = [Float](repeating: 0, count: g.inputCount), dw = w, db = b
+        Conv2D.backward(g, x: x, weight: w, dout: r, dweight: &dw, dbias: &db, accumulate: false, col: &col, dcol: &dcol, dx: &dx)
+        let diff = max(maxDiff(dx, finiteDifferenceGradient(x) { f($0, w, b) }),
+                       maxDiff(dw, finiteDifferenceGradient(w) { f(x, $0, b) }),
+                       maxDiff(db, finiteDifferenceGradient(b) { f(x, w, $0) }))
+        report("conv2d vs finite differences", diff, tolerance: 2e-3)
+        #expect(diff < 2e-3)
+    }
+
+    @Test(arguments: [3, 1])
+    func denseGradientsMatchFiniteDifferences(n: Int) {
+        let (d, o) = (5, 4)
+        var rng = SeededGenerator(seed: 12)
+        let x = randomVector(n * d, &rng), w = randomVector(o * d, &rng), b = randomVector(o, &rng)
+        let r = randomVector(n * o, &rng)
+        func f(_ x: [Float], _ w: [Float], _ b: [Float]) -> Double {
+            var y = [Float](repeating: 0, count: n * o)
+            Dense.forward(n: n, d: d, o: o, x: x, weight: w, bias: b, y: &y)
+            return probe(y, r)
+        }
+        var dx = x, dw = w, db = b
+        Dense.weightBackward(n: n, d: d, o: o, x: x, dy: r, dweight: &dw, dbias: &db)
+        Dense.inputBackward(n: n, d: d, o: o, dy: r, weight: w, dx: &dx)
+        let diff = max(maxDiff(dx, finiteDifferenceGradient(x) { f($0, w, b) }),
+                       maxDiff(dw, finiteDifferenceGradient(w) { f(x, $0, b) }),
+                       maxDiff(db, finiteDifferenceGradient(b) { f(x, w, $0) }))
+        report("dense (batch \(n)) vs finite differences", diff, tolerance: 2e-3)
+        #expect(diff < 2e-3)
+    }
+
+    @Test(arguments: [Activation.relu, .tanh])
+    func activationGradientsMatchFiniteDifferences(_ act: Activation) {
+        var rng = SeededGenerator(seed: 13)
+        // Keep inputs away from relu's kink, where finite differences straddle two slopes.
+        let z = randomVector(40, &rng).map { abs($0) < 0.05 ? $0 + 0.2 : $0 }
+        let r = randomVector(40, &rng)
+        func f(_ z: [Float]) -> Double {
+            var y = z
+            Activations.forward(act, &y, count: y.count)
+            return probe(y, r)
+        }
+        var y = z
+        Activations.forward(act, &y, count: y.count)
+        var dz = r
+        Activations.backward(act, y: y, dy: &dz, count: dz.count)
+        let diff = maxDiff(dz, finiteDifferenceGradient(z, f))
+        report("\(act) vs finite differences", diff, tolerance: 1e-3)
+        #expect(diff < 1e-3)
+    }
+
+    @Test(arguments: [Float(0), 0.7])
+    func spatialSoftmaxGradientsMatchFiniteDifferences(_ logT: Float) {
+        let (c, h, w) = (3, 5, 6)
+        var rng = SeededGenerator(seed: 14)
+        let x = randomVector(c * h * w, scale: 2, &rng), r = randomVector(2 * c, &rng)
+        func f(_ x: [Float], _ logT: Float) -> Double {
+            var p = [Float](repeating: 0, count: c * h * w), out = [Float](repeating: 0, count: 2 * c)
+            SpatialSoftmax.forward(c: c, h: h, w: w, logTemperature: logT, x: x, p: &p, out: &out)
+            return probe(out, r)
+        }
+        var p = [Float](repeating: 0, count: c * h * w), out = [Float](repeating: 0, count: 2 * c)
+        SpatialSoftmax.forward(c: c, h: h, w: w, logTemperature: logT, x: x, p: &p, out: &out)
+        var dx = x
+        let dLogT = SpatialSoftmax.backward(c: c, h: h, w: w, logTemperature: logT, x: x, p: p, dout: r, dx: &dx)
+        let fdT = finiteDifferenceGradient([logT]) { f(x, $0[0]) }
+        let diff = max(maxDiff(dx, finiteDifferenceGradient(x) { f($0, logT) }), maxDiff([dLogT], fdT))
+        report("spatial softmax (log T \(logT)) vs finite differences", diff, tolerance: 1e-3)
+        #expect(diff < 1e-3)
+        // Keypoints are expected coordinates: inside [-1, 1].
+        #expect(out.allSatisfy { abs($0) <= 1 })
+    }
+
+    @Test func spatialSoftmaxOfAPeakIsItsCoordinate() {
+        // One channel 3x5 with a sharp peak at row 2, column 1 → x = -1 + 2·1/4 = -0.5, y = 1.
+        var x = [Float](repeating: 0, count: 15)
+        x[2 * 5 + 1] = 50
+        var p = x, out: [Float] = [0, 0]
+        SpatialSoftmax.forward(c: 1, h: 3, w: 5, logTemperature: 0, x: x, p: &p, out: &out)
+        #expect(abs(out[0] - -0.5) < 1e-6 && abs(out[1] - 1) < 1e-6)
+    }
+
+    @Test func concatGradientsMatchFiniteDifferences() {
+        let (n, f, e, b) = (3, 4, 2, 3)
+        var rng = SeededGenerator(seed: 15)
+        let feats = randomVector(n * f, &rng), ex = randomVector(n * e, &rng), bv = randomVector(b, &rng)
+        let r = randomVector(n * (f + e + b), &rng)
+        func fn(_ feats: [Float], _ ex: [Float], _ bv: [Float]) -> Double {
+            var h0 = [Float](repeating: 0, count: n * (f + e + b))
+            Concat.forward(n: n, f: f, e: e, b: b, features: feats, extras: ex, biasVector: bv, h0: &h0)
+            return probe(h0, r)
+        }
+        var df = feats, de = ex, db = bv
+        Concat.backward(n: n, f: f, e: e, b: b, dh0: r, dfeatures: &df, dextras: &de, dbiasVector: &db)
+        let diff = max(maxDiff(df, finiteDifferenceGradient(feats) { fn($0, ex, bv) }),
+                       maxDiff(de, finiteDifferenceGradient(ex) { fn(feats, $0, bv) }),
+                       maxDiff(db, finiteDifferenceGradient(bv) { fn(feats, ex, $0) }))
+        report("concat vs finite differences", diff, tolerance: 1e-3)
+        #expect(diff < 1e-3)
+    }
+}

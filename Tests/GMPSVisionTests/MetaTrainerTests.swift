@@ -1,0 +1,87 @@
+import ConvNet
+import Testing
+import VisionEnvs
+@testable import GMPSVision
+
+/// Meta-training end to end on a tiny budget: it runs, counts samples, and the same seed gives
+/// the same parameters.
+struct MetaTrainerTests {
+    static func tinyConfig() -> GMPSConfig {
+        var config = GMPSConfig()
+        config.environment = .reach
+        config.imageHeight = 24
+        config.imageWidth = 32
+        config.metaTrainTasks = 3
+        config.tasksPerIteration = 2
+        config.trajectoriesPerTask = 3
+        config.outerSteps = 2
+        config.iterations = 2
+        config.pretrainSteps = 3
+        config.pretrainBatch = 8
+        config.demosPerTaskBatch = 4
+        config.daggerStartIteration = 1
+        return config
+    }
+
+    static func trainer(_ config: GMPSConfig) throws -> MetaTrainer {
+        let goals = TaskDistribution(config.environment).metaSplit(seed: config.seed, trainCount: config.metaTrainTasks,
+                                                                   testCount: 0).train
+        let demos = try scriptedImitationData(environment: config.environment, goals: goals, episodes: 1, noise: 0.3,
+                                              imageHeight: config.imageHeight, imageWidth: config.imageWidth,
+                                              threads: config.threads, seed: config.seed)
+        let expert = ScriptedExpert(config.environment)
+        return try MetaTrainer(config: config, goals: goals, demos: demos,
+                               expert: { state in let a = expert.action(for: state); return [a.x, a.y, a.z] })
+    }
+
+    @Test func twoIterationsRunCountSamplesAndRelabelWithDAgger() throws {
+        let config = Self.tinyConfig()
+        let trainer = try Self.trainer(config)
+        try trainer.pretrain()
+        let first = try trainer.runIteration()
+        let second = try trainer.runIteration()
+        let horizon = config.environment.horizon
+        #expect(first.onPolicySamples == 2 * 3 * horizon, "K rollouts of T steps on each of the meta-batch's tasks")
+        #expect(first.daggerSamples == 0, "DAgger starts at iteration 1 (0-based)")
+        #expect(second.daggerSamples == 2 * horizon, "one relabelled adapted rollout per task")
+        #expect(second.onPolicySamples == 2 * 2 * 3 * horizon + 2 * horizon)
+        #expect(trainer.dagger.reduce(0) { $0 + $1.count } == 2 * horizon)
+        #expect(first.imitationLoss.isFinite && second.imitationLoss.isFinite)
+        let allFinite = trainer.state.theta.allSatisfy { $0.isFinite }
+        #expect(allFinite)
+    }
+
+    @Test func theSameSeedGivesTheSameParameters() throws {
+        var config = Self.tinyConfig()
+        config.daggerStartIteration = nil
+        config.iterations = 1
+        let a = try Self.trainer(config), b = try Self.trainer(config)
+        try a.pretrain()
+        try b.pretrain()
+        _ = try a.runIteration()
+        _ = try b.runIteration()
+        #expect(a.state.theta == b.state.theta)
+        #expect(a.state.alpha == b.state.alpha)
+        config.seed = 2
+        let c = try Self.trainer(config)
+        try c.pretrain()
+        _ = try c.runIteration()
+        #expect(c.state.theta != a.state.theta)
+    }
+
+    @Test func learnedTaskCodesAreWhitenedIntoTheFirstLayer() throws {
+        // After pre-training with per-trajectory exploration, θ's bias vector is the codes' mean: 0.
+        var config = Self.tinyConfig()
+        config.exploration = .perTrajectory(latentStd: 1)
+        let trainer = try Self.trainer(config)
+        try trainer.pretrain()
+        let policy = trainer.policy
+        #expect(policy.biasVector(ofTail: policy.tail(of: trainer.state.theta)) == [0, 0, 0, 0])
+    }
+
+    @Test func badConfigurationIsRejectedWithASentence() throws {
+        var config = Self.tinyConfig()
+        config.trajectoriesPerTask = 1
+        #expect(throws: MetaTrainingError.self) { _ = try Self.trainer(config) }
+    }
+}

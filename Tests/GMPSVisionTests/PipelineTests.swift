@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+import VisionEnvs
+@testable import GMPSVision
+
+/// Run directories: checkpoints resume bit for bit, and the report is written.
+struct PipelineTests {
+    static func temporaryRun() throws -> RunDirectory {
+        try RunDirectory(path: NSTemporaryDirectory() + "gmps-pipeline-\(UUID().uuidString)")
+    }
+
+    static func config(iterations: Int) -> GMPSConfig {
+        var config = GMPSConfig.quick(.reach)
+        config.imageHeight = 24
+        config.imageWidth = 32
+        config.iterations = iterations
+        config.pretrainSteps = 4
+        return config
+    }
+
+    @Test func twoPlusTwoResumedIterationsEqualFourUninterrupted() throws {
+        let straight = try Self.temporaryRun(), resumed = try Self.temporaryRun()
+        defer {
+            try? FileManager.default.removeItem(at: straight.url)
+            try? FileManager.default.removeItem(at: resumed.url)
+        }
+        let four = GMPSPipeline(config: Self.config(iterations: 4), run: straight)
+        let fourTrainer = try four.trainer(demos: four.demonstrations(), resume: false)
+        try four.metaTrain(fourTrainer)
+
+        let firstHalf = GMPSPipeline(config: Self.config(iterations: 4), run: resumed)
+        try firstHalf.metaTrain(try firstHalf.trainer(demos: firstHalf.demonstrations(), resume: false), stopAfter: 2)
+        // A new process: everything comes back from the run directory.
+        let secondHalf = GMPSPipeline(config: Self.config(iterations: 4), run: resumed)
+        let resumedTrainer = try secondHalf.trainer(demos: secondHalf.demonstrations(), resume: true)
+        #expect(resumedTrainer.state.iteration == 2)
+        try secondHalf.metaTrain(resumedTrainer)
+
+        #expect(resumedTrainer.state.iteration == 4)
+        let sameTheta = resumedTrainer.state.theta == fourTrainer.state.theta
+        let sameAlpha = resumedTrainer.state.alpha == fourTrainer.state.alpha
+        let sameAdam = resumedTrainer.state.thetaOptimizer == fourTrainer.state.thetaOptimizer
+        #expect(sameTheta, "bit-identical parameters")
+        #expect(sameAlpha && sameAdam)
+        #expect(secondHalf.progress.map(\.iteration) == [1, 2, 3, 4], "progress.csv keeps the first half")
+    }
+
+    @Test func aCheckpointOfAnotherArchitectureIsRejected() throws {
+        let run = try Self.temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.url) }
+        let pipeline = GMPSPipeline(config: Self.config(iterations: 1), run: run)
+        try pipeline.metaTrain(try pipeline.trainer(demos: pipeline.demonstrations(), resume: false))
+        var state = try run.readJSON(MetaTrainerState.self, from: MetaCheckpoint.stateFile)
+        state.theta.removeLast()
+        try run.writeJSON(state, to: MetaCheckpoint.stateFile)
+        do {
+            _ = try pipeline.trainer(demos: pipeline.demonstrations(), resume: true)
+            Issue.record("a checkpoint with the wrong number of parameters was accepted")
+        } catch {
+            #expect("\(error)".contains("parameters"))
+        }
+    }
+
+    @Test func aCorruptCheckpointGivesAClearError() throws {
+        let run = try Self.temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.url) }
+        try run.write(Data("{\"iteration\": 3, \"theta\": [".utf8), to: MetaCheckpoint.stateFile)
+        let pipeline = GMPSPipeline(config: Self.config(iterations: 1), run: run)
+        do {
+            _ = try pipeline.trainer(demos: pipeline.demonstrations(), resume: true)
+            Issue.record("a truncated checkpoint was accepted")
+        } catch {
+            #expect("\(error)".contains(MetaCheckpoint.stateFile))
+        }
+    }
+
+    @Test func progressRowsRoundTripThroughCSV() {
+        let log = IterationLog(iteration: 3, preSuccess: 0.25, preReturn: 12.5, postSuccess: 0.5, postReturn: 20,
+                               explorationSuccess: 0.1, imitationLoss: 0.0625, meanAlpha: 1, learningRate: 0.001,
+                               onPolicySamples: 3000, daggerSamples: 0, seconds: 4.25)
+        let parsed = IterationLog(csvRow: log.csvRow)
+        #expect(parsed?.iteration == 3 && parsed?.postSuccess == 0.5 && parsed?.onPolicySamples == 3000)
+        #expect(IterationLog(csvRow: "1,2,three") == nil)
+    }
+}
+
+struct ConfigurationFileTests {
+    @Test func missingFieldsTakeTheirDefaults() throws {
+        let config = try JSONDecoder().decode(GMPSConfig.self, from: Data(#"{"iterations": 5, "environment": "door"}"#.utf8))
+        #expect(config.iterations == 5 && config.environment == .door)
+        #expect(config.trajectoriesPerTask == GMPSConfig().trajectoriesPerTask)
+    }
+
+    @Test func aConfigurationRoundTripsThroughJSON() throws {
+        var config = GMPSConfig.quick(.reach)
+        config.exploration = .perStep
+        config.daggerStartIteration = 3
+        let decoded = try JSONDecoder().decode(GMPSConfig.self, from: JSONEncoder().encode(config))
+        #expect(decoded == config)
+    }
+}
+
+struct NonFiniteTrainingTests {
+    @Test func aDivergingRunStopsWithAMessageAndKeepsTheLastGoodCheckpoint() throws {
+        let run = try PipelineTests.temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.url) }
+        var config = PipelineTests.config(iterations: 1)
+        let good = GMPSPipeline(config: config, run: run)
+        try good.metaTrain(try good.trainer(demos: good.demonstrations(), resume: false))
+        let saved = try run.readJSON(MetaTrainerState.self, from: MetaCheckpoint.stateFile)
+
+        // An absurd learning rate sends θ to infinity within a few outer steps.
+        config.iterations = 5
+        config.learningRate = 1e30
+        config.finalLearningRate = 1e30
+        let diverging = GMPSPipeline(config: config, run: run)
+        do {
+            try diverging.metaTrain(try diverging.trainer(demos: diverging.demonstrations(), resume: true))
+            Issue.record("training on with NaN parameters")
+        } catch let error as MetaTrainingError {
+            #expect(error.description.contains("NaN or infinite"))
+            #expect(error.description.contains("checkpoint"))
+        }
+        let kept = try run.readJSON(MetaTrainerState.self, from: MetaCheckpoint.stateFile)
+        let finite = kept.theta.allSatisfy { $0.isFinite }
+        #expect(finite, "the checkpoint on disk is a good one")
+        #expect(kept.iteration >= saved.iteration)
+        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth))
+        #expect(throws: Never.self) { _ = try MetaCheckpoint.load(from: run, policy: policy) }
+    }
+}
