@@ -38,6 +38,8 @@ struct DemoDatasetTests {
         var pixels = [Float](repeating: 0, count: 60)
         pixels.withUnsafeMutableBufferPointer { loaded.tasks[1].image(2, into: $0) }
         #expect(pixels[0] == Float(dataset.tasks[1].images[120]) / 255)
+        let imitation = loaded.tasks[1].imitationData
+        #expect(imitation.count == loaded.tasks[1].steps && imitation.imageCount == 60 && imitation.actions == dataset.tasks[1].actions)
         let batch = loaded.tasks[1].minibatch([2, 0])
         #expect(Array(batch.images[0..<60]) == pixels)
         #expect(batch.hands == Array(dataset.tasks[1].hands[6..<9] + dataset.tasks[1].hands[0..<3]))

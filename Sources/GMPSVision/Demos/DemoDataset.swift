@@ -299,3 +299,11 @@ public enum DemoDatasetError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension DemoTask {
+    /// The demonstrations as GMPS's imitation data (images stay uint8; labels are the clean
+    /// expert actions).
+    public var imitationData: ImitationData {
+        ImitationData(images: images, hands: hands, actions: actions, imageCount: imageSize)
+    }
+}
