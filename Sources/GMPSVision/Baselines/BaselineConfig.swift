@@ -1,0 +1,70 @@
+/// Which baseline of DESIGN.md section 4 a run is.
+public enum BaselineAlgorithm: String, Codable, Sendable, CaseIterable {
+    /// MAML with a policy-gradient outer objective from pixels.
+    case mamlPG = "maml-pg"
+    /// Behaviour cloning on all meta-training tasks' demos, no adaptation (goal-blind).
+    case multitaskBC = "multitask-bc"
+    /// Policy gradient from a fresh policy on each test goal, with GMPS's adaptation samples.
+    case pgScratch = "pg-scratch"
+    /// The scripted expert on the test goals (upper bound).
+    case expert
+}
+
+/// A baseline run's `config.json`: every `GMPSConfig` field at the top level (so that
+/// `gmps-vision evaluate --run` reads it as it reads a GMPS run), plus `"algorithm"` and the
+/// settings only the baselines have.
+///
+/// Fields of `gmps` that a baseline uses: environment, metaTrainTasks, image size, initialStd,
+/// initialAlpha / initialBiasVectorAlpha / adaptedParameters / learnAlpha (maml-pg),
+/// tasksPerIteration, trajectoriesPerTask, exploration (per-step for maml-pg), discount,
+/// importanceWeightClip, iterations, learningRate / finalLearningRate (maml-pg's outer step),
+/// demosPerTask / demoNoise / pretrainSteps / pretrainBatch / pretrainLearningRate
+/// (multitask-bc; maml-pg when `pretrainInit`), seed, threads.
+public struct BaselineConfig: Codable, Equatable, Sendable {
+    public var algorithm: BaselineAlgorithm
+    public var gmps: GMPSConfig
+    /// maml-pg: start from a behaviour-cloned θ instead of random parameters (standard MAML: no).
+    public var pretrainInit = false
+    /// pg-scratch: learning rate of the plain policy-gradient step(s) on each test goal.
+    public var scratchLearningRate: Float = 1e-3
+    /// pg-scratch: Adam (true) or plain gradient ascent, θ ← θ + lr ∇J (false).
+    public var scratchAdam = true
+
+    public init(algorithm: BaselineAlgorithm, gmps: GMPSConfig = GMPSConfig()) {
+        self.algorithm = algorithm
+        self.gmps = gmps
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case algorithm, pretrainInit, scratchLearningRate, scratchAdam
+    }
+
+    public init(from decoder: any Decoder) throws {
+        gmps = try GMPSConfig(from: decoder)
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        algorithm = try container.decode(BaselineAlgorithm.self, forKey: .algorithm)
+        pretrainInit = try container.decodeIfPresent(Bool.self, forKey: .pretrainInit) ?? false
+        scratchLearningRate = try container.decodeIfPresent(Float.self, forKey: .scratchLearningRate) ?? 1e-3
+        scratchAdam = try container.decodeIfPresent(Bool.self, forKey: .scratchAdam) ?? true
+    }
+
+    /// The GMPS fields and these keys in one flat JSON object.
+    public func encode(to encoder: any Encoder) throws {
+        try gmps.encode(to: encoder)
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(algorithm, forKey: .algorithm)
+        try container.encode(pretrainInit, forKey: .pretrainInit)
+        try container.encode(scratchLearningRate, forKey: .scratchLearningRate)
+        try container.encode(scratchAdam, forKey: .scratchAdam)
+    }
+
+    /// A sentence naming the first setting out of range, or nil.
+    public func problem() -> String? {
+        if let problem = gmps.problem() { return problem }
+        if algorithm == .mamlPG, gmps.exploration != .perStep {
+            return "maml-pg explores with per-step noise; its outer policy gradient runs through the full network at the sampled actions."
+        }
+        if !(scratchLearningRate > 0) { return "the pg-scratch learning rate must be positive." }
+        return nil
+    }
+}

@@ -1,0 +1,281 @@
+import ArgumentParser
+import ConvNet
+import Foundation
+import GMPSVision
+import VisionEnvs
+
+/// `gmps-vision baseline`: the baselines GMPS is measured against, on the same environments,
+/// goals, evaluation and sample accounting.
+struct BaselineCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "baseline",
+        abstract: "Train or evaluate a baseline: maml-pg, multitask-bc, pg-scratch or expert.",
+        discussion: """
+            maml-pg and multitask-bc write a run directory (config.json, progress.csv, \
+            checkpoint.json) that `gmps-vision evaluate --run DIR` adapts and reports like a GMPS \
+            run. pg-scratch (a fresh policy per held-out goal, trained by policy gradient on the \
+            samples GMPS adapts with: K rollouts per step) and expert (the scripted expert, the \
+            upper bound) evaluate on the held-out goals directly and print the summary.
+            """
+    )
+
+    @Option(help: "maml-pg, multitask-bc, pg-scratch or expert.")
+    var algo: String
+
+    @Option(help: "Environment: push, door or reach.")
+    var env = "push"
+
+    @Option(help: "Run directory (required for maml-pg and multitask-bc; pg-scratch and expert write summary.json there if given).")
+    var out: String?
+
+    @Option(help: "maml-pg: meta-iterations (default 20). multitask-bc: behaviour-cloning steps (default 1000).")
+    var iterations: Int?
+
+    @Option(help: "Meta-training tasks (goals from the meta-train split); the held-out goals follow them. Default: GMPS's.")
+    var tasks = GMPSConfig().metaTrainTasks
+
+    @Option(help: "maml-pg: tasks per meta-iteration.")
+    var tasksPerIteration = 10
+
+    @Option(help: "Rollouts per task per step (K).")
+    var trajectories = 20
+
+    @Option(help: "pg-scratch and expert: updates (adaptation steps), each on K fresh rollouts.")
+    var adaptSteps = 1
+
+    @Option(help: "pg-scratch and expert: independent draws per held-out goal.")
+    var draws = 10
+
+    @Option(help: "pg-scratch and expert: held-out goals.")
+    var goalCount = 20
+
+    @Option(help: "Adam learning rate (maml-pg outer step, multitask-bc, pg-scratch; maml-pg --pretrain clones at GMPS's).")
+    var learningRate: Float = 1e-3
+
+    @Option(help: "maml-pg: initial inner step size α on every adapted parameter.")
+    var alpha: Float = 0.05
+
+    @Option(help: "maml-pg: adapted parameters, head or bias-vector.")
+    var adapt = "head"
+
+    @Flag(help: "maml-pg: start from a behaviour-cloned θ instead of random parameters.")
+    var pretrain = false
+
+    @Option(help: "maml-pg --pretrain: behaviour-cloning steps before meta-training.")
+    var pretrainSteps = 300
+
+    @Option(help: "maml-pg: also keep the checkpoint every N iterations in OUT/snapshots/iter-N (each a run directory evaluate reads; 0: none).")
+    var snapshotEvery = 0
+
+    @Option(help: "multitask-bc and maml-pg --pretrain: scripted demos per meta-training task. Default: GMPS's.")
+    var scriptedDemos = GMPSConfig().demosPerTask
+
+    @Option(help: "Initial per-step action standard deviation. Default: GMPS's.")
+    var std = GMPSConfig().initialStd
+
+    @Flag(help: "pg-scratch: plain gradient ascent instead of Adam.")
+    var sgd = false
+
+    @Option(help: "Policy image size HxW.")
+    var image = ImageSize(height: 48, width: 64)
+
+    @Option(help: "Worker threads.")
+    var threads = 2
+
+    @Option(help: "Master seed (goal split, initialisation, noise).")
+    var seed: UInt64 = 1
+
+    @Flag(help: "Print one JSON object.")
+    var json = false
+
+    func validate() throws {
+        guard let algorithm = BaselineAlgorithm(rawValue: algo) else {
+            throw ValidationError("--algo must be one of \(BaselineAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        if algorithm == .mamlPG || algorithm == .multitaskBC, out == nil {
+            throw ValidationError("--algo \(algo) writes a run directory: give it with --out DIR.")
+        }
+        if let iterations, iterations < 0 { throw ValidationError("--iterations must be at least 0.") }
+        guard tasks >= 1, tasksPerIteration >= 1, goalCount >= 1 else {
+            throw ValidationError("--tasks, --tasks-per-iteration and --goal-count must be at least 1.")
+        }
+        guard trajectories >= 2 else { throw ValidationError("--trajectories must be at least 2 (advantages need a spread).") }
+        guard adaptSteps >= 1, draws >= 1 else { throw ValidationError("--adapt-steps and --draws must be at least 1.") }
+        guard learningRate > 0, alpha >= 0 else { throw ValidationError("--learning-rate must be positive and --alpha non-negative.") }
+        guard scriptedDemos >= 1, std > 0 else { throw ValidationError("--scripted-demos must be at least 1 and --std positive.") }
+        guard snapshotEvery >= 0 else { throw ValidationError("--snapshot-every must be at least 0.") }
+        guard pretrainSteps >= 1 else { throw ValidationError("--pretrain-steps must be at least 1.") }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
+        guard GMPSConfig.AdaptedParameters(rawValue: adapt) != nil else {
+            throw ValidationError("--adapt must be head or bias-vector.")
+        }
+    }
+
+    func run() throws {
+        let name = try EnvironmentName(parsing: env)
+        guard let algorithm = BaselineAlgorithm(rawValue: algo),
+              let adapted = GMPSConfig.AdaptedParameters(rawValue: adapt) else { throw ValidationError("--algo or --adapt is unknown.") }
+        var gmps = GMPSConfig()
+        gmps.environment = name
+        gmps.seed = seed
+        gmps.threads = threads
+        gmps.metaTrainTasks = tasks
+        gmps.imageHeight = image.height
+        gmps.imageWidth = image.width
+        gmps.tasksPerIteration = min(tasksPerIteration, tasks)
+        gmps.trajectoriesPerTask = trajectories
+        gmps.exploration = .perStep
+        gmps.initialStd = std
+        gmps.demosPerTask = scriptedDemos
+        gmps.learningRate = learningRate
+        gmps.finalLearningRate = learningRate
+        gmps.adaptedParameters = adapted
+        gmps.initialAlpha = alpha
+        gmps.initialBiasVectorAlpha = alpha
+        gmps.outerSteps = 1
+        var config = BaselineConfig(algorithm: algorithm, gmps: gmps)
+        config.scratchLearningRate = learningRate
+        config.scratchAdam = !sgd
+        config.pretrainInit = pretrain
+        let split = TaskDistribution(name).metaSplit(seed: seed, trainCount: tasks, testCount: goalCount)
+
+        switch algorithm {
+        case .mamlPG:
+            config.gmps.iterations = iterations ?? 20
+            try trainMAML(config, goals: split.train)
+        case .multitaskBC:
+            config.gmps.pretrainSteps = iterations ?? 1000
+            config.gmps.pretrainLearningRate = learningRate
+            config.gmps.iterations = 0
+            config.gmps.initialAlpha = 0
+            config.gmps.initialBiasVectorAlpha = 0
+            config.gmps.learnAlpha = false
+            try trainBehaviourCloning(config, goals: split.train)
+        case .pgScratch, .expert:
+            try evaluateDirectly(config, goals: split.test)
+        }
+    }
+
+    // MARK: Run-directory baselines
+
+    private func trainMAML(_ config: BaselineConfig, goals: [Goal]) throws {
+        let run = try runDirectory()
+        var config = config
+        var initialTheta: [Float]?
+        if config.pretrainInit {
+            config.gmps.pretrainSteps = pretrainSteps
+            initialTheta = try MultiTaskBehaviourCloning.clonedParameters(config: config, goals: goals) { step, loss in
+                if step % 100 == 0 { log("pretrain step \(step): loss \(loss)") }
+            }
+        }
+        try run.writeJSON(config, to: "config.json")
+        let trainer = try MAMLPolicyGradientTrainer(config: config, goals: goals, initialTheta: initialTheta)
+        let display = ProgressDisplay(stage: "maml-pg", total: config.gmps.iterations)
+        var rows: [String] = []
+        var last: MAMLIterationLog?
+        for _ in 0..<config.gmps.iterations {
+            let entry = try trainer.runIteration()
+            rows.append(entry.csvRow)
+            try run.writeCSV(header: MAMLIterationLog.csvHeader, rows: rows, to: "progress.csv")
+            try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
+            if snapshotEvery > 0, entry.iteration % snapshotEvery == 0 {
+                // A held-out learning curve: evaluate each snapshot against its on-policy samples.
+                let snapshot = try RunDirectory(path: run.file(String(format: "snapshots/iter-%04d", entry.iteration)).path)
+                try snapshot.writeJSON(config, to: "config.json")
+                try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: snapshot)
+            }
+            display.update(entry.iteration, detail: String(format: "pre %.2f post %.2f explore %.2f · %d samples",
+                                                           entry.preSuccess, entry.postSuccess,
+                                                           entry.postExplorationSuccess, entry.onPolicySamples))
+            last = entry
+        }
+        if config.gmps.iterations == 0 { try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run) }
+        try report(["algorithm": config.algorithm.rawValue, "run": run.url.path,
+                    "iterations": trainer.state.iteration, "on_policy_samples": trainer.state.onPolicySamples,
+                    "post_success": last?.postSuccess ?? 0, "seconds": trainer.state.seconds],
+                   text: "maml-pg: \(trainer.state.iteration) iterations, \(trainer.state.onPolicySamples) on-policy samples; evaluate with `gmps-vision evaluate --run \(run.url.path)`")
+    }
+
+    private func trainBehaviourCloning(_ config: BaselineConfig, goals: [Goal]) throws {
+        let run = try runDirectory()
+        try run.writeJSON(config, to: "config.json")
+        let started = Date()
+        let display = ProgressDisplay(stage: "multitask-bc", total: config.gmps.pretrainSteps)
+        var rows: [String] = []
+        var (state, loss) = try MultiTaskBehaviourCloning.train(config: config, goals: goals) { step, loss in
+            display.update(step + 1, detail: String(format: "loss %.4f", loss))
+            if (step + 1) % 50 == 0 || step + 1 == config.gmps.pretrainSteps {
+                rows.append(String(format: "%d,%.5g,%.2f", step + 1, loss, Date().timeIntervalSince(started)))
+            }
+        }
+        state.seconds = Date().timeIntervalSince(started)
+        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.gmps.imageHeight,
+                                                        imageWidth: config.gmps.imageWidth,
+                                                        initialStd: config.gmps.initialStd))
+        try MetaCheckpoint.save(state, policy: policy, in: run)
+        try run.writeCSV(header: "step,loss,seconds", rows: rows, to: "progress.csv")
+        try report(["algorithm": config.algorithm.rawValue, "run": run.url.path, "loss": Double(loss),
+                    "steps": config.gmps.pretrainSteps, "on_policy_samples": 0, "seconds": state.seconds],
+                   text: "multitask-bc: \(config.gmps.pretrainSteps) steps, loss \(loss); evaluate with `gmps-vision evaluate --run \(run.url.path)`")
+    }
+
+    // MARK: Direct evaluations
+
+    private func evaluateDirectly(_ config: BaselineConfig, goals: [Goal]) throws {
+        let gmps = config.gmps
+        let started = Date()
+        let results: [GoalEvaluation]
+        if config.algorithm == .expert {
+            results = try ExpertEvaluation.evaluate(environment: gmps.environment, goals: goals, draws: draws,
+                                                    steps: adaptSteps)
+        } else {
+            let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: gmps.imageHeight, imageWidth: gmps.imageWidth,
+                                                            initialStd: gmps.initialStd))
+            let scratch = PolicyGradientFromScratch(policy: policy, trajectories: trajectories, steps: adaptSteps,
+                                                    learningRate: config.scratchLearningRate,
+                                                    useAdam: config.scratchAdam, discount: gmps.discount)
+            let workers = try (0..<threads).map { _ in
+                try RolloutWorker(policy: policy, environment: gmps.environment, imageHeight: gmps.imageHeight,
+                                  imageWidth: gmps.imageWidth, maxTrajectories: trajectories)
+            }
+            let workspaces = (0..<threads).map { _ in policy.network.makeWorkspace(maxBatch: gmps.environment.horizon) }
+            results = try scratch.evaluate(goals: goals, draws: draws, seed: seed, workers: workers, workspaces: workspaces)
+        }
+        let summary = EvaluationSummary(results, adaptationSteps: adaptSteps)
+        var object = summary.jsonObject
+        object["algorithm"] = config.algorithm.rawValue
+        object["env"] = gmps.environment.rawValue
+        object["goals"] = goals.count
+        object["draws"] = draws
+        object["trajectories"] = trajectories
+        object["adaptation_samples_per_draw"] = config.algorithm == .expert ? 0
+            : trajectories * gmps.environment.horizon * adaptSteps
+        object["seconds"] = Date().timeIntervalSince(started)
+        if let out {
+            let run = try RunDirectory(path: out)
+            try run.writeJSON(config, to: "config.json")
+            try run.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]),
+                          to: "summary.json")
+        }
+        try report(object, text: "\(config.algorithm.rawValue)\n" + summary.table(environment: gmps.environment,
+                                                                                    goals: goals.count, draws: draws))
+    }
+
+    private func runDirectory() throws -> RunDirectory {
+        guard let out else { throw ValidationError("--algo \(algo) writes a run directory: give it with --out DIR.") }
+        return try RunDirectory(path: out)
+    }
+
+    private func report(_ object: [String: Any], text: String) throws {
+        if json {
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print(text)
+        }
+    }
+
+    private func log(_ line: String) {
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}

@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+/// `gmps-vision baseline` end to end on tiny budgets: the real entry point, its JSON, and the
+/// run directory that `evaluate` reads.
+struct BaselineCommandTests {
+    static func json(_ text: String) throws -> [String: Any] {
+        let object = try JSONSerialization.jsonObject(with: Data(text.utf8))
+        return object as? [String: Any] ?? [:]
+    }
+
+    static let evaluationKeys = ["env", "goals", "adapt_steps", "pre_success", "post_success", "post_success_spread",
+                                 "pre_return", "post_return", "post_final_distance", "per_goal"]
+
+    @Test func expertPrintsTheEvaluationKeys() throws {
+        let result = try CLIRunner.run(["baseline", "--algo", "expert", "--env", "push", "--goal-count", "3",
+                                        "--draws", "2", "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let object = try Self.json(result.standardOutput)
+        for key in Self.evaluationKeys { #expect(object[key] != nil, "missing \(key)") }
+        #expect(object["post_success"] as? Double == 1)
+        #expect((object["per_goal"] as? [Any])?.count == 3)
+    }
+
+    @Test func pgScratchPrintsTheEvaluationKeys() throws {
+        let result = try CLIRunner.run(["baseline", "--algo", "pg-scratch", "--env", "reach", "--image", "24x32",
+                                        "--goal-count", "2", "--draws", "1", "--trajectories", "2", "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let object = try Self.json(result.standardOutput)
+        for key in Self.evaluationKeys { #expect(object[key] != nil, "missing \(key)") }
+        #expect(object["adaptation_samples_per_draw"] as? Int == 2 * 50)
+    }
+
+    @Test func mamlRunIsEvaluatedLikeAGMPSRun() throws {
+        let folder = try CLIRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let train = try CLIRunner.run(["baseline", "--algo", "maml-pg", "--env", "reach", "--image", "24x32",
+                                       "--out", folder, "--iterations", "1", "--tasks", "2", "--tasks-per-iteration", "2",
+                                       "--trajectories", "2", "--snapshot-every", "1", "--json"])
+        #expect(train.status == 0, "\(train.standardError)")
+        #expect(try Self.json(train.standardOutput)["on_policy_samples"] as? Int == 2 * 2 * 2 * 50)
+        #expect(FileManager.default.fileExists(atPath: folder + "/snapshots/iter-0001/checkpoint.json"))
+        let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8)
+        #expect(progress.split(separator: "\n").count == 2)
+        #expect(progress.hasPrefix("iteration,pre_success,post_success"))
+        let evaluate = try CLIRunner.run(["evaluate", "--run", folder, "--goal-count", "2", "--draws", "1", "--json"])
+        #expect(evaluate.status == 0, "\(evaluate.standardError)")
+        let object = try Self.json(evaluate.standardOutput)
+        for key in Self.evaluationKeys { #expect(object[key] != nil, "missing \(key)") }
+    }
+
+    @Test func multitaskBCRunIsEvaluatedLikeAGMPSRun() throws {
+        let folder = try CLIRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let train = try CLIRunner.run(["baseline", "--algo", "multitask-bc", "--env", "reach", "--image", "24x32",
+                                       "--out", folder, "--iterations", "2", "--tasks", "2", "--scripted-demos", "1"])
+        #expect(train.status == 0, "\(train.standardError)")
+        let evaluate = try CLIRunner.run(["evaluate", "--run", folder, "--goal-count", "2", "--draws", "1",
+                                          "--trajectories", "2", "--json"])
+        #expect(evaluate.status == 0, "\(evaluate.standardError)")
+        let object = try Self.json(evaluate.standardOutput)
+        #expect(object["pre_success"] as? Double == object["post_success"] as? Double, "α = 0: no adaptation")
+    }
+
+    @Test func unknownAlgorithmOrMissingRunFolderIsASentence() throws {
+        let unknown = try CLIRunner.run(["baseline", "--algo", "ppo"])
+        #expect(unknown.status != 0)
+        #expect(unknown.standardError.contains("--algo must be one of"))
+        let noOut = try CLIRunner.run(["baseline", "--algo", "maml-pg"])
+        #expect(noOut.status != 0)
+        #expect(noOut.standardError.contains("--out DIR"))
+    }
+}

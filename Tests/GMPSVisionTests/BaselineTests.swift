@@ -1,0 +1,232 @@
+import ConvNet
+import Foundation
+import Testing
+import VisionEnvs
+@testable import GMPSVision
+
+/// The baselines: MAML-PG's outer gradient through the encoder against finite differences, its
+/// sample accounting and determinism; multi-task BC, PG from scratch and the expert on a tiny
+/// budget; and the run-directory format `evaluate` reads.
+struct BaselineTests {
+    static func tinyConfig(_ algorithm: BaselineAlgorithm = .mamlPG) -> BaselineConfig {
+        var gmps = GMPSConfig()
+        gmps.environment = .reach
+        gmps.imageHeight = 24
+        gmps.imageWidth = 32
+        gmps.metaTrainTasks = 3
+        gmps.tasksPerIteration = 2
+        gmps.trajectoriesPerTask = 3
+        gmps.exploration = .perStep
+        gmps.adaptedParameters = .head
+        gmps.initialBiasVectorAlpha = gmps.initialAlpha
+        gmps.iterations = 2
+        gmps.pretrainSteps = 3
+        gmps.pretrainBatch = 8
+        gmps.demosPerTask = 1
+        return BaselineConfig(algorithm: algorithm, gmps: gmps)
+    }
+
+    static func trainGoals(_ config: BaselineConfig) -> [Goal] {
+        TaskDistribution(config.gmps.environment).metaSplit(seed: config.gmps.seed, trainCount: config.gmps.metaTrainTasks,
+                                                            testCount: 2).train
+    }
+
+    // MARK: The outer policy gradient through the full network
+
+    struct Problem {
+        var policy: MetaPolicy
+        var theta: [Float]
+        var rollouts: TaskRollouts
+        var coefficients: [Float]
+    }
+
+    /// A small vision network and synthetic recorded rollouts (K = 3, T = 4, 8x8 frames).
+    static func makeProblem(seed: UInt64 = 11) throws -> Problem {
+        let spec = NetworkSpec(
+            image: .init(channels: 3, height: 8, width: 8),
+            convolutions: [.init(outChannels: 4, kernel: 3, stride: 2, padding: .same)],
+            imageFeatures: .spatialSoftmax, learnedTemperature: true, extraInputs: 3, biasVector: 2,
+            hidden: [6], activation: .tanh, outputs: 3, logStd: -0.3, outputInitScale: 1)
+        let policy = try MetaPolicy(spec: spec)
+        var rng = SeededGenerator(seed: seed)
+        let theta = policy.network.initialParameters(seed: seed).map { $0 + 0.05 * rng.nextGaussian() }
+        let (k, t) = (3, 4), n = 12
+        func gaussians(_ count: Int, _ scale: Float) -> [Float] { (0..<count).map { _ in scale * rng.nextGaussian() } }
+        let goal = try Goal(.reach, [0, 0.8, 0.15])
+        let rollouts = TaskRollouts(
+            goal: goal, trajectoryCount: k, horizon: t, hands: gaussians(n * 3, 0.3), features: [],
+            actions: gaussians(n * 3, 0.8), logProbabilities: [Float](repeating: 0, count: n),
+            rewards: gaussians(n, 1), states: [], images: (0..<(n * 3 * 64)).map { _ in UInt8(rng.next() % 256) },
+            successes: [Bool](repeating: false, count: k), finalStates: [], latents: nil, latentMean: nil)
+        return Problem(policy: policy, theta: theta, rollouts: rollouts, coefficients: gaussians(n, 0.5))
+    }
+
+    @Test func outerPolicyGradientThroughTheEncoderMatchesFiniteDifferences() throws {
+        let problem = try Self.makeProblem()
+        let policy = problem.policy
+        let outer = FullNetworkPolicyGradient(policy: policy)
+        let workspace = policy.network.makeWorkspace(maxBatch: 4)
+        func surrogate(_ theta: [Float]) throws -> Double {
+            Double(try outer.gradient(parameters: theta, rollouts: problem.rollouts, coefficients: problem.coefficients,
+                                      workspace: workspace).surrogate)
+        }
+        let (_, g) = try outer.gradient(parameters: problem.theta, rollouts: problem.rollouts,
+                                        coefficients: problem.coefficients, workspace: workspace)
+        // Every encoder parameter (conv, temperature) and a spread of the tail.
+        let h: Float = 2e-3
+        var indices = Array(0..<policy.tailStart)
+        indices += Array(stride(from: policy.tailStart, to: policy.parameterCount, by: 5)) + [policy.parameterCount - 1]
+        var maxDiff = 0.0, scale = 0.0, encoderScale = 0.0
+        for i in indices {
+            var plus = problem.theta, minus = problem.theta
+            plus[i] += h
+            minus[i] -= h
+            let numeric = (try surrogate(plus) - surrogate(minus)) / Double(2 * h)
+            maxDiff = max(maxDiff, abs(numeric - Double(g[i])))
+            scale = max(scale, abs(numeric))
+            if i < policy.tailStart { encoderScale = max(encoderScale, abs(numeric)) }
+        }
+        let tolerance = 2e-3 * max(scale, 1)
+        print("outer policy gradient: maxdiff \(maxDiff), tolerance \(tolerance), largest encoder derivative \(encoderScale)")
+        #expect(maxDiff < tolerance)
+        #expect(encoderScale > 10 * tolerance, "the check sees the encoder's gradient")
+    }
+
+    @Test func aStepAlongTheOuterGradientRaisesThePostUpdateSurrogate() throws {
+        let problem = try Self.makeProblem(seed: 12)
+        let outer = FullNetworkPolicyGradient(policy: problem.policy)
+        let workspace = problem.policy.network.makeWorkspace(maxBatch: 4)
+        let (before, g) = try outer.gradient(parameters: problem.theta, rollouts: problem.rollouts,
+                                             coefficients: problem.coefficients, workspace: workspace)
+        let stepped = zip(problem.theta, g).map { $0 + 1e-3 * $1 }
+        let (after, _) = try outer.gradient(parameters: stepped, rollouts: problem.rollouts,
+                                            coefficients: problem.coefficients, workspace: workspace)
+        #expect(after > before)
+    }
+
+    @Test func outerGradientNeedsRecordedFrames() throws {
+        var problem = try Self.makeProblem()
+        problem.rollouts.images = []
+        let outer = FullNetworkPolicyGradient(policy: problem.policy)
+        #expect(throws: BaselineError.self) {
+            _ = try outer.gradient(parameters: problem.theta, rollouts: problem.rollouts,
+                                   workspace: problem.policy.network.makeWorkspace(maxBatch: 4))
+        }
+    }
+
+    // MARK: MAML-PG meta-training
+
+    @Test func mamlIterationCountsPreAndPostUpdateSamples() throws {
+        let config = Self.tinyConfig()
+        let trainer = try MAMLPolicyGradientTrainer(config: config, goals: Self.trainGoals(config))
+        let before = trainer.state.theta
+        let first = try trainer.runIteration()
+        let horizon = config.gmps.environment.horizon
+        #expect(first.onPolicySamples == 2 * 2 * 3 * horizon, "K pre- and K post-update rollouts on each of 2 tasks")
+        #expect(trainer.state.evaluationSamples == 2 * 2 * horizon, "one mean-action rollout of θ and of φ_i per task")
+        let second = try trainer.runIteration()
+        #expect(second.onPolicySamples == 2 * first.onPolicySamples)
+        #expect(trainer.state.iteration == 2)
+        #expect(trainer.state.theta != before)
+        // The outer step reaches the conv encoder, not only the adapted tail.
+        let tailStart = trainer.policy.tailStart
+        #expect(trainer.state.theta[0..<tailStart] != before[0..<tailStart])
+        #expect(trainer.state.theta.allSatisfy(\.isFinite) && trainer.state.alpha.allSatisfy(\.isFinite))
+    }
+
+    @Test func mamlTheSameSeedGivesTheSameParameters() throws {
+        var config = Self.tinyConfig()
+        let goals = Self.trainGoals(config)
+        let a = try MAMLPolicyGradientTrainer(config: config, goals: goals)
+        let b = try MAMLPolicyGradientTrainer(config: config, goals: goals)
+        _ = try a.runIteration()
+        _ = try b.runIteration()
+        #expect(a.state.theta == b.state.theta)
+        #expect(a.state.alpha == b.state.alpha)
+        config.gmps.seed = 2
+        let c = try MAMLPolicyGradientTrainer(config: config, goals: goals)
+        _ = try c.runIteration()
+        #expect(c.state.theta != a.state.theta)
+    }
+
+    @Test func mamlRejectsPerTrajectoryExplorationWithASentence() throws {
+        var config = Self.tinyConfig()
+        config.gmps.exploration = .perTrajectory(latentStd: 1)
+        #expect(throws: BaselineError.self) { _ = try MAMLPolicyGradientTrainer(config: config, goals: Self.trainGoals(config)) }
+    }
+
+    @Test func mamlRunDirectoryIsReadableAsAGMPSRun() throws {
+        let config = Self.tinyConfig()
+        let trainer = try MAMLPolicyGradientTrainer(config: config, goals: Self.trainGoals(config))
+        _ = try trainer.runIteration()
+        let run = try RunDirectory(path: NSTemporaryDirectory() + "baseline-\(UUID().uuidString)")
+        try run.writeJSON(config, to: "config.json")
+        try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
+        // What `evaluate` does: config.json as a GMPSConfig, then the checkpoint against its policy.
+        let asGMPS = try run.readJSON(GMPSConfig.self, from: "config.json")
+        #expect(asGMPS == config.gmps)
+        #expect(try run.readJSON(BaselineConfig.self, from: "config.json") == config)
+        let text = try String(contentsOf: run.file("config.json"), encoding: .utf8)
+        #expect(text.contains("\"algorithm\" : \"maml-pg\""))
+        let loaded = try MetaCheckpoint.load(from: run, policy: trainer.policy)
+        #expect(loaded.theta == trainer.state.theta)
+        try? FileManager.default.removeItem(at: run.url)
+    }
+
+    // MARK: Multi-task BC, PG from scratch, the expert
+
+    @Test func multitaskBehaviourCloningLearnsNoAdaptation() throws {
+        let config = Self.tinyConfig(.multitaskBC)
+        let (state, loss) = try MultiTaskBehaviourCloning.train(config: config, goals: Self.trainGoals(config))
+        #expect(loss.isFinite && loss > 0)
+        #expect(state.pretrained)
+        #expect(state.alpha.allSatisfy { $0 == 0 }, "α = 0: the inner step leaves the goal-blind policy as it is")
+        #expect(state.onPolicySamples == 0)
+        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: 24, imageWidth: 32))
+        #expect(state.theta != policy.network.initialParameters(seed: config.gmps.seed))
+    }
+
+    @Test func policyGradientFromScratchReportsEveryGoalDrawAndStep() throws {
+        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: 24, imageWidth: 32))
+        let scratch = PolicyGradientFromScratch(policy: policy, trajectories: 2, steps: 2, learningRate: 1e-2)
+        let worker = try RolloutWorker(policy: policy, environment: .reach, imageHeight: 24, imageWidth: 32,
+                                       maxTrajectories: 2)
+        let workspace = policy.network.makeWorkspace(maxBatch: 50)
+        let goals = TaskDistribution(.reach).metaSplit(seed: 1, trainCount: 3, testCount: 2).test
+        var rng = SeededGenerator(seed: 3)
+        let theta0 = scratch.initialParameters(seed: 1, goalIndex: 0)
+        let trained = try scratch.train(goal: goals[0], from: theta0, worker: worker, workspace: workspace, using: &rng)
+        #expect(trained.samples == 2 * 2 * 50, "K rollouts of T steps per update")
+        #expect(trained.steps.count == 2 && trained.steps[0] != theta0 && trained.steps[1] != trained.steps[0])
+
+        let results = try scratch.evaluate(goals: goals, draws: 2, seed: 1, workers: [worker], workspaces: [workspace])
+        #expect(results.count == 2)
+        #expect(results.allSatisfy { $0.postSuccess.count == 2 && $0.postSuccess.allSatisfy { $0.count == 2 } })
+        let summary = EvaluationSummary(results, adaptationSteps: 2)
+        #expect(summary.postSuccess.count == 2 && summary.postReturn.allSatisfy(\.isFinite))
+        #expect(summary.postFinalDistance.allSatisfy { $0 > 0 })
+        let again = try scratch.evaluate(goals: goals, draws: 2, seed: 1, workers: [worker], workspaces: [workspace])
+        #expect(again.map(\.postReturn) == results.map(\.postReturn), "same seed, same evaluation")
+    }
+
+    @Test func theExpertSolvesHeldOutPushGoals() throws {
+        let goals = TaskDistribution(.push).metaSplit(seed: 1, trainCount: 20, testCount: 5).test
+        let results = try ExpertEvaluation.evaluate(environment: .push, goals: goals, draws: 3)
+        #expect(results.count == 5 && results.allSatisfy { $0.postSuccess.count == 3 })
+        let summary = EvaluationSummary(results, adaptationSteps: 1)
+        #expect(summary.preSuccess == 1 && summary.postSuccess == [1])
+        #expect(summary.postSuccessSpread == [0])
+        #expect(summary.postFinalDistance[0] < 0.05)
+    }
+
+    @Test func baselineConfigurationRoundTripsWithItsAlgorithm() throws {
+        var config = Self.tinyConfig(.pgScratch)
+        config.scratchLearningRate = 0.02
+        config.scratchAdam = false
+        let data = try JSONEncoder().encode(config)
+        #expect(try JSONDecoder().decode(BaselineConfig.self, from: data) == config)
+        #expect(try JSONDecoder().decode(GMPSConfig.self, from: data) == config.gmps)
+        config.gmps.demosPerTask = 0
+        #expect(config.problem() != nil)
+    }
+}
