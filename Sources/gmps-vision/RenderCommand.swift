@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import GMPSVision
 import Renderer
 import VisionEnvs
 
@@ -18,9 +19,23 @@ struct RenderCommand: ParsableCommand {
             """
     )
 
-    enum Policy: String, ExpressibleByArgument, CaseIterable {
+    enum Policy: ExpressibleByArgument {
         case random
         case scripted
+        /// The experts in a folder written by `gmps-vision experts` (`expert:DIR`).
+        case expert(String)
+
+        init?(argument: String) {
+            switch argument {
+            case "random": self = .random
+            case "scripted": self = .scripted
+            default:
+                guard argument.hasPrefix("expert:"), argument.count > 7 else { return nil }
+                self = .expert(String(argument.dropFirst(7)))
+            }
+        }
+
+        static var allValueStrings: [String] { ["random", "scripted", "expert:DIR"] }
     }
 
     @Option(help: "Environment: push, door or reach.")
@@ -29,7 +44,7 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Folder to write into (created if missing).")
     var out: String
 
-    @Option(help: "Who acts: random (uniform in [-1, 1]^3) or scripted (the demonstrator).")
+    @Option(help: "Who acts: random (uniform in [-1, 1]^3), scripted (the demonstrator) or expert:DIR (trained experts).")
     var policy = Policy.scripted
 
     @Option(help: "Number of episodes (default: one per goal of --goals, else 1).")
@@ -74,6 +89,7 @@ struct RenderCommand: ParsableCommand {
         let episodeGoals = try chooseGoals(for: name)
         try makeFolder(out)
         let expert = ScriptedExpert(name)
+        let trained: ExpertSet? = if case .expert(let folder) = policy { try ExpertSet.resolve(folder, environment: name) } else { nil }
         let master = SplitMix64(seed: seed)
 
         for (episode, episodeGoal) in episodeGoals.enumerated() {
@@ -82,6 +98,7 @@ struct RenderCommand: ParsableCommand {
             let folder = URL(fileURLWithPath: out).appendingPathComponent(String(format: "episode-%03d", episode))
             try makeFolder(folder.path)
             try env.reset(goal: episodeGoal)
+            let actor: any Expert = try trained?.expert(for: episodeGoal) ?? expert
             // Frames go to disk as they come; the sheet keeps thumbnails of at most 160 px.
             var thumbnails: [RGBImage] = []
             var frameCount = 0
@@ -103,8 +120,8 @@ struct RenderCommand: ParsableCommand {
                 case .random:
                     action = SIMD3(Float.random(in: -1...1, using: &actions), Float.random(in: -1...1, using: &actions),
                                    Float.random(in: -1...1, using: &actions))
-                case .scripted:
-                    action = expert.action(for: env.privilegedState())
+                case .scripted, .expert:
+                    action = try actor.cleanAction(for: env.privilegedState())
                 }
                 result = try env.step(action)
                 episodeReturn += result.reward

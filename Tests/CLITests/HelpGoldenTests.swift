@@ -6,7 +6,7 @@ import Testing
 /// and review the diff.
 struct HelpGoldenTests {
     static let commands: [[String]] = [
-        [], ["run"], ["meta-train"], ["evaluate"], ["baseline"], ["render"], ["scene"],
+        [], ["run"], ["meta-train"], ["evaluate"], ["baseline"], ["render"], ["scene"], ["experts"], ["demos"],
         ["bench"], ["bench", "render"], ["bench", "convnet"], ["bench", "env"],
     ]
 

@@ -1,0 +1,129 @@
+import ConvNet
+import Foundation
+import VisionEnvs
+
+/// Collects a `DemoDataset`: for each task, `episodesPerTask` episodes in which the executed
+/// action is the expert's clean action plus Gaussian noise (clipped to [-1, 1]) while the
+/// label is the clean action. From one start state a deterministic expert would repeat the
+/// same episode; the noise makes the demos cover the states around its path (FINDINGS.md).
+public struct DemoCollection: Sendable {
+    public var environment: EnvironmentName
+    public var experts: ExpertSet
+    /// Where the labels came from ("scripted" or the expert folder), for the manifest.
+    public var expertsDescription: String
+    public var goals: [Goal]
+    public var episodesPerTask: Int
+    /// σ of the executed-action noise.
+    public var noiseStd: Float
+    public var seed: UInt64
+    public var imageHeight: Int, imageWidth: Int
+    /// Tasks collected at once (one environment and renderer each).
+    public var workers: Int
+    public var assets: AssetLocator
+
+    public init(environment: EnvironmentName, experts: ExpertSet, expertsDescription: String, goals: [Goal],
+                episodesPerTask: Int, noiseStd: Float = 0.3, seed: UInt64, imageHeight: Int = VisionEnv.defaultImageHeight,
+                imageWidth: Int = VisionEnv.defaultImageWidth, workers: Int = 2, assets: AssetLocator = AssetLocator()) {
+        self.environment = environment; self.experts = experts; self.expertsDescription = expertsDescription
+        self.goals = goals; self.episodesPerTask = episodesPerTask; self.noiseStd = noiseStd; self.seed = seed
+        self.imageHeight = imageHeight; self.imageWidth = imageWidth; self.workers = workers; self.assets = assets
+    }
+
+    /// Episodes done of all, and the success rate of those done.
+    public struct Progress: Sendable {
+        public var episodes: Int, total: Int, successRate: Double
+    }
+
+    /// Collects every task and writes the dataset into `folder`; returns it.
+    public func run(output folder: URL, progress: (@Sendable (Progress) -> Void)? = nil) throws -> DemoDataset {
+        guard !goals.isEmpty else { throw ExpertError.invalidConfiguration("give at least one task") }
+        guard episodesPerTask >= 1 else { throw ExpertError.invalidConfiguration("collect at least one episode per task") }
+        guard noiseStd >= 0, noiseStd.isFinite else { throw ExpertError.invalidConfiguration("the noise std must be a non-negative number") }
+        let counter = EpisodeCounter(total: goals.count * episodesPerTask, report: progress)
+        let results = ResultSlots<DemoTask>(count: goals.count)
+        let root = SeededGenerator(seed: seed)
+        // One environment (and renderer) per worker; each task has its own generator stream.
+        let workerCount = max(1, min(workers, goals.count))
+        let envs = try (0..<workerCount).map { _ in
+            try VisionEnv(environment, imageHeight: imageHeight, imageWidth: imageWidth, assets: assets)
+        }
+        try parallelForEach(goals.count, workers: workerCount) { worker, t in
+            results.set(try collect(task: t, in: envs[worker], rng: root.split(stream: UInt64(t)), counter: counter), at: t)
+        }
+        let tasks = try (0..<goals.count).map { t in
+            guard let task = results[t] else { throw ExpertError.invalidConfiguration("demo collection of task \(t) did not finish") }
+            return task
+        }
+        let manifest = DemoDataset.Manifest(
+            env: environment, image: .init(height: imageHeight, width: imageWidth),
+            stateDimension: environment.privilegedStateDimension, actionDimension: 3, episodeLength: environment.horizon,
+            episodesPerTask: episodesPerTask, noiseStd: Double("\(noiseStd)") ?? Double(noiseStd), experts: expertsDescription, seed: seed,
+            tasks: tasks.enumerated().map { i, task in
+                .init(task: i, goal: task.goal, file: DemoDataset.fileName(task: i), episodes: task.episodes,
+                      steps: task.steps, successRate: task.successRate)
+            })
+        let dataset = DemoDataset(manifest: manifest, tasks: tasks)
+        try dataset.write(to: folder)
+        return dataset
+    }
+
+    /// The episodes of task `t`, from its own generator stream (one stream per episode).
+    func collect(task t: Int, in env: VisionEnv, rng: SeededGenerator, counter: EpisodeCounter) throws -> DemoTask {
+        let goal = goals[t]
+        let expert = try experts.expert(for: goal)
+        let horizon = env.horizon, pixels = env.imageCount
+        let n = episodesPerTask * horizon
+        var task = DemoTask(goal: goal, episodeLength: horizon, images: [], hands: [], states: [], actions: [],
+                            executedActions: [], rewards: [], successes: [])
+        task.images.reserveCapacity(n * pixels)
+        var frame = [Float](repeating: 0, count: pixels)
+        for episode in 0..<episodesPerTask {
+            var noise = rng.split(stream: UInt64(episode))
+            try env.reset(goal: goal)
+            var success = false
+            for _ in 0..<horizon {
+                // Record what the meta-policy would see, then the expert's label for this state.
+                frame.withUnsafeMutableBufferPointer { env.renderObservation(into: $0) }
+                task.images += frame.map { UInt8(($0 * 255).rounded().clamped(to: 0...255)) }
+                let hand = env.handPosition
+                task.hands += [hand.x, hand.y, hand.z]
+                let state = env.privilegedState()
+                task.states += state
+                let label = try expert.cleanAction(for: state)
+                task.actions += [label.x, label.y, label.z]
+                let jitter = SIMD3(noise.nextGaussian(), noise.nextGaussian(), noise.nextGaussian()) * noiseStd
+                let executed = (label + jitter).clamped(lowerBound: SIMD3(repeating: -1), upperBound: SIMD3(repeating: 1))
+                task.executedActions += [executed.x, executed.y, executed.z]
+                let result = try env.step(executed)
+                task.rewards.append(Float(result.reward))
+                success = result.success
+            }
+            task.successes.append(success)
+            counter.add(success: success)
+        }
+        return task
+    }
+}
+
+/// Counts finished episodes across workers.
+final class EpisodeCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = 0, successes = 0
+    private let total: Int
+    private let report: (@Sendable (DemoCollection.Progress) -> Void)?
+
+    init(total: Int, report: (@Sendable (DemoCollection.Progress) -> Void)?) { self.total = total; self.report = report }
+
+    func add(success: Bool) {
+        let p: DemoCollection.Progress = lock.withLock {
+            done += 1
+            if success { successes += 1 }
+            return .init(episodes: done, total: total, successRate: Double(successes) / Double(done))
+        }
+        report?(p)
+    }
+}
+
+extension Float {
+    fileprivate func clamped(to range: ClosedRange<Float>) -> Float { Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }
+}

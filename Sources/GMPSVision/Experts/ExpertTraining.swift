@@ -1,0 +1,139 @@
+import ConvNet
+import Foundation
+import VisionEnvs
+
+/// Trains the SAC experts of one environment and writes an expert folder (see
+/// `ExpertSet.Manifest`): per task in parallel, or one goal-conditioned expert.
+public struct ExpertTraining: Sendable {
+    public var environment: EnvironmentName
+    public var mode: ExpertMode
+    /// The meta-training tasks.
+    public var goals: [Goal]
+    /// Environment steps per expert (per-task) or in all (goal-conditioned).
+    public var stepsPerExpert: Int
+    public var seed: UInt64
+    public var config: SACConfig
+    /// nil: `ManipulationTrainingEnvironment.defaultRewardScale`.
+    public var rewardScale: Float?
+    /// Tasks trained at once (per-task), or threads of the one learner (goal-conditioned).
+    public var workers: Int
+    public var assets: AssetLocator
+
+    public init(environment: EnvironmentName, mode: ExpertMode, goals: [Goal], stepsPerExpert: Int, seed: UInt64,
+                config: SACConfig = SACConfig(), rewardScale: Float? = nil, workers: Int = 2, assets: AssetLocator = AssetLocator()) {
+        self.environment = environment; self.mode = mode; self.goals = goals; self.stepsPerExpert = stepsPerExpert
+        self.seed = seed; self.config = config; self.rewardScale = rewardScale; self.workers = workers; self.assets = assets
+    }
+
+    /// Progress across all experts, reported after each evaluation of any of them.
+    public struct Progress: Sendable {
+        public var envSteps: Int, budget: Int
+        public var expertsDone: Int, experts: Int
+        /// Mean latest evaluation success over the experts started so far.
+        public var successSoFar: Double
+    }
+
+    /// Trains, saves each expert as it finishes, re-evaluates the saved experts through
+    /// `ExpertSet.load`, and writes the manifest last. Returns the manifest.
+    public func run(output folder: URL, progress: (@Sendable (Progress) -> Void)? = nil) throws -> ExpertSet.Manifest {
+        guard mode != .scripted else { throw ExpertError.invalidConfiguration("scripted experts need no training") }
+        guard !goals.isEmpty else { throw ExpertError.invalidConfiguration("give at least one task") }
+        guard stepsPerExpert >= 1 else { throw ExpertError.invalidConfiguration("the step budget must be at least 1") }
+        if let problem = config.problem { throw ExpertError.invalidConfiguration(problem) }
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw ExpertError.cannotWrite(path: folder.path, reason: "\(error.localizedDescription)")
+        }
+        let scale = rewardScale ?? ManipulationTrainingEnvironment.defaultRewardScale(environment)
+        let jobs: [[Goal]] = mode == .perTask ? goals.map { [$0] } : [goals]
+        let threadsPerJob = mode == .perTask ? 1 : max(1, workers)
+        let tracker = ProgressTracker(jobs: jobs.count, budget: jobs.count * stepsPerExpert, report: progress)
+        let results = ResultSlots<ExpertSet.Manifest.Entry>(count: jobs.count)
+        let root = SeededGenerator(seed: seed)
+
+        // One learner per job, each on its own generator stream: results do not depend on
+        // which worker runs which job.
+        try parallelForEach(jobs.count, workers: mode == .perTask ? workers : 1) { _, j in
+            let env = try ManipulationTrainingEnvironment(environment, goals: jobs[j], assets: assets)
+            let started = Date()
+            var jobSeeds = root.split(stream: UInt64(j))
+            let result = try SACTraining.train(
+                environment: env, config: config, rewardScale: scale, budget: stepsPerExpert,
+                seed: jobSeeds.next(), threads: threadsPerJob,
+                progress: { tracker.update(job: j, steps: $0.envSteps, success: $0.evalSuccess) })
+            tracker.finish(job: j, steps: stepsPerExpert)
+            let name = String(format: "expert-%03d", j)
+            try Safetensors.save(parameters: result.bestActorParameters, of: result.learner.actor,
+                                 to: folder.appendingPathComponent("\(name).safetensors"),
+                                 metadata: ["env": environment.rawValue, "features": StateFeatures.version,
+                                            "goals": jobs[j].map(\.description).joined(separator: "; ")])
+            try write(LearningCurveRow.csv(result.curve), to: folder.appendingPathComponent("\(name).csv"))
+            results.set(.init(file: "\(name).safetensors", curve: "\(name).csv", envSteps: result.envSteps,
+                              seconds: Date().timeIntervalSince(started)), at: j)
+        }
+        let entries = try (0..<jobs.count).map { j in
+            guard let entry = results[j] else { throw ExpertError.invalidConfiguration("training job \(j) did not finish") }
+            return entry
+        }
+
+        var manifest = ExpertSet.Manifest(env: environment, mode: mode, features: StateFeatures.version, goals: goals,
+                                          seed: seed, rewardScale: scale, config: config, experts: entries, tasks: [])
+        // Evaluate what was saved, through the loader that demos and GMPS use.
+        try writeManifest(manifest, to: folder)
+        let set = try ExpertSet.load(from: folder)
+        let env = try ManipulationEnv(environment, assets: assets)
+        manifest.tasks = try goals.enumerated().map { i, goal in
+            let expert = try set.expert(for: goal)
+            let (success, ret) = try Self.evaluate(expert, goal: goal, in: env)
+            var noise = root.split(stream: 1_000_000 + UInt64(i))
+            var noisy = 0
+            for _ in 0..<Self.noisyEpisodes {
+                if try Self.evaluate(expert, goal: goal, in: env, noiseStd: config.evaluationNoiseStd, using: &noise).0 { noisy += 1 }
+            }
+            return .init(task: i, goal: goal, success: success, episodeReturn: ret,
+                         noisySuccess: Double(noisy) / Double(Self.noisyEpisodes))
+        }
+        try writeManifest(manifest, to: folder)
+        return manifest
+    }
+
+    /// Noisy episodes per task in the final evaluation.
+    public static let noisyEpisodes = 10
+
+    /// One deterministic episode of `expert` on `goal`: (success at the last step, return).
+    public static func evaluate(_ expert: any Expert, goal: Goal, in env: ManipulationEnv) throws -> (Bool, Double) {
+        var unused = SeededGenerator(seed: 0)
+        return try evaluate(expert, goal: goal, in: env, noiseStd: 0, using: &unused)
+    }
+
+    /// One episode of `expert` on `goal` with N(0, noiseStd²) added to each action.
+    public static func evaluate(_ expert: any Expert, goal: Goal, in env: ManipulationEnv, noiseStd: Float,
+                                using rng: inout SeededGenerator) throws -> (Bool, Double) {
+        try env.reset(goal: goal)
+        var total = 0.0, success = false
+        for _ in 0..<env.horizon {
+            var action = try expert.cleanAction(for: env.privilegedState())
+            if noiseStd > 0 { action += SIMD3(rng.nextGaussian(), rng.nextGaussian(), rng.nextGaussian()) * noiseStd }
+            let result = try env.step(action)
+            total += result.reward
+            success = result.success
+        }
+        return (success, total)
+    }
+
+    func writeManifest(_ manifest: ExpertSet.Manifest, to folder: URL) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let data = try encoder.encode(manifest)
+        try write(String(decoding: data, as: UTF8.self) + "\n", to: folder.appendingPathComponent(ExpertSet.manifestName))
+    }
+
+    func write(_ text: String, to url: URL) throws {
+        do {
+            try Data(text.utf8).write(to: url, options: .atomic)
+        } catch {
+            throw ExpertError.cannotWrite(path: url.path, reason: error.localizedDescription)
+        }
+    }
+}

@@ -1,0 +1,84 @@
+/// Soft Actor-Critic hyperparameters (Haarnoja et al. 2018, "SAC: Algorithms and
+/// Applications"), one field per knob, with defaults that train the push, reach and door
+/// experts from privileged state on a CPU. Written into every expert folder.
+///
+/// Networks are small (two hidden layers of 64) because an update is the cost that matters on
+/// a 2-core machine: a 64-wide MLP at batch 128 keeps one SAC update near a millisecond.
+public struct SACConfig: Codable, Equatable, Sendable {
+    /// Hidden layer widths of the actor and of each critic.
+    public var hidden: [Int] = [64, 64]
+    /// Transitions per gradient step.
+    public var batchSize: Int = 128
+    /// Transitions the replay buffer keeps (oldest overwritten first).
+    public var replayCapacity: Int = 200_000
+    /// Discount factor γ.
+    public var discount: Float = 0.99
+    /// Polyak factor τ: target ← (1 − τ)·target + τ·online after every update.
+    public var polyak: Float = 0.005
+    /// Adam learning rate of the actor.
+    public var actorLearningRate: Float = 1e-3
+    /// Adam learning rate of the twin critics.
+    public var criticLearningRate: Float = 1e-3
+    /// Adam learning rate of log α (the entropy temperature).
+    public var temperatureLearningRate: Float = 1e-3
+    /// Initial entropy temperature α.
+    public var initialTemperature: Float = 0.1
+    /// Target entropy of the squashed policy; nil: −(action dimensions) (derived).
+    public var targetEntropy: Float? = nil
+    /// Environment steps with uniform random actions before the actor acts.
+    public var randomSteps: Int = 2_000
+    /// Environment steps before the first update.
+    public var updateAfter: Int = 1_000
+    /// Gradient updates per environment step once updating.
+    public var updatesPerStep: Int = 1
+    /// Multiplies every reward before it enters the buffer (nil: the environment's default).
+    public var rewardScale: Float? = nil
+    /// Gradients with a larger global L2 norm are scaled down to it (actor and critics).
+    public var maxGradientNorm: Float? = 10
+    /// Standard deviation of Gaussian noise added to the executed action in training rollouts
+    /// (the buffer stores the executed action). 0: the actor's own sampling only.
+    public var actionNoiseStd: Float = 0
+    /// Environment steps between evaluations (a learning-curve row).
+    public var evaluateEvery: Int = 2_000
+    /// Episodes per evaluation task run with the deterministic action plus Gaussian noise of
+    /// `evaluationNoiseStd`, besides the clean episode: demonstrations are collected with
+    /// noise, so among checkpoints that succeed on the clean path the one that also succeeds
+    /// under noise is kept (see `SACTrainingResult.bestActorParameters`).
+    public var noisyEvaluationEpisodes: Int = 8
+    /// σ of the noisy evaluation episodes (the demos' default noise).
+    public var evaluationNoiseStd: Float = 0.3
+    /// Stop early after this many consecutive evaluations in which every episode, clean and
+    /// noisy, succeeds (0: always use the whole budget).
+    public var stopAfterSolvedEvaluations: Int = 3
+    /// Bounds of the actor's log standard deviation (squashed into them with tanh).
+    public var logStdMin: Float = -5
+    public var logStdMax: Float = 2
+
+    public init() {}
+
+    /// The target entropy in use: `targetEntropy`, or −(action dimensions).
+    public func resolvedTargetEntropy(actionDimension: Int) -> Float {
+        targetEntropy ?? -Float(actionDimension)
+    }
+
+    /// A sentence naming the first bad field, or nil.
+    public var problem: String? {
+        if hidden.isEmpty || hidden.contains(where: { $0 <= 0 }) { return "hidden layer widths must be positive, got \(hidden)" }
+        if batchSize < 1 { return "batchSize must be at least 1, got \(batchSize)" }
+        if replayCapacity < batchSize { return "replayCapacity (\(replayCapacity)) must be at least batchSize (\(batchSize))" }
+        if !(0...1).contains(discount) { return "discount must be in [0, 1], got \(discount)" }
+        if !(0...1).contains(polyak) { return "polyak must be in [0, 1], got \(polyak)" }
+        for (name, lr) in [("actorLearningRate", actorLearningRate), ("criticLearningRate", criticLearningRate),
+                           ("temperatureLearningRate", temperatureLearningRate)] where !(lr > 0 && lr.isFinite) {
+            return "\(name) must be a positive number, got \(lr)"
+        }
+        if !(initialTemperature > 0 && initialTemperature.isFinite) { return "initialTemperature must be positive, got \(initialTemperature)" }
+        if randomSteps < 0 || updateAfter < 0 || updatesPerStep < 0 { return "randomSteps, updateAfter and updatesPerStep must not be negative" }
+        if !(actionNoiseStd >= 0 && evaluationNoiseStd >= 0) { return "noise standard deviations must not be negative" }
+        if noisyEvaluationEpisodes < 0 { return "noisyEvaluationEpisodes must not be negative" }
+        if evaluateEvery < 1 { return "evaluateEvery must be at least 1, got \(evaluateEvery)" }
+        if stopAfterSolvedEvaluations < 0 { return "stopAfterSolvedEvaluations must not be negative" }
+        if !(logStdMin < logStdMax) { return "logStdMin (\(logStdMin)) must be below logStdMax (\(logStdMax))" }
+        return nil
+    }
+}

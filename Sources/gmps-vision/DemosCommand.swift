@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import GMPSVision
+import VisionEnvs
+
+/// `gmps-vision demos`: rolls out experts with action noise on the meta-training tasks and
+/// writes a demonstration dataset with the policy's images and the experts' clean actions.
+struct DemosCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "demos",
+        abstract: "Collect expert demonstrations with rendered images for the meta-training tasks.",
+        discussion: """
+            For each task, runs --per-task episodes executing the expert's action plus Gaussian \
+            noise (--noise) and records, per step, the policy's image (uint8, --size), hand xyz, \
+            the privileged state, the expert's clean action (the label) and the reward. Tasks: \
+            the goals of a trained expert folder (its first --tasks), for scripted experts the first --tasks goals of the meta \
+            split drawn with --goal-seed. Writes OUT/demos.json and OUT/task-NNN.safetensors \
+            (format in the manifest's documentation, DemoDataset).
+            """
+    )
+
+    @Option(help: "Environment: push, door or reach.")
+    var env: String
+
+    @Option(help: "An expert folder written by `gmps-vision experts`, or scripted.")
+    var experts: String
+
+    @Option(help: "Episodes per task.")
+    var perTask: Int
+
+    @Option(help: "Folder to write the dataset into (created if missing).")
+    var out: String
+
+    @Option(help: "Number of meta-training tasks (default: all of an expert folder's, 10 for scripted).")
+    var tasks: Int?
+
+    @Option(help: "Seed of the action noise.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Seed of the meta-training goals (the environment's meta split).")
+    var goalSeed: UInt64 = 0
+
+    @Option(help: "Standard deviation of the Gaussian noise on the executed actions.")
+    var noise: Float = 0.3
+
+    @Option(help: "Image size as HxW.")
+    var size = ImageSize(height: 48, width: 64)
+
+    @Option(help: "Tasks collected at once.")
+    var workers = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Folder holding the MJCF models (default: $GMPS_VISION_ASSETS, then the repository's assets/).")
+    var assets: String?
+
+    @Flag(help: "Print one JSON object instead of a summary.")
+    var json = false
+
+    func validate() throws {
+        _ = try parseEnvironment(env)
+        guard (1...100_000).contains(perTask) else { throw ValidationError("--per-task must be between 1 and 100000; got \(perTask).") }
+        if let tasks, !(1...1000).contains(tasks) { throw ValidationError("--tasks must be between 1 and 1000; got \(tasks).") }
+        guard noise >= 0, noise.isFinite else { throw ValidationError("--noise must be a non-negative number; got \(noise).") }
+        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256; got \(workers).") }
+    }
+
+    func run() throws {
+        let name = try parseEnvironment(env)
+        let set = try ExpertSet.resolve(experts, environment: name)
+        let goals: [Goal]
+        if !set.goals.isEmpty {
+            if let tasks, tasks > set.goals.count {
+                throw ValidationError("the expert folder has \(set.goals.count) tasks; --tasks \(tasks) asks for more.")
+            }
+            goals = Array(set.goals.prefix(tasks ?? set.goals.count))
+        } else {
+            goals = TaskDistribution(name).metaSplit(seed: goalSeed, trainCount: tasks ?? 10, testCount: 0).train
+        }
+        let collection = DemoCollection(environment: name, experts: set, expertsDescription: experts, goals: goals,
+                                        episodesPerTask: perTask, noiseStd: noise, seed: seed, imageHeight: size.height,
+                                        imageWidth: size.width, workers: workers, assets: AssetLocator(folder: assets))
+        let display = ProgressDisplay(stage: "demos \(name) (episodes)", total: goals.count * perTask)
+        let started = Date()
+        let dataset = try collection.run(output: URL(fileURLWithPath: out)) { p in
+            display.update(p.episodes, detail: "success so far \(String(format: "%.2f", p.successRate))")
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let episodes = dataset.tasks.map(\.episodes).reduce(0, +)
+        let successRate = Double(dataset.tasks.map { $0.successes.filter { $0 }.count }.reduce(0, +)) / Double(max(episodes, 1))
+        let steps = dataset.tasks.map(\.steps).reduce(0, +)
+        if json {
+            try printJSON([
+                "env": name.rawValue, "experts": experts, "out": out, "tasks": dataset.tasks.count,
+                "episodes": episodes, "env_steps": steps, "success_rate": successRate,
+                "image": [size.height, size.width], "noise_std": Double("\(noise)") ?? Double(noise), "seconds": seconds,
+            ])
+        } else {
+            print("\(name) demos from \(experts): \(dataset.tasks.count) tasks x \(perTask) episodes, \(steps) steps, "
+                  + "success \(String(format: "%.2f", successRate)) (noise \(noise)), \(String(format: "%.1f", seconds)) s, written to \(out)")
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import ArgumentParser
+import ConvNet
+import Foundation
+import GMPSVision
+import VisionEnvs
+
+/// `gmps-vision experts`: trains SAC experts on privileged state for the meta-training tasks,
+/// evaluates each on its task, and writes an expert folder for `demos` and GMPS.
+struct ExpertsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "experts",
+        abstract: "Train SAC experts on privileged state for the meta-training tasks.",
+        discussion: """
+            The meta-training tasks are the first --tasks goals of the environment's meta split \
+            drawn with --goal-seed (the goals `demos` and GMPS use with the same seed). Per-task \
+            mode trains one expert per task, --workers at a time, each for up to --steps \
+            environment steps (stopping early once solved); goal-conditioned mode trains one \
+            expert on all tasks for --steps steps. Writes OUT/experts.json (manifest and each \
+            task's evaluation), OUT/expert-NNN.safetensors (the actor) and OUT/expert-NNN.csv \
+            (its learning curve). Same seeds, same bytes.
+            """
+    )
+
+    @Option(help: "Environment: push, door or reach.")
+    var env: String
+
+    @Option(help: "Folder to write the experts into (created if missing).")
+    var out: String
+
+    @Option(help: "per-task (one expert per task) or goal-conditioned (one for all tasks).")
+    var mode: ExpertModeArgument = .perTask
+
+    @Option(help: "Number of meta-training tasks.")
+    var tasks = 10
+
+    @Option(help: "Environment steps per expert (per-task) or in all (goal-conditioned).")
+    var steps = 60_000
+
+    @Option(help: "Seed of the networks, exploration and replay sampling.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Seed of the meta-training goals (the environment's meta split).")
+    var goalSeed: UInt64 = 0
+
+    @Option(help: "Experts trained at once (per-task), or threads of the one expert (goal-conditioned).")
+    var workers = ProcessInfo.processInfo.activeProcessorCount
+
+    @Option(help: "Folder holding the MJCF models (default: $GMPS_VISION_ASSETS, then the repository's assets/).")
+    var assets: String?
+
+    @Flag(help: "Print one JSON object instead of a table.")
+    var json = false
+
+    func validate() throws {
+        _ = try parseEnvironment(env)
+        guard (1...1000).contains(tasks) else { throw ValidationError("--tasks must be between 1 and 1000; got \(tasks).") }
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1; got \(steps).") }
+        guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256; got \(workers).") }
+    }
+
+    func run() throws {
+        let name = try parseEnvironment(env)
+        let goals = TaskDistribution(name).metaSplit(seed: goalSeed, trainCount: tasks, testCount: 0).train
+        let training = ExpertTraining(environment: name, mode: mode.value, goals: goals, stepsPerExpert: steps, seed: seed,
+                                      workers: workers, assets: AssetLocator(folder: assets))
+        // Environment steps of all experts; one that stops early counts its whole budget.
+        let display = ProgressDisplay(stage: "experts \(name) (env steps)", total: steps * (mode == .perTask ? tasks : 1))
+        let started = Date()
+        let manifest = try training.run(output: URL(fileURLWithPath: out)) { p in
+            display.update(p.envSteps, detail: "\(p.expertsDone)/\(p.experts) experts done · eval success so far \(String(format: "%.2f", p.successSoFar))")
+        }
+        let seconds = Date().timeIntervalSince(started)
+        let meanSuccess = Double(manifest.tasks.filter(\.success).count) / Double(max(manifest.tasks.count, 1))
+        let envSteps = manifest.experts.map(\.envSteps).reduce(0, +)
+        if json {
+            let object: [String: Any] = [
+                "env": name.rawValue, "mode": mode.value.rawValue, "out": out,
+                "experts": manifest.tasks.map { t -> [String: Any] in
+                    ["task": t.task, "goal": t.goal.coordinates, "success": t.success, "return": t.episodeReturn,
+                     "noisy_success": t.noisySuccess]
+                },
+                "mean_success": meanSuccess, "mean_return": manifest.tasks.map(\.episodeReturn).reduce(0, +) / Double(max(manifest.tasks.count, 1)),
+                "mean_noisy_success": manifest.tasks.map(\.noisySuccess).reduce(0, +) / Double(max(manifest.tasks.count, 1)),
+                "env_steps": envSteps, "seconds": seconds,
+            ]
+            try printJSON(object)
+        } else {
+            for t in manifest.tasks {
+                let goal = t.goal.coordinates.map { String(format: "%.4f", $0) }.joined(separator: ", ")
+                print("task \(t.task): goal [\(goal)], success \(t.success), return \(String(format: "%.2f", t.episodeReturn)), "
+                      + "success with action noise \(String(format: "%.2f", t.noisySuccess))")
+            }
+            print("\(name) \(mode.value.rawValue) experts: mean success \(String(format: "%.2f", meanSuccess)), "
+                  + "\(envSteps) environment steps, \(String(format: "%.0f", seconds)) s, written to \(out)")
+        }
+    }
+}
+
+/// `--mode` values.
+enum ExpertModeArgument: String, ExpressibleByArgument, CaseIterable {
+    case perTask = "per-task"
+    case goalConditioned = "goal-conditioned"
+
+    var value: ExpertMode { self == .perTask ? .perTask : .goalConditioned }
+}
+
+/// The environment named by `--env`, or a validation error listing the known names.
+func parseEnvironment(_ name: String) throws -> EnvironmentName {
+    do {
+        return try EnvironmentName(parsing: name)
+    } catch {
+        throw ValidationError("\(error)")
+    }
+}

@@ -1,0 +1,97 @@
+import ConvNet
+import Foundation
+import Testing
+@testable import GMPSVision
+
+struct SACTests {
+    @Test func sacImprovesThePointMassReturnWithinSeconds() throws {
+        let env = PointMass()
+        let clock = Date()
+        let result = try SACTraining.train(environment: env, config: smallSACConfig(), rewardScale: 1,
+                                           budget: 2_400, seed: 3)
+        let first = try #require(result.curve.first), best = result.bestEvaluation
+        print("point mass: first eval return \(first.evalReturn), best \(best.meanReturn) success \(best.successRate), "
+              + "\(result.curve.count) rows, \(Date().timeIntervalSince(clock)) s")
+        // Random-ish start: about −10 over 20 steps; reaching the goal quickly gives about −2.5.
+        #expect(best.meanReturn > first.evalReturn + 3)
+        #expect(best.successRate == 1)
+        #expect(result.envSteps == 2_400)
+    }
+
+    @Test func sameSeedGivesTheSameExpertBytes() throws {
+        var config = smallSACConfig()
+        config.randomSteps = 100; config.updateAfter = 100; config.evaluateEvery = 200
+        let a = try SACTraining.train(environment: PointMass(), config: config, rewardScale: 1, budget: 300, seed: 9)
+        let b = try SACTraining.train(environment: PointMass(), config: config, rewardScale: 1, budget: 300, seed: 9)
+        let c = try SACTraining.train(environment: PointMass(), config: config, rewardScale: 1, budget: 300, seed: 10)
+        #expect(a.learner.actorParameters == b.learner.actorParameters)
+        #expect(a.curve.map(\.evalReturn) == b.curve.map(\.evalReturn))
+        #expect(a.learner.actorParameters != c.learner.actorParameters)
+    }
+
+    @Test func targetCriticsFollowTheOnlineCriticsByPolyakAveraging() throws {
+        var config = smallSACConfig()
+        config.polyak = 0.25
+        let learner = try SACLearner(config: config, stateDimension: 4, actionDimension: 2, seed: 1)
+        #expect(learner.targetParameters == learner.criticParameters)
+        var buffer = ReplayBuffer(capacity: 100, stateDimension: 4, actionDimension: 2)
+        var rng = SeededGenerator(seed: 2)
+        for _ in 0..<100 {
+            let s = (0..<4).map { _ in rng.nextGaussian() }, a = (0..<2).map { _ in rng.nextUniformFloat() * 2 - 1 }
+            buffer.append(state: s, action: a, reward: rng.nextGaussian(), nextState: s)
+        }
+        let targetsBefore = learner.targetParameters
+        try learner.update(buffer.sample(64, using: &rng), using: &rng)
+        let online = learner.criticParameters, targets = learner.targetParameters
+        #expect(online[0] != targetsBefore[0])
+        for k in 0..<2 {
+            let expected = zip(targetsBefore[k], online[k]).map { $0 + 0.25 * ($1 - $0) }
+            #expect(maxDifference(targets[k], expected) < 1e-6)
+        }
+        var t: [Float] = [0, 10]
+        SACLearner.polyakAverage(&t, toward: [1, 20], rate: 0.5)
+        #expect(t == [0.5, 15])
+    }
+
+    /// The squashed-Gaussian head's backward against central differences of
+    /// Σ_i [w_i log π(a_i) + Σ_j c_ij a_ij] with ε held fixed.
+    @Test func squashedGaussianGradientMatchesFiniteDifferences() {
+        let head = SquashedGaussian(actionDimension: 2, logStdMin: -5, logStdMax: 2)
+        var rng = SeededGenerator(seed: 4)
+        let batch = 3
+        let outputs = (0..<(batch * 4)).map { _ in rng.nextGaussian() * 0.8 }
+        let weights = (0..<batch).map { _ in rng.nextGaussian() }
+        let coefficients = (0..<(batch * 2)).map { _ in rng.nextGaussian() }
+        func objective(_ out: [Float]) -> Double {
+            var r = SeededGenerator(seed: 11)
+            let s = head.sample(outputs: out, batch: batch, using: &r)
+            var total = 0.0
+            for i in 0..<batch {
+                total += Double(weights[i] * s.logProbability[i])
+                for j in 0..<2 { total += Double(coefficients[i * 2 + j] * s.actions[i * 2 + j]) }
+            }
+            return total
+        }
+        var r = SeededGenerator(seed: 11)
+        let sample = head.sample(outputs: outputs, batch: batch, using: &r)
+        let analytic = head.outputGradient(sample, batch: batch, logProbabilityWeight: weights, actionGradient: coefficients)
+        var worst: Float = 0
+        for k in outputs.indices {
+            var plus = outputs, minus = outputs
+            plus[k] += 1e-3; minus[k] -= 1e-3
+            let numeric = Float((objective(plus) - objective(minus)) / 2e-3)
+            worst = max(worst, abs(numeric - analytic[k]) / max(1, abs(numeric)))
+        }
+        print("squashed Gaussian gradient: maxdiff \(worst) (tolerance 2e-2)")
+        #expect(worst < 2e-2)
+    }
+
+    @Test func logOneMinusTanhSquaredIsStableAndExact() {
+        for u: Float in [-3, -0.5, 0, 0.7, 2.5] {
+            let direct = log(1 - tanh(Double(u)) * tanh(Double(u)))
+            #expect(abs(Double(SquashedGaussian.logOneMinusTanhSquared(u)) - direct) < 1e-4)
+        }
+        #expect(SquashedGaussian.logOneMinusTanhSquared(50).isFinite)
+        #expect(SquashedGaussian.logOneMinusTanhSquared(-50).isFinite)
+    }
+}
