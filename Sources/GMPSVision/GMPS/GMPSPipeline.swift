@@ -126,23 +126,8 @@ extension IterationLog {
 extension GMPSPipeline {
     /// The scripted expert on `goals` (the upper bound): success, return, final distance.
     public func expertSummary(goals: [Goal]) throws -> EvaluationSummary {
-        let expert = ScriptedExpert(config.environment)
-        let env = try ManipulationEnv(config.environment)
-        var results: [GoalEvaluation] = []
-        for goal in goals {
-            try env.reset(goal: goal)
-            var total = 0.0
-            var success = false
-            for _ in 0..<env.horizon {
-                let result = try env.step(expert.action(for: env.privilegedState()))
-                total += result.reward
-                success = result.success
-            }
-            results.append(GoalEvaluation(goal: goal.coordinates, preSuccess: success, preReturn: total,
-                                          preFinalDistance: finalDistance(state: env.privilegedState(), goal: goal),
-                                          postSuccess: [[]], postReturn: [[]], postFinalDistance: [[]]))
-        }
-        return EvaluationSummary(results, adaptationSteps: 0)
+        EvaluationSummary(try ExpertEvaluation.evaluate(environment: config.environment, goals: goals, draws: 1),
+                          adaptationSteps: 0)
     }
 
     /// θ after `steps` adaptation steps on `goal` (one draw, seeded).
