@@ -208,20 +208,8 @@ struct BenchConvNetCommand: ParsableCommand {
     /// Achieved GFLOP/s of the convolutions (all workers together), from worker 0's stage timers
     /// over a few batch-`batch` training passes. Backward counts dW and dX GEMMs (no dX for conv0).
     private func convProfile(_ net: Network, batch: Int) throws -> (forward: Double, backward: Double) {
-        let theta = net.initialParameters(seed: 1)
-        let ws = net.makeWorkspace(maxBatch: batch)
-        let input = makeBatch(net, batch: batch)
-        var gradient = theta
-        let dOut = [Float](repeating: 0.01, count: batch * net.outputCount)
-        _ = try net.forward(parameters: theta, images: input.images, batch: batch, workspace: ws)
-        ws.profiling = true
         let passes = 3
-        for _ in 0..<passes {
-            _ = try net.forward(parameters: theta, images: input.images, batch: batch, workspace: ws)
-            try net.backward(parameters: theta, outputGradient: dOut, workspace: ws, into: &gradient)
-        }
-        let profile = ws.profile
-        ws.profiling = false
+        let profile = try profiledTrainingPasses(net, batch: batch, passes: passes)
         let geometries = try convGeometries(net.spec)
         let perImageForward = Double(geometries.reduce(0) { $0 + $1.forwardFlops })
         let perImageBackward = Double(geometries.enumerated().reduce(0) { $0 + $1.element.forwardFlops * ($1.offset == 0 ? 1 : 2) })
@@ -234,8 +222,8 @@ struct BenchConvNetCommand: ParsableCommand {
                 perImageBackward * imagesOnWorker0 * workers / backwardSeconds / 1e9)
     }
 
-    /// Seconds per pass and share of the total per stage during batch-`batch` training passes.
-    private func trainingProfile(_ net: Network, batch: Int) throws -> [(String, Double, Double)] {
+    /// Worker 0's seconds per stage over `passes` batch-`batch` training passes (after a warm-up).
+    private func profiledTrainingPasses(_ net: Network, batch: Int, passes: Int) throws -> [(stage: String, seconds: Double)] {
         let theta = net.initialParameters(seed: 1)
         let ws = net.makeWorkspace(maxBatch: batch)
         let input = makeBatch(net, batch: batch)
@@ -243,12 +231,18 @@ struct BenchConvNetCommand: ParsableCommand {
         let dOut = [Float](repeating: 0.01, count: batch * net.outputCount)
         _ = try net.forward(parameters: theta, images: input.images, batch: batch, workspace: ws)
         ws.profiling = true
-        let passes = 3
+        defer { ws.profiling = false }
         for _ in 0..<passes {
             _ = try net.forward(parameters: theta, images: input.images, batch: batch, workspace: ws)
             try net.backward(parameters: theta, outputGradient: dOut, workspace: ws, into: &gradient)
         }
-        let profile = ws.profile
+        return ws.profile
+    }
+
+    /// Seconds per pass and share of the total per stage during batch-`batch` training passes.
+    private func trainingProfile(_ net: Network, batch: Int) throws -> [(String, Double, Double)] {
+        let passes = 3
+        let profile = try profiledTrainingPasses(net, batch: batch, passes: passes)
         let total = profile.reduce(0) { $0 + $1.seconds }
         return profile.map { ($0.stage, $0.seconds / Double(passes), $0.seconds / max(total, 1e-12)) }
     }
