@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvNet
 import Foundation
 import GMPSVision
 import Renderer
@@ -24,18 +25,24 @@ struct RenderCommand: ParsableCommand {
         case scripted
         /// The experts in a folder written by `gmps-vision experts` (`expert:DIR`).
         case expert(String)
+        /// The meta-policy of a run directory (`meta:RUN`), before or (`--adapted`) after adaptation.
+        case meta(String)
 
         init?(argument: String) {
             switch argument {
             case "random": self = .random
             case "scripted": self = .scripted
             default:
+                if argument.hasPrefix("meta:"), argument.count > 5 {
+                    self = .meta(String(argument.dropFirst(5)))
+                    return
+                }
                 guard argument.hasPrefix("expert:"), argument.count > 7 else { return nil }
                 self = .expert(String(argument.dropFirst(7)))
             }
         }
 
-        static var allValueStrings: [String] { ["random", "scripted", "expert:DIR"] }
+        static var allValueStrings: [String] { ["random", "scripted", "expert:DIR", "meta:RUN"] }
     }
 
     @Option(help: "Environment: push, door or reach.")
@@ -44,8 +51,11 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Folder to write into (created if missing).")
     var out: String
 
-    @Option(help: "Who acts: random (uniform in [-1, 1]^3), scripted (the demonstrator) or expert:DIR (trained experts).")
+    @Option(help: "Who acts: random (uniform in [-1, 1]^3), scripted (the demonstrator), expert:DIR (trained experts) or meta:RUN (a meta-trained policy, mean actions).")
     var policy = Policy.scripted
+
+    @Flag(help: "With meta:RUN, adapt to each episode's goal first (one inner step on fresh rollouts, reward only).")
+    var adapted = false
 
     @Option(help: "Number of episodes (default: one per goal of --goals, else 1).")
     var episodes: Int?
@@ -80,6 +90,9 @@ struct RenderCommand: ParsableCommand {
             throw ValidationError("give either --goal or --goals, not both.")
         }
         if let goal { _ = try parseGoal(goal, for: name) }
+        if adapted, case .meta = policy {} else if adapted {
+            throw ValidationError("--adapted applies to --policy meta:RUN only.")
+        }
     }
 
     func run() throws {
@@ -90,7 +103,8 @@ struct RenderCommand: ParsableCommand {
         try makeFolder(out)
         let expert = ScriptedExpert(name)
         let trained: ExpertSet? = if case .expert(let folder) = policy { try ExpertSet.resolve(folder, environment: name) } else { nil }
-        let master = SplitMix64(seed: seed)
+        let master = VisionEnvs.SplitMix64(seed: seed)
+        let meta = try metaPolicy(for: name)
 
         for (episode, episodeGoal) in episodeGoals.enumerated() {
             // Actions come from their own stream: the goal never changes what a random policy does.
@@ -99,6 +113,14 @@ struct RenderCommand: ParsableCommand {
             try makeFolder(folder.path)
             try env.reset(goal: episodeGoal)
             let actor: any Expert = try trained?.expert(for: episodeGoal) ?? expert
+            // The meta-policy acts on its own observation size, in a copy of the environment
+            // stepped with the same actions (MuJoCo is deterministic).
+            let metaParameters = try meta.map { meta in
+                adapted ? try meta.pipeline.adapted(theta: meta.state.theta, alpha: meta.state.alpha, goal: episodeGoal,
+                                                    steps: 1, seed: seed &+ UInt64(episode))
+                        : meta.state.theta
+            }
+            if let meta { try meta.env.reset(goal: episodeGoal) }
             // Frames go to disk as they come; the sheet keeps thumbnails of at most 160 px.
             var thumbnails: [RGBImage] = []
             var frameCount = 0
@@ -122,6 +144,14 @@ struct RenderCommand: ParsableCommand {
                                    Float.random(in: -1...1, using: &actions))
                 case .scripted, .expert:
                     action = try actor.cleanAction(for: env.privilegedState())
+                case .meta:
+                    guard let meta, let parameters = metaParameters else { return }
+                    let hand = meta.env.handPosition
+                    let mean = try meta.policy.network.forward(
+                        parameters: parameters, images: meta.env.observationImage(), extras: [hand.x, hand.y, hand.z],
+                        batch: 1, workspace: meta.workspace)
+                    action = SIMD3(mean[0], mean[1], mean[2])
+                    try meta.env.step(action)
                 }
                 result = try env.step(action)
                 episodeReturn += result.reward
@@ -134,6 +164,26 @@ struct RenderCommand: ParsableCommand {
             print("episode \(episode): goal [\(coordinates)], return \(String(format: "%.2f", episodeReturn)), "
                   + "success \(result.success), \(frameCount) frames in \(folder.path)")
         }
+    }
+
+    /// The run's policy, checkpoint and an environment at the policy's image size (meta:RUN).
+    private func metaPolicy(for name: EnvironmentName) throws
+        -> (pipeline: GMPSPipeline, policy: MetaPolicy, state: MetaTrainerState, env: VisionEnv, workspace: Workspace)? {
+        guard case .meta(let path) = policy else { return nil }
+        let run = try RunDirectory(path: path)
+        guard run.exists("config.json") else {
+            throw ValidationError("\(path) holds no run (no config.json); train one with `gmps-vision run --out \(path)`.")
+        }
+        let config = try run.readJSON(GMPSConfig.self, from: "config.json")
+        guard config.environment == name else {
+            throw ValidationError("\(path) holds a \(config.environment) run; render it with --env \(config.environment).")
+        }
+        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
+                                                        initialStd: config.initialStd))
+        let state = try MetaCheckpoint.load(from: run, policy: policy)
+        let env = try VisionEnv(name, imageHeight: config.imageHeight, imageWidth: config.imageWidth,
+                                assets: AssetLocator(folder: assets))
+        return (GMPSPipeline(config: config, run: run), policy, state, env, policy.network.makeWorkspace(maxBatch: 1))
     }
 
     private func makeFolder(_ path: String) throws {

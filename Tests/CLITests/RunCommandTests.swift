@@ -22,6 +22,16 @@ struct RunCommandTests {
         let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8)
         #expect(progress.split(separator: "\n").count == 3, "a header and one row per iteration")
 
+        // The run's meta-policy, adapted to a goal, through the render command.
+        let frames = folder + "-frames"
+        defer { try? FileManager.default.removeItem(atPath: frames) }
+        let render = try CLIRunner.run(["render", "--env", "reach", "--policy", "meta:" + folder, "--adapted",
+                                        "--out", frames, "--show-goal"])
+        #expect(render.status == 0, "stderr: \(render.standardError)")
+        #expect(FileManager.default.fileExists(atPath: frames + "/episode-000-sheet.png"))
+        let wrongEnv = try CLIRunner.run(["render", "--env", "push", "--policy", "meta:" + folder, "--out", frames])
+        #expect(wrongEnv.standardError.contains("holds a reach run"))
+
         // The same --out again is refused; --resume of a finished run does no more iterations.
         let again = try CLIRunner.run(["run", "--quick", "--env", "reach", "--out", folder])
         #expect(again.status != 0)
