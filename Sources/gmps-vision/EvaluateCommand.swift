@@ -34,6 +34,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Independent adaptations per goal.")
     var draws = 10
 
+    @Option(help: "Factor on the latent's spread at each further adaptation step (default: the run's, 0.5).")
+    var latentDecay: Float?
+
     @Option(help: "Seed of the adaptation noise.")
     var seed: UInt64 = 1
 
@@ -41,6 +44,9 @@ struct EvaluateCommand: ParsableCommand {
     var json = false
 
     func validate() throws {
+        if let latentDecay, !(latentDecay > 0 && latentDecay <= 1) {
+            throw ValidationError("--latent-decay must be in (0, 1]; got \(latentDecay).")
+        }
         guard adaptSteps >= 1, draws >= 1, goalCount >= 1 else {
             throw ValidationError("--adapt-steps, --draws and --goal-count must be at least 1.")
         }
@@ -66,7 +72,7 @@ struct EvaluateCommand: ParsableCommand {
         let started = Date()
         let summary = try GMPSPipeline(config: config, run: directory).evaluate(
             theta: state.theta, alpha: state.alpha, goals: testGoals, adaptationSteps: adaptSteps, draws: draws,
-            seed: seed, trajectories: k)
+            seed: seed, trajectories: k, latentDecay: latentDecay)
         let seconds = Date().timeIntervalSince(started)
         if json {
             var object = summary.jsonObject

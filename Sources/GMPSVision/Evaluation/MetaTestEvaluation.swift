@@ -1,3 +1,4 @@
+import Foundation
 import ConvNet
 import VisionEnvs
 
@@ -21,6 +22,10 @@ public struct MetaTestEvaluator {
     public let policy: MetaPolicy
     public let inner: InnerStep
     public var exploration: Exploration
+    /// Multiplies the per-trajectory latent's σ_z at each further adaptation step (1: the same
+    /// spread every step). The bias vector's α is scaled by the square, so each step stays the
+    /// return-weighted mean offset of its probes.
+    public var latentDecay: Float = 1
     public var trajectories: Int
     public var adaptationSteps: Int
     public var discount: Float
@@ -41,7 +46,14 @@ public struct MetaTestEvaluator {
         var current = theta
         var steps: [[Float]] = []
         var samples = 0
-        for _ in 0..<adaptationSteps {
+        for step in 0..<adaptationSteps {
+            var (exploration, inner, alpha) = (self.exploration, self.inner, alpha)
+            if let sigma = exploration.latentStd, step > 0, latentDecay != 1 {
+                let scale = powf(latentDecay, Float(step))
+                exploration = .perTrajectory(latentStd: sigma * scale)
+                inner.latentStd = sigma * scale
+                for j in 0..<policy.biasVectorCount { alpha[j] *= scale * scale }
+            }
             let rollouts = try worker.collect(goal: goal, parameters: current, exploration: exploration,
                                               trajectories: trajectories, using: &generator)
             samples += rollouts.sampleCount

@@ -70,8 +70,9 @@ public final class GMPSPipeline {
 
     /// Meta-test evaluation of θ, α on `goals`.
     public func evaluate(theta: [Float], alpha: [Float], goals: [Goal], adaptationSteps: Int, draws: Int,
-                         seed: UInt64, trajectories: Int? = nil) throws -> EvaluationSummary {
-        let (policy, evaluator) = try makeEvaluator(adaptationSteps: adaptationSteps, trajectories: trajectories)
+                         seed: UInt64, trajectories: Int? = nil, latentDecay: Float? = nil) throws -> EvaluationSummary {
+        var (policy, evaluator) = try makeEvaluator(adaptationSteps: adaptationSteps, trajectories: trajectories)
+        evaluator.latentDecay = latentDecay ?? config.adaptationLatentDecay
         let k = evaluator.trajectories
         let workers = try (0..<config.threads).map { _ in
             try RolloutWorker(policy: policy, environment: config.environment, imageHeight: config.imageHeight,
@@ -132,7 +133,8 @@ extension GMPSPipeline {
 
     /// θ after `steps` adaptation steps on `goal` (one draw, seeded).
     public func adapted(theta: [Float], alpha: [Float], goal: Goal, steps: Int, seed: UInt64) throws -> [Float] {
-        let (policy, evaluator) = try makeEvaluator(adaptationSteps: steps)
+        var (policy, evaluator) = try makeEvaluator(adaptationSteps: steps)
+        evaluator.latentDecay = config.adaptationLatentDecay
         let k = evaluator.trajectories
         let worker = try RolloutWorker(policy: policy, environment: config.environment, imageHeight: config.imageHeight,
                                        imageWidth: config.imageWidth, maxTrajectories: k)

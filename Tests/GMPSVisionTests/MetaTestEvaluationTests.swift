@@ -1,0 +1,42 @@
+import ConvNet
+import Testing
+import VisionEnvs
+@testable import GMPSVision
+
+/// Meta-test adaptation: the latent's spread shrinks at later steps when asked to.
+struct MetaTestEvaluationTests {
+    func adaptTwice(decay: Float) throws -> (first: [Float], second: [Float], policy: MetaPolicy) {
+        var config = GMPSConfig.quick(.reach)
+        config.imageHeight = 24
+        config.imageWidth = 32
+        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: 24, imageWidth: 32, initialStd: config.initialStd))
+        var evaluator = MetaTestEvaluator(
+            policy: policy, inner: InnerStep(policy: policy, latentStd: 1), exploration: .perTrajectory(latentStd: 1),
+            trajectories: 4, adaptationSteps: 2)
+        evaluator.latentDecay = decay
+        let worker = try RolloutWorker(policy: policy, environment: .reach, imageHeight: 24, imageWidth: 32,
+                                       maxTrajectories: 4)
+        let theta = policy.network.initialParameters(seed: 3)
+        var alpha = [Float](repeating: 0, count: policy.tailCount)
+        for j in 0..<policy.biasVectorCount { alpha[j] = 1 }
+        let goal = TaskDistribution(.reach).metaSplit(seed: 1, trainCount: 1, testCount: 0).train[0]
+        var rng = SeededGenerator(seed: 5)
+        let result = try evaluator.adapt(goal: goal, theta: theta, alpha: alpha, worker: worker,
+                                         headWorkspace: policy.head.makeWorkspace(maxBatch: 4 * 50), using: &rng)
+        #expect(result.samples == 2 * 4 * 50)
+        return (result.steps[0], result.steps[1], policy)
+    }
+
+    @Test func aDecayingLatentKeepsTheFirstStepAndShortensTheNext() throws {
+        let full = try adaptTwice(decay: 1), decayed = try adaptTwice(decay: 0.5)
+        let sameFirst = full.first == decayed.first
+        #expect(sameFirst, "the first step does not depend on the decay")
+        let b = full.policy.biasVectorCount, start = full.policy.tailStart
+        func secondStepLength(_ run: (first: [Float], second: [Float], policy: MetaPolicy)) -> Float {
+            (0..<b).map { run.second[start + $0] - run.first[start + $0] }.map { $0 * $0 }.reduce(0, +).squareRoot()
+        }
+        print("second-step bias displacement: σ × 1 → \(secondStepLength(full)), σ × 0.5 → \(secondStepLength(decayed))")
+        #expect(secondStepLength(decayed) > 0)
+        #expect(secondStepLength(decayed) < secondStepLength(full))
+    }
+}
