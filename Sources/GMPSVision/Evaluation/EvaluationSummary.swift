@@ -27,7 +27,9 @@ public struct EvaluationSummary: Sendable {
             postSuccess.append(mean(all))
             let perDraw = (0..<draws).map { draw in mean(results.map { $0.postSuccess[draw][step] ? 1 : 0 }) }
             let m = mean(perDraw)
-            postSuccessSpread.append(mean(perDraw.map { ($0 - m) * ($0 - m) }).squareRoot())
+            // Identical draws (a deterministic policy) have no spread, not a rounding residue of 1e-17.
+            let variance = mean(perDraw.map { ($0 - m) * ($0 - m) })
+            postSuccessSpread.append(variance < 1e-12 ? 0 : variance.squareRoot())
             postReturn.append(mean(results.flatMap { $0.postReturn.map { $0[step] } }))
             postFinalDistance.append(mean(results.flatMap { $0.postFinalDistance.map { $0[step] } }))
         }
