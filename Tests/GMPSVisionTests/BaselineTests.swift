@@ -42,12 +42,7 @@ struct BaselineTests {
 
     /// A small vision network and synthetic recorded rollouts (K = 3, T = 4, 8x8 frames).
     static func makeProblem(seed: UInt64 = 11) throws -> Problem {
-        let spec = NetworkSpec(
-            image: .init(channels: 3, height: 8, width: 8),
-            convolutions: [.init(outChannels: 4, kernel: 3, stride: 2, padding: .same)],
-            imageFeatures: .spatialSoftmax, learnedTemperature: true, extraInputs: 3, biasVector: 2,
-            hidden: [6], activation: .tanh, outputs: 3, logStd: -0.3, outputInitScale: 1)
-        let policy = try MetaPolicy(spec: spec)
+        let policy = try MetaPolicy(spec: .smallVisionPolicy)
         var rng = SeededGenerator(seed: seed)
         let theta = policy.network.initialParameters(seed: seed).map { $0 + 0.05 * rng.nextGaussian() }
         let (k, t) = (3, 4), n = 12

@@ -15,12 +15,7 @@ struct MetaGradientTests {
     }
 
     static func makeProblem(latents: Bool, seed: UInt64 = 7) throws -> Problem {
-        let spec = NetworkSpec(
-            image: .init(channels: 3, height: 8, width: 8),
-            convolutions: [.init(outChannels: 4, kernel: 3, stride: 2, padding: .same)],
-            imageFeatures: .spatialSoftmax, learnedTemperature: true, extraInputs: 3, biasVector: 2,
-            hidden: [6], activation: .tanh, outputs: 3, logStd: -0.3, outputInitScale: 1)
-        let policy = try MetaPolicy(spec: spec)
+        let policy = try MetaPolicy(spec: .smallVisionPolicy)
         var rng = SeededGenerator(seed: seed)
         let theta = policy.network.initialParameters(seed: seed).map { $0 + 0.05 * rng.nextGaussian() }
         let alpha = (0..<policy.tailCount).map { _ in 0.05 + 0.05 * rng.nextUniformFloat() }
