@@ -33,6 +33,8 @@ let package = Package(
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg"),
         .systemLibrary(name: "CMuJoCo", path: "Sources/CMuJoCo"),
+        // Open MPI, for task- and data-parallel runs under mpirun (see ProcessGroup).
+        .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),
         // libjpeg reports errors by calling exit(); this C shim turns them into return codes.
         .target(name: "CJPEGErrors", dependencies: ["CJPEG"], path: "Sources/CJPEGErrors"),
 
@@ -48,7 +50,7 @@ let package = Package(
 
         // MARK: Algorithms: experts, sampling, GMPS, baselines, evaluation
 
-        .target(name: "GMPSVision", dependencies: ["VisionEnvs", "ConvNet"]),
+        .target(name: "GMPSVision", dependencies: ["VisionEnvs", "ConvNet", "CMPI"]),
 
         // MARK: The command-line tool
 

@@ -1,11 +1,85 @@
 import ArgumentParser
+import Foundation
+import GMPSVision
 
 /// `gmps-vision`: train and evaluate image-based meta-policies with Guided Meta-Policy Search.
-@main
 struct GMPSVisionCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gmps-vision",
         abstract: "Guided Meta-Policy Search from pixels, on a CPU.",
+        discussion: """
+            experts, demos, meta-train and run also run as several processes under MPI: \
+            mpirun -np N gmps-vision COMMAND ... (see the README, "Beyond one machine").
+            """,
         subcommands: [RunCommand.self, SceneCommand.self, RenderCommand.self, ExpertsCommand.self, DemosCommand.self, MetaTrainCommand.self, EvaluateCommand.self, BaselineCommand.self, BenchCommand.self]
     )
+}
+
+/// A command that splits its work over the ranks of an MPI job (`Launch.group`); every other
+/// command runs as one process and refuses to start as several.
+protocol RunsOnRanks {}
+
+/// The process group of this launch: MPI's world under `mpirun`/`srun`, one process otherwise.
+enum Launch {
+    nonisolated(unsafe) static var group: any ProcessGroup = SingleProcess()
+
+    /// Threads for one process: all cores, shared among the ranks on this machine.
+    static var threadsPerRank: Int {
+        max(1, ProcessInfo.processInfo.activeProcessorCount / MPIProcessGroup.launcherLocalSize)
+    }
+}
+
+/// What rank 0 settled about a run directory before every rank starts on it.
+struct SettledRun: Codable {
+    var path: String
+    var config: GMPSConfig
+    var resuming: Bool
+}
+
+/// Parses, starts MPI when launched by an MPI launcher (and only then: a plain run never
+/// touches MPI), runs the command, and ends MPI. An error on one rank of several aborts the
+/// whole job with the message and the rank, instead of leaving the others waiting forever.
+@main
+enum Entry {
+    static func main() {
+        let launched = MPIProcessGroup.isLaunched
+        var command: any ParsableCommand
+        do {
+            command = try GMPSVisionCommand.parseAsRoot()
+        } catch {
+            // Every rank parses the same arguments: let one of them say what is wrong.
+            if launched && MPIProcessGroup.launcherRank != 0 {
+                exit(GMPSVisionCommand.exitCode(for: error).rawValue)
+            }
+            GMPSVisionCommand.exit(withError: error)
+        }
+        guard launched else {
+            do { try command.run() } catch { GMPSVisionCommand.exit(withError: error) }
+            return
+        }
+
+        let world: MPIProcessGroup
+        do {
+            world = try MPIProcessGroup()
+        } catch {
+            GMPSVisionCommand.exit(withError: error)
+        }
+        Launch.group = world
+        if world.size > 1 && !(command is RunsOnRanks) {
+            if world.isRoot {
+                let name = type(of: command).configuration.commandName ?? "this command"
+                FileHandle.standardError.write(Data("Error: `\(name)` runs as one process; start it without mpirun (only experts, demos, meta-train and run split their work over ranks).\n".utf8))
+            }
+            world.finish()
+            exit(ExitCode.validationFailure.rawValue)
+        }
+        do {
+            try command.run()
+        } catch {
+            if world.size > 1 { world.abort(GMPSVisionCommand.fullMessage(for: error)) }
+            world.finish()
+            GMPSVisionCommand.exit(withError: error)
+        }
+        world.finish()
+    }
 }

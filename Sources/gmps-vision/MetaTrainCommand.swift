@@ -4,7 +4,7 @@ import GMPSVision
 import VisionEnvs
 
 /// `gmps-vision meta-train`: GMPS meta-training of the pixel meta-policy into a run directory.
-struct MetaTrainCommand: ParsableCommand {
+struct MetaTrainCommand: ParsableCommand, RunsOnRanks {
     static let configuration = CommandConfiguration(
         commandName: "meta-train",
         abstract: "Meta-train an image-based policy with Guided Meta-Policy Search.",
@@ -24,8 +24,29 @@ struct MetaTrainCommand: ParsableCommand {
     @OptionGroup var options: GMPSOptions
 
     func run() throws {
+        let group = Launch.group
         let name = try EnvironmentName(parsing: env)
         let run = try RunDirectory(path: out)
+        // Rank 0 owns the run directory: it settles the configuration (a resumed run's own)
+        // and every rank trains with it.
+        let settled = try group.broadcast { try settleConfiguration(name, in: run) }
+        var config = settled.config
+        config.threads = options.threads ?? (MPIProcessGroup.isLaunched ? Launch.threadsPerRank : config.threads)
+        let pipeline = GMPSPipeline(config: config, run: run, group: group)
+        let demos = try pipeline.demonstrations()
+        let trainer = try pipeline.trainer(demos: demos, resume: settled.resuming)
+        let show = group.isRoot
+        try pipeline.metaTrain(
+            trainer, display: show ? ProgressDisplay(stage: "meta-training", total: config.iterations) : nil,
+            pretrainDisplay: show ? ProgressDisplay(stage: "behaviour-cloning pre-training", total: config.pretrainSteps) : nil)
+        if show, let last = pipeline.progress.last {
+            print(String(format: "iteration %d: success %.2f before, %.2f after adaptation; %d on-policy samples",
+                         last.iteration, last.preSuccess, last.postSuccess, last.onPolicySamples))
+        }
+    }
+
+    /// The run's configuration (written to config.json) and whether it continues a run.
+    private func settleConfiguration(_ name: EnvironmentName, in run: RunDirectory) throws -> SettledRun {
         var config = GMPSConfig()
         config.environment = name
         config = options.apply(to: config)
@@ -39,15 +60,6 @@ struct MetaTrainCommand: ParsableCommand {
         }
         if let problem = config.problem() { throw ValidationError("invalid settings: \(problem)") }
         try run.writeJSON(config, to: "config.json")
-        let pipeline = GMPSPipeline(config: config, run: run)
-        let demos = try pipeline.demonstrations()
-        let trainer = try pipeline.trainer(demos: demos, resume: resuming)
-        try pipeline.metaTrain(
-            trainer, display: ProgressDisplay(stage: "meta-training", total: config.iterations),
-            pretrainDisplay: ProgressDisplay(stage: "behaviour-cloning pre-training", total: config.pretrainSteps))
-        if let last = pipeline.progress.last {
-            print(String(format: "iteration %d: success %.2f before, %.2f after adaptation; %d on-policy samples",
-                         last.iteration, last.preSuccess, last.postSuccess, last.onPolicySamples))
-        }
+        return SettledRun(path: out, config: config, resuming: resuming)
     }
 }

@@ -8,14 +8,20 @@ import VisionEnvs
 /// after each) → meta-test evaluation. Resuming reloads the checkpoint and carries on; because
 /// every random stream derives from (seed, iteration, purpose), the result is bit-identical to
 /// an uninterrupted run.
+///
+/// Under MPI every rank runs the pipeline and meta-trains its share of each meta-batch (see
+/// `MetaTrainer`); only rank 0 reads and writes the run directory, and its checkpoint is
+/// broadcast on resume, so the other ranks need no shared file system.
 public final class GMPSPipeline {
     public let config: GMPSConfig
     public let run: RunDirectory
+    public let group: any ProcessGroup
     public private(set) var progress: [IterationLog] = []
 
-    public init(config: GMPSConfig, run: RunDirectory) {
+    public init(config: GMPSConfig, run: RunDirectory, group: any ProcessGroup = SingleProcess()) {
         self.config = config
         self.run = run
+        self.group = group
     }
 
     /// The seeded split: meta-training goals, then `testCount` held-out goals.
@@ -35,32 +41,36 @@ public final class GMPSPipeline {
     public func trainer(demos: [ImitationData], resume: Bool) throws -> MetaTrainer {
         let expert = ScriptedExpert(config.environment)
         var state: MetaTrainerState?
-        if resume && run.exists(MetaCheckpoint.stateFile) {
+        if group.isRoot && resume && run.exists(MetaCheckpoint.stateFile) {
             let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
                                                             initialStd: config.initialStd))
             state = try MetaCheckpoint.load(from: run, policy: policy)
             progress = try loadProgress(upTo: state?.iteration ?? 0)
         }
+        if group.size > 1 { state = try group.broadcast { state } }  // nil: no checkpoint on rank 0
         return try MetaTrainer(config: config, goals: goals(testCount: 0).train, demos: demos,
                                expert: { state in let a = expert.action(for: state); return [a.x, a.y, a.z] },
-                               state: state)
+                               state: state, group: group)
     }
 
     /// Pre-trains (if not yet) and runs meta-iterations up to `config.iterations` (or stops
     /// after iteration `stopAfter`, as an interruption would), writing `progress.csv` and the
-    /// checkpoint after every iteration.
+    /// checkpoint after every iteration (rank 0; every rank trains).
     public func metaTrain(_ trainer: MetaTrainer, display: ProgressDisplay? = nil,
                           pretrainDisplay: ProgressDisplay? = nil, stopAfter: Int? = nil) throws {
         if !trainer.state.pretrained {
             try trainer.pretrain { step, loss in
                 pretrainDisplay?.update(step + 1, detail: String(format: "loss %.4f", loss))
             }
-            try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
-            try run.writeJSON(trainer.state.theta, to: "pretrained_theta.json")
+            if group.isRoot {
+                try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
+                try run.writeJSON(trainer.state.theta, to: "pretrained_theta.json")
+            }
         }
         while trainer.state.iteration < min(config.iterations, stopAfter ?? .max) {
             let entry = try trainer.runIteration()
             progress.append(entry)
+            guard group.isRoot else { continue }
             try run.writeCSV(header: IterationLog.csvHeader, rows: progress.map(\.csvRow), to: "progress.csv")
             try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
             display?.update(entry.iteration, detail: String(format: "success %.2f → %.2f · loss %.4f",

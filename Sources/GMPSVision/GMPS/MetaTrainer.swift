@@ -72,6 +72,12 @@ public enum MetaTrainingError: Error, CustomStringConvertible {
 /// Phase 2 of GMPS: meta-training an image-based policy so that one policy-gradient step on
 /// its own rollouts makes it imitate each task's expert. One `runIteration` reads as
 /// DESIGN.md section 4: sample tasks → roll out → inner step → imitation update → DAgger → log.
+///
+/// Across the ranks of a `ProcessGroup`, every rank draws the same meta-batch; slot s of it
+/// (rollouts, inner step, meta-gradient, measurement) is computed by rank s mod size, each
+/// slot from its own random stream. Gradients and statistics are summed over ranks and every
+/// rank takes the same Adam step, so the ranks' states stay identical and the result equals
+/// one process's up to the order of the floating-point sums.
 public final class MetaTrainer {
     public let config: GMPSConfig
     public let policy: MetaPolicy
@@ -83,6 +89,7 @@ public final class MetaTrainer {
     public private(set) var dagger: [ImitationData]
     /// The expert's clean action for a privileged state (DAgger labels); nil disables DAgger.
     private let expert: (@Sendable ([Float]) -> [Float])?
+    public let group: any ProcessGroup
 
     private let workers: [RolloutWorker]
     private let workspaces: [Workspace]
@@ -90,7 +97,7 @@ public final class MetaTrainer {
 
     public init(config: GMPSConfig, goals: [Goal], demos: [ImitationData],
                 expert: (@Sendable ([Float]) -> [Float])?, state: MetaTrainerState? = nil,
-                dagger: [ImitationData]? = nil) throws {
+                dagger: [ImitationData]? = nil, group: any ProcessGroup = SingleProcess()) throws {
         if let problem = config.problem() { throw MetaTrainingError.mismatch("invalid configuration: \(problem)") }
         guard goals.count == demos.count, !goals.isEmpty else {
             throw MetaTrainingError.mismatch("need one demonstration set per meta-training goal (got \(demos.count) for \(goals.count) goals).")
@@ -111,6 +118,7 @@ public final class MetaTrainer {
         self.demos = demos
         self.dagger = dagger ?? demos.map { ImitationData(imageCount: $0.imageCount) }
         self.expert = expert
+        self.group = group
         if let state {
             guard state.theta.count == policy.parameterCount, state.alpha.count == policy.tailCount else {
                 throw MetaTrainingError.mismatch("the checkpoint's parameters (\(state.theta.count)) do not fit this configuration's policy (\(policy.parameterCount)).")
@@ -173,7 +181,9 @@ public final class MetaTrainer {
             let batchRNGs = tasks.indices.map { rng.split(stream: UInt64($0)) }
             let results = ResultSlots<(Float, [Float])>(count: tasks.count)
             let theta = state.theta, currentCodes = codes
-            try parallelForEach(tasks.count, workers: workers.count) { worker, slot in
+            let mySlots = group.share(of: tasks.count)
+            try parallelForEach(mySlots.count, workers: workers.count) { worker, item in
+                let slot = mySlots[item]
                 var batchRNG = batchRNGs[slot]
                 let batch = demos[tasks[slot]].sample(perTask, using: &batchRNG)
                 var parameters = theta
@@ -188,14 +198,17 @@ public final class MetaTrainer {
             var codeGradient = [Float](repeating: 0, count: codes.count)
             var loss: Float = 0
             let scale = 1 / Float(tasks.count)
-            for (slot, task) in tasks.enumerated() {
+            for slot in mySlots {
                 guard let (itemLoss, itemGradient) = results[slot] else { continue }
                 VectorOps.axpy(scale, itemGradient, &gradient)
                 loss += itemLoss * scale
                 if learnCodes {
-                    for j in 0..<b { codeGradient[task * b + j] = itemGradient[biasSlot + j] * scale }
+                    for j in 0..<b { codeGradient[tasks[slot] * b + j] = itemGradient[biasSlot + j] * scale }
                 }
             }
+            var sums = [gradient, codeGradient, [loss]]
+            group.sum(&sums)
+            (gradient, codeGradient, loss) = (sums[0], sums[1], sums[2][0])
             guard loss.isFinite, gradient.allSatisfy(\.isFinite) else {
                 throw MetaTrainingError.nonFinite(iteration: -1, what: "behaviour-cloning loss")
             }
@@ -255,18 +268,22 @@ public final class MetaTrainer {
         var taskRNG = generator(iteration: iteration, stream: 0)
         let tasks = Array((0..<goals.count).shuffled(using: &taskRNG).prefix(config.tasksPerIteration))
 
-        // 2. Roll out the pre-update policy π_θ on each task, exploring.
+        // 2. Roll out the pre-update policy π_θ on each of this rank's tasks, exploring.
+        let mySlots = group.share(of: tasks.count)
         let theta0 = state.theta
         let rolloutSlots = ResultSlots<TaskRollouts>(count: tasks.count)
-        try parallelForEach(tasks.count, workers: threads) { worker, slot in
+        try parallelForEach(mySlots.count, workers: threads) { worker, item in
+            let slot = mySlots[item]
             var rng = generator(iteration: iteration, stream: 100 + UInt64(slot))
             rolloutSlots[slot] = try workers[worker].collect(
                 goal: goals[tasks[slot]], parameters: theta0, exploration: config.exploration,
                 trajectories: config.trajectoriesPerTask, using: &rng)
         }
-        let rollouts = rolloutSlots.values.compactMap { $0 }
-        let innerData = rollouts.map { $0.innerStepData(policy: policy, discount: Float(config.discount)) }
-        state.onPolicySamples += rollouts.reduce(0) { $0 + $1.sampleCount }
+        // Slot → inner-step data, for this rank's slots only.
+        var innerData = [InnerStepData?](repeating: nil, count: tasks.count)
+        for slot in mySlots {
+            innerData[slot] = rolloutSlots[slot]?.innerStepData(policy: policy, discount: Float(config.discount))
+        }
 
         // 3. Outer steps: imitation by the adapted policies, on the same rollouts.
         let alphaMask = policy.alphaMask(config.adaptedParameters)
@@ -275,11 +292,13 @@ public final class MetaTrainer {
         for step in 0..<config.outerSteps {
             let theta = state.theta, alpha = state.alpha
             let gradients = ResultSlots<(TaskMetaGradient, (Float, [Float])?)>(count: tasks.count)
-            try parallelForEach(tasks.count, workers: threads) { worker, slot in
+            try parallelForEach(mySlots.count, workers: threads) { worker, item in
+                let slot = mySlots[item]
+                guard let data = innerData[slot] else { return }
                 var rng = generator(iteration: iteration, stream: 10_000 + UInt64(step) * 1_000 + UInt64(slot))
                 let batch = imitationBatch(task: tasks[slot], dagger: daggerActive, using: &rng)
                 let taskGradient = try objective.taskGradient(
-                    theta: theta, alpha: alpha, data: innerData[slot], demos: batch,
+                    theta: theta, alpha: alpha, data: data, demos: batch,
                     headWorkspace: headWorkspaces[worker], workspace: workspaces[worker])
                 var anchor: (Float, [Float])?
                 if config.anchorWeight > 0 {
@@ -291,7 +310,7 @@ public final class MetaTrainer {
             var alphaGradient = [Float](repeating: 0, count: policy.tailCount)
             var loss: Float = 0
             let scale = 1 / Float(tasks.count)
-            for slot in 0..<tasks.count {
+            for slot in mySlots {
                 guard let (taskGradient, anchor) = gradients[slot] else { continue }
                 VectorOps.axpy(scale, taskGradient.theta, &thetaGradient)
                 VectorOps.axpy(scale, taskGradient.alpha, &alphaGradient)
@@ -300,6 +319,10 @@ public final class MetaTrainer {
                     VectorOps.axpy(scale * config.anchorWeight, anchorGradient, &thetaGradient)
                 }
             }
+            // The meta-batch mean over all ranks' tasks; every rank then takes the same step.
+            var sums = [thetaGradient, alphaGradient, [loss]]
+            group.sum(&sums)
+            (thetaGradient, alphaGradient, loss) = (sums[0], sums[1], sums[2][0])
             for j in alphaGradient.indices where alphaMask[j] == 0 { alphaGradient[j] = 0 }
             guard loss.isFinite, thetaGradient.allSatisfy(\.isFinite), alphaGradient.allSatisfy(\.isFinite) else {
                 throw MetaTrainingError.nonFinite(iteration: iteration, what: "imitation loss or its gradient")
@@ -321,7 +344,8 @@ public final class MetaTrainer {
         //    outer steps fitted would flatter φ_i). With DAgger, the expert relabels φ_i's states.
         let theta = state.theta, alpha = state.alpha
         let measured = ResultSlots<(pre: TaskRollouts, post: TaskRollouts, probes: Int)>(count: tasks.count)
-        try parallelForEach(tasks.count, workers: threads) { worker, slot in
+        try parallelForEach(mySlots.count, workers: threads) { worker, item in
+            let slot = mySlots[item]
             var rng = generator(iteration: iteration, stream: 20_000 + UInt64(slot))
             let goal = goals[tasks[slot]]
             let probes = try workers[worker].collect(goal: goal, parameters: theta, exploration: config.exploration,
@@ -337,35 +361,67 @@ public final class MetaTrainer {
                                                    trajectories: 1, recordImages: daggerActive, using: &rng)
             measured[slot] = (pre, post, probes.sampleCount)
         }
-        let results = measured.values.compactMap { $0 }
         var daggerSamples = 0
         if daggerActive, let expert {
-            for (slot, result) in results.enumerated() {
-                dagger[tasks[slot]].append(contentsOf: result.post.relabelled(
+            var relabelled: [Int: ImitationData] = [:]
+            for slot in mySlots {
+                guard let result = measured[slot] else { continue }
+                relabelled[slot] = result.post.relabelled(
                     imageCount: policy.network.imageInputCount,
-                    stateCount: config.environment.privilegedStateDimension, expert: expert))
-                daggerSamples += result.post.sampleCount
+                    stateCount: config.environment.privilegedStateDimension, expert: expert)
             }
-            state.onPolicySamples += daggerSamples
-            state.evaluationSamples += results.reduce(0) { $0 + $1.pre.sampleCount + $1.probes }
-        } else {
-            state.evaluationSamples += results.reduce(0) { $0 + $1.pre.sampleCount + $1.post.sampleCount + $1.probes }
+            // Every rank keeps every task's DAgger data, appended in slot order as one process would.
+            for (slot, data) in try shareAcrossRanks(relabelled).sorted(by: { $0.key < $1.key }) {
+                dagger[tasks[slot]].append(contentsOf: data)
+                daggerSamples += data.count
+            }
         }
 
-        // 5. Log.
+        // 5. Sum the statistics over ranks, then log.
+        //    [pre success, pre return, post success, post return, exploration success,
+        //     exploring samples, evaluation samples]
+        var statistics = [Double](repeating: 0, count: 7)
+        for slot in mySlots {
+            guard let rollouts = rolloutSlots[slot], let result = measured[slot] else { continue }
+            statistics[0] += result.pre.successRate
+            statistics[1] += result.pre.averageReturn
+            statistics[2] += result.post.successRate
+            statistics[3] += result.post.averageReturn
+            statistics[4] += rollouts.successRate
+            statistics[5] += Double(rollouts.sampleCount)
+            // With DAgger, φ_i's rollouts are training data (counted as DAgger samples).
+            statistics[6] += Double(result.pre.sampleCount + result.probes + (daggerActive ? 0 : result.post.sampleCount))
+        }
+        group.sum(&statistics)
+        state.onPolicySamples += Int(statistics[5]) + daggerSamples
+        state.evaluationSamples += Int(statistics[6])
         state.iteration += 1
         let seconds = Date().timeIntervalSince(started)
         state.seconds += seconds
-        func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
+        let taskCount = Double(max(tasks.count, 1))
         return IterationLog(
             iteration: iteration + 1,
-            preSuccess: mean(results.map(\.pre.successRate)), preReturn: mean(results.map(\.pre.averageReturn)),
-            postSuccess: mean(results.map(\.post.successRate)), postReturn: mean(results.map(\.post.averageReturn)),
-            explorationSuccess: mean(rollouts.map(\.successRate)),
+            preSuccess: statistics[0] / taskCount, preReturn: statistics[1] / taskCount,
+            postSuccess: statistics[2] / taskCount, postReturn: statistics[3] / taskCount,
+            explorationSuccess: statistics[4] / taskCount,
             imitationLoss: lossSum / Double(config.outerSteps),
             meanAlpha: meanAdaptedAlpha(alphaMask),
             learningRate: Double(learningRate), onPolicySamples: state.onPolicySamples,
             daggerSamples: daggerSamples, seconds: state.seconds)
+    }
+
+    /// Every rank's slot → data entries, merged (the identity on one process).
+    private func shareAcrossRanks(_ local: [Int: ImitationData]) throws -> [Int: ImitationData] {
+        guard group.size > 1 else { return local }
+        let (imageCount, actionCount) = (policy.network.imageInputCount, ManipulationEnv.actionDimension)
+        var merged: [Int: ImitationData] = [:]
+        for part in try group.allGather(local.mapValues(ImitationData.Transfer.init)) {
+            for (slot, transfer) in part {
+                merged[slot] = ImitationData(images: [UInt8](transfer.images), hands: transfer.hands,
+                                             actions: transfer.actions, imageCount: imageCount, actionCount: actionCount)
+            }
+        }
+        return merged
     }
 
     /// Mean α over the adapted parameters.
@@ -385,6 +441,17 @@ public final class MetaTrainer {
 }
 
 extension ImitationData {
+    /// The samples as they travel between ranks (images as base64 in JSON).
+    struct Transfer: Codable {
+        var images: Data
+        var hands: [Float]
+        var actions: [Float]
+
+        init(_ data: ImitationData) {
+            (images, hands, actions) = (Data(data.images), data.hands, data.actions)
+        }
+    }
+
     /// One random sample from each of `sources` (a task per sample), as one batch.
     static func mixture(of sources: [ImitationData], using rng: inout SeededGenerator) -> ImitationBatch {
         guard let first = sources.first else { return ImitationBatch(images: [], hands: [], actions: [], count: 0) }

@@ -47,12 +47,18 @@ struct GMPSOptions: ParsableArguments {
     @Option(help: "Master seed.")
     var seed: UInt64?
 
+    @Option(help: "Worker threads per process (default: the configuration's; under MPI, the cores shared among this machine's ranks). Results do not depend on it.")
+    var threads: Int?
+
     func validate() throws {
         for (name, value) in [("--tasks", tasks), ("--iterations", iterations), ("--tasks-per-iteration", tasksPerIteration),
                               ("--outer-steps", outerSteps), ("--demos-per-task", demosPerTask)] {
             if let value, value < (name == "--iterations" ? 0 : 1) {
                 throw ValidationError("\(name) must be at least \(name == "--iterations" ? 0 : 1); got \(value).")
             }
+        }
+        if let threads, !(1...256).contains(threads) {
+            throw ValidationError("--threads must be between 1 and 256; got \(threads).")
         }
         if let learningRate, !(learningRate > 0 && learningRate < 1) {
             throw ValidationError("--learning-rate must be in (0, 1); got \(learningRate).")
@@ -87,6 +93,7 @@ struct GMPSOptions: ParsableArguments {
         if let daggerStart { config.daggerStartIteration = daggerStart }
         if secondOrder { config.secondOrder = true }
         if let seed { config.seed = seed }
+        if let threads { config.threads = threads }
         return config
     }
 }
