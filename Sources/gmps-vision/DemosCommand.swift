@@ -5,7 +5,7 @@ import VisionEnvs
 
 /// `gmps-vision demos`: rolls out experts with action noise on the meta-training tasks and
 /// writes a demonstration dataset with the policy's images and the experts' clean actions.
-struct DemosCommand: ParsableCommand {
+struct DemosCommand: ParsableCommand, RunsOnRanks {
     static let configuration = CommandConfiguration(
         commandName: "demos",
         abstract: "Collect expert demonstrations with rendered images for the meta-training tasks.",
@@ -47,7 +47,7 @@ struct DemosCommand: ParsableCommand {
     var size = ImageSize(height: 48, width: 64)
 
     @Option(help: "Tasks collected at once.")
-    var workers = ProcessInfo.processInfo.activeProcessorCount
+    var workers = Launch.threadsPerRank
 
     @Option(help: "Folder holding the MJCF models (default: $GMPS_VISION_ASSETS, then the repository's assets/).")
     var assets: String?
@@ -78,23 +78,27 @@ struct DemosCommand: ParsableCommand {
         let collection = DemoCollection(environment: name, experts: set, expertsDescription: experts, goals: goals,
                                         episodesPerTask: perTask, noiseStd: noise, seed: seed, imageHeight: size.height,
                                         imageWidth: size.width, workers: workers, assets: AssetLocator(folder: assets))
-        let display = ProgressDisplay(stage: "demos \(name) (episodes)", total: goals.count * perTask)
+        let group = Launch.group
+        let share = group.share(of: goals.count).count
+        let display = group.isRoot ? ProgressDisplay(stage: "demos \(name) (episodes\(group.size > 1 ? " of rank 0's tasks" : ""))", total: share * perTask) : nil
         let started = Date()
-        let dataset = try collection.run(output: URL(fileURLWithPath: out)) { p in
-            display.update(p.episodes, detail: "success so far \(String(format: "%.2f", p.successRate))")
+        let manifest = try collection.run(output: URL(fileURLWithPath: out), group: group) { p in
+            display?.update(p.episodes, detail: "success so far \(String(format: "%.2f", p.successRate))")
         }
+        guard group.isRoot else { return }
         let seconds = Date().timeIntervalSince(started)
-        let episodes = dataset.tasks.map(\.episodes).reduce(0, +)
-        let successRate = Double(dataset.tasks.map { $0.successes.filter { $0 }.count }.reduce(0, +)) / Double(max(episodes, 1))
-        let steps = dataset.tasks.map(\.steps).reduce(0, +)
+        let episodes = manifest.tasks.map(\.episodes).reduce(0, +)
+        let successes = manifest.tasks.map { $0.successRate * Double($0.episodes) }.reduce(0, +)
+        let successRate = successes / Double(max(episodes, 1))
+        let steps = manifest.tasks.map(\.steps).reduce(0, +)
         if json {
             try printJSON([
-                "env": name.rawValue, "experts": experts, "out": out, "tasks": dataset.tasks.count,
+                "env": name.rawValue, "experts": experts, "out": out, "tasks": manifest.tasks.count, "ranks": group.size,
                 "episodes": episodes, "env_steps": steps, "success_rate": successRate,
                 "image": [size.height, size.width], "noise_std": Double("\(noise)") ?? Double(noise), "seconds": seconds,
             ])
         } else {
-            print("\(name) demos from \(experts): \(dataset.tasks.count) tasks x \(perTask) episodes, \(steps) steps, "
+            print("\(name) demos from \(experts): \(manifest.tasks.count) tasks x \(perTask) episodes, \(steps) steps, "
                   + "success \(String(format: "%.2f", successRate)) (noise \(noise)), \(String(format: "%.1f", seconds)) s, written to \(out)")
         }
     }

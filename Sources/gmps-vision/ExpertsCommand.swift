@@ -6,7 +6,7 @@ import VisionEnvs
 
 /// `gmps-vision experts`: trains SAC experts on privileged state for the meta-training tasks,
 /// evaluates each on its task, and writes an expert folder for `demos` and GMPS.
-struct ExpertsCommand: ParsableCommand {
+struct ExpertsCommand: ParsableCommand, RunsOnRanks {
     static let configuration = CommandConfiguration(
         commandName: "experts",
         abstract: "Train SAC experts on privileged state for the meta-training tasks.",
@@ -43,7 +43,7 @@ struct ExpertsCommand: ParsableCommand {
     var goalSeed: UInt64 = 0
 
     @Option(help: "Experts trained at once (per-task), or threads of the one expert (goal-conditioned).")
-    var workers = ProcessInfo.processInfo.activeProcessorCount
+    var workers = Launch.threadsPerRank
 
     @Option(help: "Folder holding the MJCF models (default: $GMPS_VISION_ASSETS, then the repository's assets/).")
     var assets: String?
@@ -63,12 +63,15 @@ struct ExpertsCommand: ParsableCommand {
         let goals = TaskDistribution(name).metaSplit(seed: goalSeed, trainCount: tasks, testCount: 0).train
         let training = ExpertTraining(environment: name, mode: mode.value, goals: goals, stepsPerExpert: steps, seed: seed,
                                       workers: workers, assets: AssetLocator(folder: assets))
-        // Environment steps of all experts; one that stops early counts its whole budget.
-        let display = ProgressDisplay(stage: "experts \(name) (env steps)", total: steps * (mode == .perTask ? tasks : 1))
+        // Environment steps of this rank's experts; one that stops early counts its whole budget.
+        let group = Launch.group
+        let jobs = group.share(of: mode == .perTask ? tasks : 1).count
+        let display = group.isRoot ? ProgressDisplay(stage: "experts \(name) (env steps\(group.size > 1 ? " of rank 0's experts" : ""))", total: steps * jobs) : nil
         let started = Date()
-        let manifest = try training.run(output: URL(fileURLWithPath: out)) { p in
-            display.update(p.envSteps, detail: "\(p.expertsDone)/\(p.experts) experts done · eval success so far \(String(format: "%.2f", p.successSoFar))")
+        let manifest = try training.run(output: URL(fileURLWithPath: out), group: group) { p in
+            display?.update(p.envSteps, detail: "\(p.expertsDone)/\(p.experts) experts done · eval success so far \(String(format: "%.2f", p.successSoFar))")
         }
+        guard group.isRoot else { return }
         let seconds = Date().timeIntervalSince(started)
         let meanSuccess = Double(manifest.tasks.filter(\.success).count) / Double(max(manifest.tasks.count, 1))
         let envSteps = manifest.experts.map(\.envSteps).reduce(0, +)

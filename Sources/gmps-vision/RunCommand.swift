@@ -4,7 +4,7 @@ import GMPSVision
 import VisionEnvs
 
 /// `gmps-vision run`: the whole pipeline on the embedded default configuration.
-struct RunCommand: ParsableCommand {
+struct RunCommand: ParsableCommand, RunsOnRanks {
     static let configuration = CommandConfiguration(
         commandName: "run",
         abstract: "Experts → demonstrations → GMPS meta-training → evaluation on held-out goals → report.",
@@ -12,7 +12,9 @@ struct RunCommand: ParsableCommand {
             Writes a run directory: config.json, progress.csv, checkpoint.json + policy.safetensors \
             after every iteration, frames/, plots/ and report.md. The experts are the scripted \
             demonstrators (DESIGN.md's "demonstrations are easy to provide" setting). --resume DIR \
-            continues an interrupted run exactly where its checkpoint left it.
+            continues an interrupted run exactly where its checkpoint left it. Under mpirun, every \
+            rank meta-trains its share of each meta-batch; rank 0 writes the run directory and \
+            evaluates.
             """
     )
 
@@ -53,30 +55,41 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         let started = Date()
-        let (run, config) = try prepareRunDirectory()
-        let pipeline = GMPSPipeline(config: config, run: run)
+        let group = Launch.group
+        // Rank 0 settles the run directory and its configuration; every rank trains with it.
+        let settled = try group.broadcast {
+            let (run, config) = try prepareRunDirectory()
+            return SettledRun(path: run.url.path, config: config, resuming: resume != nil)
+        }
+        let run = try RunDirectory(path: settled.path)
+        var config = settled.config
+        config.threads = options.threads ?? (MPIProcessGroup.isLaunched ? Launch.threadsPerRank : config.threads)
+        let pipeline = GMPSPipeline(config: config, run: run, group: group)
+        let show = group.isRoot
         var stages: [(stage: String, seconds: Double)] = []
         func timed<T>(_ stage: String, _ body: () throws -> T) rethrows -> T {
             let start = Date()
             defer { stages.append((stage, Date().timeIntervalSince(start))) }
             return try body()
         }
-        status("run directory: \(run.url.path)")
+        if show { status("run directory: \(run.url.path)") }
 
         // Experts and demonstrations (scripted experts: demonstrations are easy to provide).
         let demos = try timed("demonstrations") {
-            let display = ProgressDisplay(stage: "demonstrations", total: 1)
-            defer { display.update(1, detail: "\(config.metaTrainTasks) tasks × \(config.demosPerTask) episodes") }
+            let display = show ? ProgressDisplay(stage: "demonstrations", total: 1) : nil
+            defer { display?.update(1, detail: "\(config.metaTrainTasks) tasks × \(config.demosPerTask) episodes") }
             return try pipeline.demonstrations()
         }
 
         // GMPS meta-training.
-        let trainer = try pipeline.trainer(demos: demos, resume: resume != nil)
+        let trainer = try pipeline.trainer(demos: demos, resume: settled.resuming)
         try timed("meta-training") {
             try pipeline.metaTrain(
-                trainer, display: ProgressDisplay(stage: "meta-training", total: config.iterations),
-                pretrainDisplay: ProgressDisplay(stage: "behaviour-cloning pre-training", total: config.pretrainSteps))
+                trainer, display: show ? ProgressDisplay(stage: "meta-training", total: config.iterations) : nil,
+                pretrainDisplay: show ? ProgressDisplay(stage: "behaviour-cloning pre-training", total: config.pretrainSteps) : nil)
         }
+        // Evaluation, pictures and the report are rank 0's.
+        guard show else { return }
 
         // Evaluation on held-out goals, with the reference points.
         let goalCount = evalGoals ?? (quick ? 3 : 20)

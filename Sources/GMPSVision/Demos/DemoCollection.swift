@@ -34,37 +34,55 @@ public struct DemoCollection: Sendable {
         public var episodes: Int, total: Int, successRate: Double
     }
 
-    /// Collects every task and writes the dataset into `folder`; returns it.
-    public func run(output folder: URL, progress: (@Sendable (Progress) -> Void)? = nil) throws -> DemoDataset {
+    /// Collects every task and writes the dataset into `folder`; returns its manifest.
+    ///
+    /// Over the ranks of `group`, task t is collected and written by rank t mod size (the
+    /// folder must be one every rank can write: a shared file system across machines); rank 0
+    /// writes the manifest once every rank has finished. Each task has its own random stream,
+    /// so the files do not depend on the number of ranks or workers.
+    public func run(output folder: URL, group: any ProcessGroup = SingleProcess(),
+                    progress: (@Sendable (Progress) -> Void)? = nil) throws -> DemoDataset.Manifest {
         guard !goals.isEmpty else { throw ExpertError.invalidConfiguration("give at least one task") }
         guard episodesPerTask >= 1 else { throw ExpertError.invalidConfiguration("collect at least one episode per task") }
         guard noiseStd >= 0, noiseStd.isFinite else { throw ExpertError.invalidConfiguration("the noise std must be a non-negative number") }
-        let counter = EpisodeCounter(total: goals.count * episodesPerTask, report: progress)
-        let results = ResultSlots<DemoTask>(count: goals.count)
+        do {
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        } catch {
+            throw DemoDatasetError.cannotWrite(path: folder.path, reason: error.localizedDescription)
+        }
+        let myTasks = group.share(of: goals.count)
+        let counter = EpisodeCounter(total: myTasks.count * episodesPerTask, report: progress)
+        let entries = ResultSlots<DemoDataset.Manifest.TaskEntry>(count: myTasks.count)
         let root = SeededGenerator(seed: seed)
+        let image = DemoDataset.Manifest.ImageShape(height: imageHeight, width: imageWidth)
         // One environment (and renderer) per worker; each task has its own generator stream.
-        let workerCount = max(1, min(workers, goals.count))
+        let workerCount = max(1, min(workers, myTasks.count))
         let envs = try (0..<workerCount).map { _ in
             try VisionEnv(environment, imageHeight: imageHeight, imageWidth: imageWidth, assets: assets)
         }
-        try parallelForEach(goals.count, workers: workerCount) { worker, t in
-            results.set(try collect(task: t, in: envs[worker], rng: root.split(stream: UInt64(t)), counter: counter), at: t)
+        try parallelForEach(myTasks.count, workers: workerCount) { worker, item in
+            let t = myTasks[item]
+            let task = try collect(task: t, in: envs[worker], rng: root.split(stream: UInt64(t)), counter: counter)
+            let file = DemoDataset.fileName(task: t)
+            try DemoDataset.writeTask(task, index: t, environment: environment, image: image,
+                                      to: folder.appendingPathComponent(file))
+            entries.set(.init(task: t, goal: task.goal, file: file, episodes: task.episodes, steps: task.steps,
+                              successRate: task.successRate), at: item)
         }
-        let tasks = try (0..<goals.count).map { t in
-            guard let task = results[t] else { throw ExpertError.invalidConfiguration("demo collection of task \(t) did not finish") }
-            return task
+        let mine = try (0..<myTasks.count).map { item in
+            guard let entry = entries[item] else {
+                throw ExpertError.invalidConfiguration("demo collection of task \(myTasks[item]) did not finish")
+            }
+            return entry
         }
+        let tasks = try group.allGather(mine).flatMap { $0 }.sorted { $0.task < $1.task }
         let manifest = DemoDataset.Manifest(
-            env: environment, image: .init(height: imageHeight, width: imageWidth),
+            env: environment, image: image,
             stateDimension: environment.privilegedStateDimension, actionDimension: 3, episodeLength: environment.horizon,
             episodesPerTask: episodesPerTask, noiseStd: Double("\(noiseStd)") ?? Double(noiseStd), experts: expertsDescription, seed: seed,
-            tasks: tasks.enumerated().map { i, task in
-                .init(task: i, goal: task.goal, file: DemoDataset.fileName(task: i), episodes: task.episodes,
-                      steps: task.steps, successRate: task.successRate)
-            })
-        let dataset = DemoDataset(manifest: manifest, tasks: tasks)
-        try dataset.write(to: folder)
-        return dataset
+            tasks: tasks)
+        if group.isRoot { try DemoDataset.writeManifest(manifest, to: folder) }
+        return manifest
     }
 
     /// The episodes of task `t`, from its own generator stream (one stream per episode).

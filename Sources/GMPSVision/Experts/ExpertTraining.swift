@@ -35,7 +35,13 @@ public struct ExpertTraining: Sendable {
 
     /// Trains, saves each expert as it finishes, re-evaluates the saved experts through
     /// `ExpertSet.load`, and writes the manifest last. Returns the manifest.
-    public func run(output folder: URL, progress: (@Sendable (Progress) -> Void)? = nil) throws -> ExpertSet.Manifest {
+    ///
+    /// Over the ranks of `group`, per-task job j is trained and saved by rank j mod size (the
+    /// folder must be one every rank can write: a shared file system across machines); once
+    /// every rank has finished, rank 0 evaluates the saved experts and writes the manifest, and
+    /// every rank returns it. A goal-conditioned expert is one job: rank 0 trains it.
+    public func run(output folder: URL, group: any ProcessGroup = SingleProcess(),
+                    progress: (@Sendable (Progress) -> Void)? = nil) throws -> ExpertSet.Manifest {
         guard mode != .scripted else { throw ExpertError.invalidConfiguration("scripted experts need no training") }
         guard !goals.isEmpty else { throw ExpertError.invalidConfiguration("give at least one task") }
         guard stepsPerExpert >= 1 else { throw ExpertError.invalidConfiguration("the step budget must be at least 1") }
@@ -48,21 +54,23 @@ public struct ExpertTraining: Sendable {
         let scale = rewardScale ?? ManipulationTrainingEnvironment.defaultRewardScale(environment)
         let jobs: [[Goal]] = mode == .perTask ? goals.map { [$0] } : [goals]
         let threadsPerJob = mode == .perTask ? 1 : max(1, workers)
-        let tracker = ProgressTracker(jobs: jobs.count, budget: jobs.count * stepsPerExpert, report: progress)
-        let results = ResultSlots<ExpertSet.Manifest.Entry>(count: jobs.count)
+        let myJobs = group.share(of: jobs.count)
+        let tracker = ProgressTracker(jobs: myJobs.count, budget: myJobs.count * stepsPerExpert, report: progress)
+        let results = ResultSlots<ExpertSet.Manifest.Entry>(count: myJobs.count)
         let root = SeededGenerator(seed: seed)
 
         // One learner per job, each on its own generator stream: results do not depend on
-        // which worker runs which job.
-        try parallelForEach(jobs.count, workers: mode == .perTask ? workers : 1) { _, j in
+        // which worker (or rank) runs which job.
+        try parallelForEach(myJobs.count, workers: mode == .perTask ? workers : 1) { _, item in
+            let j = myJobs[item]
             let env = try ManipulationTrainingEnvironment(environment, goals: jobs[j], assets: assets)
             let started = Date()
             var jobSeeds = root.split(stream: UInt64(j))
             let result = try SACTraining.train(
                 environment: env, config: config, rewardScale: scale, budget: stepsPerExpert,
                 seed: jobSeeds.next(), threads: threadsPerJob,
-                progress: { tracker.update(job: j, steps: $0.envSteps, success: $0.evalSuccess) })
-            tracker.finish(job: j, steps: stepsPerExpert)
+                progress: { tracker.update(job: item, steps: $0.envSteps, success: $0.evalSuccess) })
+            tracker.finish(job: item, steps: stepsPerExpert)
             let name = String(format: "expert-%03d", j)
             try Safetensors.save(parameters: result.bestActorParameters, of: result.learner.actor,
                                  to: folder.appendingPathComponent("\(name).safetensors"),
@@ -70,16 +78,28 @@ public struct ExpertTraining: Sendable {
                                             "goals": jobs[j].map(\.description).joined(separator: "; ")])
             try write(LearningCurveRow.csv(result.curve), to: folder.appendingPathComponent("\(name).csv"))
             results.set(.init(file: "\(name).safetensors", curve: "\(name).csv", envSteps: result.envSteps,
-                              seconds: Date().timeIntervalSince(started)), at: j)
+                              seconds: Date().timeIntervalSince(started)), at: item)
         }
-        let entries = try (0..<jobs.count).map { j in
-            guard let entry = results[j] else { throw ExpertError.invalidConfiguration("training job \(j) did not finish") }
+        let mine = try (0..<myJobs.count).map { item in
+            guard let entry = results[item] else { throw ExpertError.invalidConfiguration("training job \(myJobs[item]) did not finish") }
             return entry
         }
+        // Job j's entry is at position j / size of rank j mod size's list.
+        let byRank = try group.allGather(mine)
+        let entries = (0..<jobs.count).map { j in byRank[j % group.size][j / group.size] }
+        return try group.broadcast {
+            try evaluateAndWriteManifest(entries: entries, to: folder, root: root)
+        }
+    }
+
+    /// Writes the manifest, evaluates the saved experts through the loader that demos and GMPS
+    /// use, and writes the manifest again with each task's evaluation.
+    private func evaluateAndWriteManifest(entries: [ExpertSet.Manifest.Entry], to folder: URL,
+                                          root: SeededGenerator) throws -> ExpertSet.Manifest {
+        let scale = rewardScale ?? ManipulationTrainingEnvironment.defaultRewardScale(environment)
 
         var manifest = ExpertSet.Manifest(env: environment, mode: mode, features: StateFeatures.version, goals: goals,
                                           seed: seed, rewardScale: scale, config: config, experts: entries, tasks: [])
-        // Evaluate what was saved, through the loader that demos and GMPS use.
         try writeManifest(manifest, to: folder)
         let set = try ExpertSet.load(from: folder)
         let env = try ManipulationEnv(environment, assets: assets)
