@@ -15,7 +15,8 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
             the privileged state, the expert's clean action (the label) and the reward. Tasks: \
             the goals of a trained expert folder (its first --tasks), for scripted experts the first --tasks goals of the meta \
             split drawn with --goal-seed. Writes OUT/demos.json and OUT/task-NNN.safetensors \
-            (format in the manifest's documentation, DemoDataset).
+            (format in the manifest's documentation, DemoDataset). Under mpirun -np N, task t is \
+            collected by rank t mod N and rank 0 writes the manifest (OUT must be shared by the ranks).
             """
     )
 

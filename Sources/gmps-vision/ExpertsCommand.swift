@@ -17,7 +17,8 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
             environment steps (stopping early once solved); goal-conditioned mode trains one \
             expert on all tasks for --steps steps. Writes OUT/experts.json (manifest and each \
             task's evaluation), OUT/expert-NNN.safetensors (the actor) and OUT/expert-NNN.csv \
-            (its learning curve). Same seeds, same bytes.
+            (its learning curve). Same seeds, same bytes. Under mpirun -np N, task j is trained \
+            by rank j mod N and rank 0 writes the manifest (OUT must be shared by the ranks).
             """
     )
 

@@ -11,7 +11,9 @@ struct MetaTrainCommand: ParsableCommand, RunsOnRanks {
         discussion: """
             Behaviour-clones the policy on scripted demonstrations, then runs meta-iterations, \
             writing config.json, progress.csv and a checkpoint after each. Run it again on the \
-            same --out to continue from the checkpoint. Evaluate with `gmps-vision evaluate --run DIR`.
+            same --out to continue from the checkpoint. Evaluate with `gmps-vision evaluate --run DIR`. \
+            Under mpirun -np N, each rank meta-trains its share of every meta-batch (gradients \
+            summed over ranks, one Adam step on all); rank 0 writes the run directory.
             """
     )
 
