@@ -4,7 +4,7 @@ import ArgumentParser
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
-        abstract: "Measure the speed of the renderer and the networks (use a release build).",
-        subcommands: [BenchRenderCommand.self, BenchEnvCommand.self, BenchConvNetCommand.self]
+        abstract: "Measure the speed of the renderer, environments, networks and meta-training (use a release build).",
+        subcommands: [BenchRenderCommand.self, BenchEnvCommand.self, BenchConvNetCommand.self, BenchMetaTrainCommand.self]
     )
 }

@@ -55,12 +55,12 @@ struct BenchConvNetCommand: ParsableCommand {
                 "conv_forward_gflops": (conv.forward * 10).rounded() / 10,
                 "conv_backward_gflops": (conv.backward * 10).rounded() / 10,
                 "conv_forward_fraction_of_peak": (conv.forward / (Self.peakGFLOPsPerCore * Double(threads)) * 1000).rounded() / 1000,
-                "load_average_1min": loadAverage ?? -1,
+                "load_average_1min": oneMinuteLoadAverage() ?? -1,
             ])
             return
         }
         print("ConvNet, \(threads) worker(s), OpenBLAS \(BLAS.threads) thread(s) each, median of \(repetitions) repetitions"
-              + (loadAverage.map { String(format: ", load average %.2f (other processes slow every figure)", $0) } ?? ""))
+              + (oneMinuteLoadAverage().map { String(format: ", load average %.2f (other processes slow every figure)", $0) } ?? ""))
         print("")
         print("reference CNN (3x64x64 → 3 conv → FC 256 → FC 256 → 4)     images/s   per CPU-s  PyTorch 2-thread target")
         row("  forward, batch 1", fwd1, target: "670")
@@ -85,14 +85,6 @@ struct BenchConvNetCommand: ParsableCommand {
             print("  " + stage.padding(toLength: 28, withPad: " ", startingAt: 0)
                   + String(format: "%7.2f ms  %5.1f%%", seconds * 1e3, 100 * share))
         }
-    }
-
-    /// The 1-minute load average from /proc/loadavg (Linux), read after the measurements, so that
-    /// a reader can tell figures taken on a busy machine.
-    private var loadAverage: Double? {
-        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
-              let first = text.split(separator: " ").first else { return nil }
-        return Double(first)
     }
 
     private func row(_ label: String, _ rate: Rate, target: String) {

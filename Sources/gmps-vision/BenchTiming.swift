@@ -21,3 +21,11 @@ func printJSON(_ object: [String: Any]) throws {
     let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
     print(String(decoding: data, as: UTF8.self))
 }
+
+/// The 1-minute load average from /proc/loadavg (Linux), read after the measurements, so that
+/// a reader can tell figures taken on a busy machine.
+func oneMinuteLoadAverage() -> Double? {
+    guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8),
+          let first = text.split(separator: " ").first else { return nil }
+    return Double(first)
+}

@@ -122,6 +122,18 @@ struct MPITests {
                 "one rank reports a usage error every rank hits: \(usage.standardError)")
     }
 
+    /// The meta-iteration benchmark runs on one process and on two ranks.
+    @Test func benchMetaTrainRunsOnRanks() throws {
+        let arguments = ["bench", "meta-train", "--quick", "--iterations", "1", "--json"]
+        for (ranks, result) in [(1, try CLIRunner.run(arguments)), (2, try CLIRunner.mpirun(ranks: 2, arguments))] {
+            #expect(result.status == 0, "stderr: \(result.standardError)")
+            let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+            let seconds = try #require(object?["seconds_per_iteration"] as? Double)
+            #expect(seconds > 0)
+            #expect(object?["ranks"] as? Int == ranks)
+        }
+    }
+
     // MARK: Helpers
 
     /// Two run directories hold the same training: θ and α within 1e-4 (the reductions sum in
