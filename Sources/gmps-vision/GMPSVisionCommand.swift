@@ -23,9 +23,21 @@ protocol RunsOnRanks {}
 enum Launch {
     nonisolated(unsafe) static var group: any ProcessGroup = SingleProcess()
 
-    /// Threads for one process: all cores, shared among the ranks on this machine.
+    /// Threads for one process: the cores it may run on. `mpirun` binds each rank to its own
+    /// core(s) by default, so the affinity mask already says how the ranks share the machine;
+    /// without a mask, all cores shared among this machine's ranks.
     static var threadsPerRank: Int {
-        max(1, ProcessInfo.processInfo.activeProcessorCount / MPIProcessGroup.launcherLocalSize)
+        if let cores = allowedCores, cores >= 1 { return cores }
+        return max(1, ProcessInfo.processInfo.activeProcessorCount / MPIProcessGroup.launcherLocalSize)
+    }
+
+    /// Cores in this process's affinity mask (Linux: `Cpus_allowed` in /proc/self/status, a
+    /// comma-separated hexadecimal mask).
+    static var allowedCores: Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+              let line = status.split(separator: "\n").first(where: { $0.hasPrefix("Cpus_allowed:") }) else { return nil }
+        let mask = line.dropFirst("Cpus_allowed:".count).filter { $0 != "," && !$0.isWhitespace }
+        return mask.reduce(0) { $0 + (Int(String($1), radix: 16) ?? 0).nonzeroBitCount }
     }
 }
 
