@@ -27,13 +27,17 @@ struct MPITests {
         #expect(ranks.standardOutput.components(separatedBy: "iteration 2:").count == 2, "\(ranks.standardOutput)")
     }
 
-    /// An interrupted two-rank run resumed on two ranks ends where one uninterrupted process does.
+    /// An interrupted two-rank run resumed on two ranks ends where one uninterrupted process
+    /// does. The ranks talk over TCP on loopback, as ranks on different machines do.
     @Test func twoRanksResumeFromRankZerosCheckpoint() throws {
         let folder = try CLIRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let first = try CLIRunner.mpirun(ranks: 2, Self.tinyMetaTrain + ["--iterations", "1", "--out", folder + "/two"])
+        let tcp = ["--mca", "btl", "tcp,self"]
+        let first = try CLIRunner.mpirun(ranks: 2, Self.tinyMetaTrain + ["--iterations", "1", "--out", folder + "/two"],
+                                         launcherOptions: tcp)
         #expect(first.status == 0, "stderr: \(first.standardError)")
-        let resumed = try CLIRunner.mpirun(ranks: 2, Self.tinyMetaTrain + ["--iterations", "2", "--out", folder + "/two"])
+        let resumed = try CLIRunner.mpirun(ranks: 2, Self.tinyMetaTrain + ["--iterations", "2", "--out", folder + "/two"],
+                                           launcherOptions: tcp)
         #expect(resumed.status == 0, "stderr: \(resumed.standardError)")
         let single = try CLIRunner.run(Self.tinyMetaTrain + ["--iterations", "2", "--out", folder + "/one"])
         #expect(single.status == 0, "stderr: \(single.standardError)")
@@ -174,12 +178,12 @@ struct MPITests {
 extension CLIRunner {
     /// `mpirun`'s arguments for `ranks` ranks of the built executable. As root (CI), Open MPI
     /// must be told that is intended; --oversubscribe lets 2 ranks share fewer cores.
-    static func mpirunArguments(ranks: Int, _ arguments: [String]) -> [String] {
-        ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)", executable.path] + arguments
+    static func mpirunArguments(ranks: Int, _ arguments: [String], launcherOptions: [String] = []) -> [String] {
+        ["mpirun", "--allow-run-as-root", "--oversubscribe", "-np", "\(ranks)"] + launcherOptions + [executable.path] + arguments
     }
 
-    static func mpirun(ranks: Int, _ arguments: [String]) throws -> Result {
-        let job = try startMPI(ranks: ranks, arguments)
+    static func mpirun(ranks: Int, _ arguments: [String], launcherOptions: [String] = []) throws -> Result {
+        let job = try Job(mpirunArguments(ranks: ranks, arguments, launcherOptions: launcherOptions))
         return job.wait(timeout: 300)
     }
 
