@@ -28,18 +28,20 @@ struct MPITests {
     }
 
     /// An interrupted two-rank run resumed on two ranks ends where one uninterrupted process
-    /// does. The ranks talk over TCP on loopback, as ranks on different machines do.
+    /// does: rank 0 broadcasts its checkpoint and the DAgger data of the first iteration. The
+    /// ranks talk over TCP on loopback, as ranks on different machines do.
     @Test func twoRanksResumeFromRankZerosCheckpoint() throws {
         let folder = try CLIRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let tcp = ["--mca", "btl", "tcp,self"]
-        let first = try CLIRunner.mpirun(ranks: 2, Self.tinyMetaTrain + ["--iterations", "1", "--out", folder + "/two"],
+        let arguments = Self.tinyMetaTrain + ["--dagger-start", "0"]
+        let first = try CLIRunner.mpirun(ranks: 2, arguments + ["--iterations", "1", "--out", folder + "/two"],
                                          launcherOptions: tcp)
         #expect(first.status == 0, "stderr: \(first.standardError)")
-        let resumed = try CLIRunner.mpirun(ranks: 2, Self.tinyMetaTrain + ["--iterations", "2", "--out", folder + "/two"],
+        let resumed = try CLIRunner.mpirun(ranks: 2, arguments + ["--iterations", "2", "--out", folder + "/two"],
                                            launcherOptions: tcp)
         #expect(resumed.status == 0, "stderr: \(resumed.standardError)")
-        let single = try CLIRunner.run(Self.tinyMetaTrain + ["--iterations", "2", "--out", folder + "/one"])
+        let single = try CLIRunner.run(arguments + ["--iterations", "2", "--out", folder + "/one"])
         #expect(single.status == 0, "stderr: \(single.standardError)")
         try Self.expectSameTraining(folder + "/one", folder + "/two", iterations: 2)
     }

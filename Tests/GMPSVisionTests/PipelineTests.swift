@@ -18,20 +18,25 @@ struct PipelineTests {
         return config
     }
 
-    @Test func twoPlusTwoResumedIterationsEqualFourUninterrupted() throws {
+    @Test(arguments: [false, true])
+    func twoPlusTwoResumedIterationsEqualFourUninterrupted(dagger: Bool) throws {
         let straight = try Self.temporaryRun(), resumed = try Self.temporaryRun()
         defer {
             try? FileManager.default.removeItem(at: straight.url)
             try? FileManager.default.removeItem(at: resumed.url)
         }
-        let four = GMPSPipeline(config: Self.config(iterations: 4), run: straight)
+        // With DAgger from the first iteration, the relabelled states of iterations 1–2 shape
+        // iterations 3–4: they must come back from the run directory too.
+        var config = Self.config(iterations: 4)
+        if dagger { config.daggerStartIteration = 0 }
+        let four = GMPSPipeline(config: config, run: straight)
         let fourTrainer = try four.trainer(demos: four.demonstrations(), resume: false)
         try four.metaTrain(fourTrainer)
 
-        let firstHalf = GMPSPipeline(config: Self.config(iterations: 4), run: resumed)
+        let firstHalf = GMPSPipeline(config: config, run: resumed)
         try firstHalf.metaTrain(try firstHalf.trainer(demos: firstHalf.demonstrations(), resume: false), stopAfter: 2)
         // A new process: everything comes back from the run directory.
-        let secondHalf = GMPSPipeline(config: Self.config(iterations: 4), run: resumed)
+        let secondHalf = GMPSPipeline(config: config, run: resumed)
         let resumedTrainer = try secondHalf.trainer(demos: secondHalf.demonstrations(), resume: true)
         #expect(resumedTrainer.state.iteration == 2)
         try secondHalf.metaTrain(resumedTrainer)
@@ -43,6 +48,31 @@ struct PipelineTests {
         #expect(sameTheta, "bit-identical parameters")
         #expect(sameAlpha && sameAdam)
         #expect(secondHalf.progress.map(\.iteration) == [1, 2, 3, 4], "progress.csv keeps the first half")
+        if dagger {
+            #expect(resumedTrainer.dagger.map(\.count) == fourTrainer.dagger.map(\.count))
+            let sameImages = resumedTrainer.dagger.map(\.images) == fourTrainer.dagger.map(\.images)
+            #expect(sameImages, "the same relabelled images")
+            #expect(fourTrainer.dagger.map(\.count).reduce(0, +) > 0)
+        }
+    }
+
+    @Test func aDamagedDaggerFileGivesAClearErrorOnResume() throws {
+        let run = try Self.temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.url) }
+        var config = Self.config(iterations: 1)
+        config.daggerStartIteration = 0
+        let pipeline = GMPSPipeline(config: config, run: run)
+        try pipeline.metaTrain(try pipeline.trainer(demos: pipeline.demonstrations(), resume: false))
+        let file = DaggerCheckpoint.fileName(iteration: 0)
+        #expect(run.exists(file))
+        try run.write(Data("not a tensor file".utf8), to: file)
+        do {
+            _ = try pipeline.trainer(demos: pipeline.demonstrations(), resume: true)
+            Issue.record("a damaged DAgger file was accepted")
+        } catch {
+            #expect("\(error)".contains("DAgger data"), "\(error)")
+            #expect("\(error)".contains(file))
+        }
     }
 
     @Test func aCheckpointOfAnotherArchitectureIsRejected() throws {

@@ -40,17 +40,27 @@ public final class GMPSPipeline {
     /// A trainer at the run's checkpoint (when `resume` and one exists) or fresh.
     public func trainer(demos: [ImitationData], resume: Bool) throws -> MetaTrainer {
         let expert = ScriptedExpert(config.environment)
+        let goals = goals(testCount: 0).train
         var state: MetaTrainerState?
+        var dagger: [ImitationData]?
         if group.isRoot && resume && run.exists(MetaCheckpoint.stateFile) {
             let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
                                                             initialStd: config.initialStd))
-            state = try MetaCheckpoint.load(from: run, policy: policy)
-            progress = try loadProgress(upTo: state?.iteration ?? 0)
+            let loaded = try MetaCheckpoint.load(from: run, policy: policy)
+            state = loaded
+            dagger = try DaggerCheckpoint.load(from: run, iterations: loaded.iteration, taskCount: goals.count,
+                                               imageCount: policy.network.imageInputCount)
+            progress = try loadProgress(upTo: loaded.iteration)
         }
-        if group.size > 1 { state = try group.broadcast { state } }  // nil: no checkpoint on rank 0
-        return try MetaTrainer(config: config, goals: goals(testCount: 0).train, demos: demos,
+        if group.size > 1 {   // nil: no checkpoint on rank 0
+            state = try group.broadcast { state }
+            dagger = try group.broadcast { dagger?.map(ImitationData.Transfer.init) }.map { transfers in
+                transfers.map { $0.imitationData(imageCount: 3 * config.imageHeight * config.imageWidth) }
+            }
+        }
+        return try MetaTrainer(config: config, goals: goals, demos: demos,
                                expert: { state in let a = expert.action(for: state); return [a.x, a.y, a.z] },
-                               state: state, group: group)
+                               state: state, dagger: dagger, group: group)
     }
 
     /// Pre-trains (if not yet) and runs meta-iterations up to `config.iterations` (or stops
@@ -71,6 +81,9 @@ public final class GMPSPipeline {
             let entry = try trainer.runIteration()
             progress.append(entry)
             guard group.isRoot else { continue }
+            if !trainer.lastDaggerAdditions.isEmpty {
+                try DaggerCheckpoint.save(trainer.lastDaggerAdditions, iteration: entry.iteration - 1, in: run)
+            }
             try run.writeCSV(header: IterationLog.csvHeader, rows: progress.map(\.csvRow), to: "progress.csv")
             try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
             display?.update(entry.iteration, detail: String(format: "success %.2f → %.2f · loss %.4f",

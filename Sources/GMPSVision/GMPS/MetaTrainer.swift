@@ -2,7 +2,8 @@ import ConvNet
 import Foundation
 import VisionEnvs
 
-/// Everything meta-training changes; a checkpoint is this value (plus the DAgger data).
+/// Everything meta-training changes; a checkpoint is this value plus the DAgger data
+/// (`DaggerCheckpoint`).
 public struct MetaTrainerState: Codable, Sendable {
     /// Meta-iterations completed.
     public var iteration = 0
@@ -87,6 +88,8 @@ public final class MetaTrainer {
     public let goals: [Goal]
     public let demos: [ImitationData]
     public private(set) var dagger: [ImitationData]
+    /// What the last iteration appended to `dagger`, in order (saved beside the checkpoint).
+    public private(set) var lastDaggerAdditions: [(task: Int, data: ImitationData)] = []
     /// The expert's clean action for a privileged state (DAgger labels); nil disables DAgger.
     private let expert: (@Sendable ([Float]) -> [Float])?
     public let group: any ProcessGroup
@@ -116,6 +119,9 @@ public final class MetaTrainer {
             secondOrder: config.secondOrder)
         self.goals = goals
         self.demos = demos
+        if let dagger, dagger.count != goals.count {
+            throw MetaTrainingError.mismatch("the DAgger data holds \(dagger.count) tasks; this run has \(goals.count).")
+        }
         self.dagger = dagger ?? demos.map { ImitationData(imageCount: $0.imageCount) }
         self.expert = expert
         self.group = group
@@ -362,6 +368,7 @@ public final class MetaTrainer {
             measured[slot] = (pre, post, probes.sampleCount)
         }
         var daggerSamples = 0
+        lastDaggerAdditions = []
         if daggerActive, let expert {
             var relabelled: [Int: ImitationData] = [:]
             for slot in mySlots {
@@ -373,6 +380,7 @@ public final class MetaTrainer {
             // Every rank keeps every task's DAgger data, appended in slot order as one process would.
             for (slot, data) in try shareAcrossRanks(relabelled).sorted(by: { $0.key < $1.key }) {
                 dagger[tasks[slot]].append(contentsOf: data)
+                lastDaggerAdditions.append((tasks[slot], data))
                 daggerSamples += data.count
             }
         }
@@ -417,8 +425,7 @@ public final class MetaTrainer {
         var merged: [Int: ImitationData] = [:]
         for part in try group.allGather(local.mapValues(ImitationData.Transfer.init)) {
             for (slot, transfer) in part {
-                merged[slot] = ImitationData(images: [UInt8](transfer.images), hands: transfer.hands,
-                                             actions: transfer.actions, imageCount: imageCount, actionCount: actionCount)
+                merged[slot] = transfer.imitationData(imageCount: imageCount, actionCount: actionCount)
             }
         }
         return merged
@@ -449,6 +456,11 @@ extension ImitationData {
 
         init(_ data: ImitationData) {
             (images, hands, actions) = (Data(data.images), data.hands, data.actions)
+        }
+
+        func imitationData(imageCount: Int, actionCount: Int = 3) -> ImitationData {
+            ImitationData(images: [UInt8](images), hands: hands, actions: actions, imageCount: imageCount,
+                          actionCount: actionCount)
         }
     }
 

@@ -1,0 +1,57 @@
+import Foundation
+
+/// DAgger's relabelled states in a run directory, so that a resumed run trains on the same
+/// data as an uninterrupted one. One file per iteration that added any, written before that
+/// iteration's checkpoint (a checkpoint at iteration k implies the files of iterations < k):
+///   `dagger/iteration-NNNN.safetensors`   (NNNN 0-based), metadata "tasks": "t0,t1,…"
+///   for the k-th addition: `k.images` U8 (n, 3·H·W), `k.hands` F32 (n, 3), `k.actions` F32 (n, A)
+public enum DaggerCheckpoint {
+    public static func fileName(iteration: Int) -> String { String(format: "dagger/iteration-%04d.safetensors", iteration) }
+
+    /// Writes the samples `iteration` added, in the order they were appended.
+    public static func save(_ additions: [(task: Int, data: ImitationData)], iteration: Int, in run: RunDirectory) throws {
+        var entries: [TensorFile.Entry] = []
+        for (k, addition) in additions.enumerated() {
+            let data = addition.data, n = data.count
+            entries += [TensorFile.u8("\(k).images", [n, data.imageCount], data.images),
+                        TensorFile.f32("\(k).hands", [n, 3], data.hands),
+                        TensorFile.f32("\(k).actions", [n, data.actionCount], data.actions)]
+        }
+        let file = TensorFile(entries: entries, metadata: ["iteration": "\(iteration)",
+                                                           "tasks": additions.map { String($0.task) }.joined(separator: ",")])
+        try run.write(try file.encoded(), to: fileName(iteration: iteration))
+    }
+
+    /// Every task's DAgger data after `iterations` iterations: the saved additions replayed in order.
+    public static func load(from run: RunDirectory, iterations: Int, taskCount: Int, imageCount: Int,
+                            actionCount: Int = 3) throws -> [ImitationData] {
+        var dagger = (0..<taskCount).map { _ in ImitationData(imageCount: imageCount, actionCount: actionCount) }
+        for iteration in 0..<iterations where run.exists(fileName(iteration: iteration)) {
+            let path = run.file(fileName(iteration: iteration)).path
+            func bad(_ problem: String) -> RunDirectory.Failure {
+                .cannotRead(path: path, reason: "\(problem); the DAgger data of this run is damaged, so resuming would train on other data than the run did")
+            }
+            let bytes: Data
+            do { bytes = try Data(contentsOf: run.file(fileName(iteration: iteration))) } catch { throw bad("unreadable (\(error.localizedDescription))") }
+            let file: TensorFile
+            switch TensorFile.decode(bytes) {
+            case let .success(decoded): file = decoded
+            case let .failure(problem): throw bad("not a tensor file (\(problem))")
+            }
+            let tasks = (file.metadata["tasks"] ?? "").split(separator: ",").map { Int($0) }
+            for (k, task) in tasks.enumerated() {
+                guard let task, (0..<taskCount).contains(task),
+                      let images = file.entry("\(k).images"), images.dtype == .u8, images.shape.last == imageCount,
+                      let hands = file.entry("\(k).hands"), hands.dtype == .f32,
+                      let actions = file.entry("\(k).actions"), actions.dtype == .f32, actions.shape.last == actionCount,
+                      images.shape.first == hands.shape.first, hands.shape.first == actions.shape.first else {
+                    throw bad("addition \(k) does not fit this run (\(taskCount) tasks, \(imageCount) pixel values per image)")
+                }
+                dagger[task].append(contentsOf: ImitationData(
+                    images: [UInt8](images.bytes), hands: hands.floats, actions: actions.floats,
+                    imageCount: imageCount, actionCount: actionCount))
+            }
+        }
+        return dagger
+    }
+}
