@@ -59,9 +59,7 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
             seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
         }
         guard group.isRoot else { return }
-        seconds.sort()
-        let median = seconds.count % 2 == 1 ? seconds[seconds.count / 2]
-                                            : (seconds[seconds.count / 2 - 1] + seconds[seconds.count / 2]) / 2
+        let perIteration = median(seconds)
         // Environment steps per iteration: exploring rollouts, then per task K probes + θ + φ_i.
         let steps = config.tasksPerIteration * (2 * config.trajectoriesPerTask + 2) * config.environment.horizon
         let load = oneMinuteLoadAverage()
@@ -70,12 +68,12 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
                 "env": config.environment.rawValue, "ranks": group.size, "threads_per_rank": config.threads,
                 "tasks_per_iteration": config.tasksPerIteration, "trajectories_per_task": config.trajectoriesPerTask,
                 "outer_steps": config.outerSteps, "iterations": iterations,
-                "seconds_per_iteration": median, "env_steps_per_second": Double(steps) / median,
+                "seconds_per_iteration": perIteration, "env_steps_per_second": Double(steps) / perIteration,
                 "load_average_1min": load ?? -1,
             ])
         } else {
             print(String(format: "%@: %.2f s per meta-iteration (median of %d; %d ranks x %d threads; %d tasks x K %d, %d outer steps)",
-                         config.environment.rawValue, median, iterations, group.size, config.threads,
+                         config.environment.rawValue, perIteration, iterations, group.size, config.threads,
                          config.tasksPerIteration, config.trajectoriesPerTask, config.outerSteps)
                   + (load.map { String(format: ", load average %.2f", $0) } ?? ""))
         }

@@ -11,9 +11,14 @@ func medianThroughput(repetitions: Int, _ work: () -> Int) -> Double {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         rates.append(Double(items) / max(seconds, 1e-9))
     }
-    rates.sort()
-    let middle = rates.count / 2
-    return rates.count % 2 == 1 ? rates[middle] : (rates[middle - 1] + rates[middle]) / 2
+    return median(rates)
+}
+
+/// The middle value (the mean of the two middle values for an even count).
+func median(_ values: [Double]) -> Double {
+    let sorted = values.sorted(), middle = sorted.count / 2
+    guard !sorted.isEmpty else { return .nan }
+    return sorted.count % 2 == 1 ? sorted[middle] : (sorted[middle - 1] + sorted[middle]) / 2
 }
 
 /// One JSON object on a line, keys sorted, for `--json` output.

@@ -33,7 +33,7 @@ struct MetaTrainCommand: ParsableCommand, RunsOnRanks {
         // and every rank trains with it.
         let settled = try group.broadcast { try settleConfiguration(name, in: run) }
         var config = settled.config
-        config.threads = options.threads ?? (MPIProcessGroup.isLaunched ? Launch.threadsPerRank : config.threads)
+        config.threads = options.threads(for: config)
         let pipeline = GMPSPipeline(config: config, run: run, group: group)
         let demos = try pipeline.demonstrations()
         let trainer = try pipeline.trainer(demos: demos, resume: settled.resuming)

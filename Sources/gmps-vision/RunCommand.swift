@@ -63,7 +63,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         }
         let run = try RunDirectory(path: settled.path)
         var config = settled.config
-        config.threads = options.threads ?? (MPIProcessGroup.isLaunched ? Launch.threadsPerRank : config.threads)
+        config.threads = options.threads(for: config)
         let pipeline = GMPSPipeline(config: config, run: run, group: group)
         let show = group.isRoot
         var stages: [(stage: String, seconds: Double)] = []

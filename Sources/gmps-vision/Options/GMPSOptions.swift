@@ -77,6 +77,12 @@ struct GMPSOptions: ParsableArguments {
         }
     }
 
+    /// Threads for this launch: --threads, else under an MPI launcher the cores this rank may
+    /// use, else the configuration's.
+    func threads(for config: GMPSConfig) -> Int {
+        threads ?? (MPIProcessGroup.isLaunched ? Launch.threadsPerRank : config.threads)
+    }
+
     /// `config` with every given option applied.
     func apply(to config: GMPSConfig) -> GMPSConfig {
         var config = config
