@@ -63,16 +63,20 @@ public struct GaussianPolicy: Sendable {
         }
     }
 
-    /// Samples a = μ + σ ⊙ ε, ε ~ N(0, I) from `rng`, for a batch; returns (actions (N,A), means (N,A)).
-    public func sample(parameters: [Float], images: [Float]? = nil, extras: [Float]? = nil, batch: Int,
-                       workspace: Workspace, using rng: inout some RandomNumberGenerator) throws -> (actions: [Float], means: [Float]) {
-        let mu = try mean(parameters: parameters, images: images, extras: extras, batch: batch, workspace: workspace)
-        let sigma = logStd(parameters).map { expf($0) }
-        var actions = mu
-        for i in 0..<batch {
-            for j in 0..<actionCount { actions[i * actionCount + j] += sigma[j] * rng.nextGaussian() }
+    /// Draws one action a = μ + σ ⊙ ε, ε ~ N(0, I) from `rng` (ε = 0 when not `noisy`: the mean
+    /// action), into `action` (A), and returns its log-probability
+    ///     log π(a) = Σ_j [ -½ ε_j² - s_j - ½ log 2π ]
+    /// exactly, since (a − μ)/σ = ε. mean (A); std = exp(s) and logStd = s (A).
+    @inline(__always)
+    public static func sample(mean: ArraySlice<Float>, std: [Float], logStd: [Float], noisy: Bool,
+                              into action: inout [Float], using rng: inout some RandomNumberGenerator) -> Float {
+        var logProbability: Float = 0
+        for (j, mu) in zip(action.indices, mean) {
+            let noise: Float = noisy ? rng.nextGaussian() : 0
+            action[j] = mu + std[j] * noise
+            logProbability += -0.5 * noise * noise - logStd[j] - halfLog2Pi
         }
-        return (actions, mu)
+        return logProbability
     }
 
     /// The policy-gradient surrogate J = Σ_i w_i log π(a_i|o_i) and its gradient with respect to

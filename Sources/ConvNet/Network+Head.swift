@@ -3,12 +3,13 @@
 ///
 /// The head's parameters are a contiguous suffix of θ in the same order as the head network's
 /// own θ, so an inner loop that adapts only the head on detached encoder features (FINDINGS.md)
-/// can use the exact Hessian-vector product of the head:
+/// runs the head network on the encoder's output:
 ///
 ///     let head = try GaussianPolicy(network: Network(spec: net.headSpec))
-///     let features = try net.encoderFeatures(parameters: theta, images: img, extras: hand, batch: n, workspace: ws)
+///     try net.encode(parameters: theta, images: img, extras: hand, batch: n, workspace: ws)
+///     net.copyHeadInputs(workspace: ws, into: inputs)              // (N, F+E)
 ///     let hv = try head.logProbabilityHessianVector(parameters: Array(theta[net.headParameterRange]),
-///                                                   extras: features, actions: a, weights: w, direction: v)
+///                                                   extras: inputs, actions: a, weights: w, direction: v)
 extension Network {
     /// An MLP on F + E inputs with this network's bias vector, dense layers and log-std.
     public var headSpec: NetworkSpec {
@@ -22,19 +23,21 @@ extension Network {
     /// Where the head's parameters sit in θ (bias vector, dense layers, log-std).
     public var headParameterRange: Range<Int> { biasVectorOffset..<parameterCount }
 
-    /// The encoder's output for a batch, [image features, extras] per sample: (N, F+E).
-    /// Runs a full forward on `workspace` (so a `backward` may follow).
-    public func encoderFeatures(parameters: [Float], images: [Float]? = nil, extras: [Float]? = nil,
-                                batch: Int, workspace: Workspace) throws -> [Float] {
-        try forward(parameters: parameters, images: images, extras: extras, batch: batch, workspace: workspace)
-        let width = featureCount + extraCount
-        let source = h0Pointer(workspace)
-        var out = [Float](repeating: 0, count: batch * width)
-        out.withUnsafeMutableBufferPointer { o in
-            for i in 0..<batch {
-                (o.baseAddress! + i * width).update(from: source + i * concatCount, count: width)
-            }
+    /// F: image features per sample (2·C keypoints after a spatial softmax; 0 without an image).
+    public var imageFeatureCount: Int { featureCount }
+
+    /// F + E: one sample's head input (image features, then extras).
+    public var headInputCount: Int { featureCount + extraCount }
+
+    /// Copies the head inputs [image features, extras] (N, F+E) of the last `encode` or
+    /// `forward` on `workspace` into `destination`, sample i at `destination + i · stride`
+    /// (stride ≥ F+E; default F+E), so a caller can write them straight into its own rows.
+    public func copyHeadInputs(workspace ws: Workspace, into destination: UnsafeMutablePointer<Float>,
+                               stride: Int? = nil) {
+        let width = headInputCount, step = stride ?? width
+        let source = UnsafePointer(h0Pointer(ws))
+        for i in 0..<ws.batch {
+            (destination + i * step).update(from: source + i * concatCount, count: width)
         }
-        return out
     }
 }

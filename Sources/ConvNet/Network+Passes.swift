@@ -14,6 +14,34 @@ extension Network {
     @discardableResult
     public func forward(parameters: [Float], images: [Float]? = nil, extras: [Float]? = nil,
                         batch: Int, workspace ws: Workspace) throws -> [Float] {
+        try encode(parameters: parameters, images: images, extras: extras, batch: batch, workspace: ws)
+        parameters.withUnsafeBufferPointer { theta in
+            let clock = ws.profiling ? now() : 0
+            var x = UnsafePointer(h0Pointer(ws))
+            for (l, (d, o)) in dense.enumerated() {
+                let y = ws.denseOut[l]
+                let act = l == dense.count - 1 ? Activation.identity : spec.activation
+                let wgt = theta.baseAddress! + denseWeight[l], bias = theta.baseAddress! + denseBias[l]
+                let input = UncheckedBox(x)
+                runSlices(slices(d: d, o: o, n: batch)) { s, count in
+                    let outputs = (s * o / count)..<((s + 1) * o / count)
+                    Dense.forward(n: batch, d: d, o: o, x: input.value, weight: wgt, bias: bias, y: y, outputs: outputs)
+                    if act != .identity {
+                        for i in 0..<batch { Activations.forward(act, y + i * o + outputs.lowerBound, count: outputs.count) }
+                    }
+                }
+                x = UnsafePointer(y)
+            }
+            if ws.profiling { ws.workers[0].add(.denseForward, since: clock) }
+        }
+        return Array(UnsafeBufferPointer(start: ws.denseOut[dense.count - 1], count: batch * spec.outputs))
+    }
+
+    /// The encoder alone (convolutions, keypoints, concat with extras and the bias vector) for a
+    /// batch: images (N,C,H,W), extras (N,E). Leaves the dense stack's input in `workspace`
+    /// (read it with `copyHeadInputs`); `forward` is this followed by the dense layers.
+    public func encode(parameters: [Float], images: [Float]? = nil, extras: [Float]? = nil,
+                       batch: Int, workspace ws: Workspace) throws {
         try checkInputs(parameters: parameters, images: images, extras: extras, batch: batch, workspace: ws)
         let (chunks, size) = chunking(batch: batch)
         ws.batch = batch
@@ -26,27 +54,9 @@ extension Network {
                         let start = w * size
                         self.encodeRows(ws, worker: w, rows: start..<min(batch, start + size), ptrs: ptrs)
                     }
-                    let clock = ws.profiling ? now() : 0
-                    var x = UnsafePointer(h0Pointer(ws))
-                    for (l, (d, o)) in dense.enumerated() {
-                        let y = ws.denseOut[l]
-                        let act = l == dense.count - 1 ? Activation.identity : spec.activation
-                        let wgt = ptrs.theta + denseWeight[l], bias = ptrs.theta + denseBias[l]
-                        let input = UncheckedBox(x)
-                        runSlices(slices(d: d, o: o, n: batch)) { s, count in
-                            let outputs = (s * o / count)..<((s + 1) * o / count)
-                            Dense.forward(n: batch, d: d, o: o, x: input.value, weight: wgt, bias: bias, y: y, outputs: outputs)
-                            if act != .identity {
-                                for i in 0..<batch { Activations.forward(act, y + i * o + outputs.lowerBound, count: outputs.count) }
-                            }
-                        }
-                        x = UnsafePointer(y)
-                    }
-                    if ws.profiling { ws.workers[0].add(.denseForward, since: clock) }
                 }
             }
         }
-        return Array(UnsafeBufferPointer(start: ws.denseOut[dense.count - 1], count: batch * spec.outputs))
     }
 
     /// How many output slices a dense GEMM of (n x d) · (d x o) splits into: one per worker when

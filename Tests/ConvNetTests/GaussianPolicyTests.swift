@@ -27,15 +27,33 @@ struct GaussianPolicyTests {
         let n = 4000
         let ws = policy.network.makeWorkspace(maxBatch: n)
         let x = [Float](repeating: 0.2, count: n)
-        var rng = SeededGenerator(seed: 8)
-        let (actions, means) = try policy.sample(parameters: theta, extras: x, batch: n, workspace: ws, using: &rng)
+        let means = try policy.mean(parameters: theta, extras: x, batch: n, workspace: ws)
+        let logStd = policy.logStd(theta), std = logStd.map { expf($0) }
+        func draw(seed: UInt64) -> (actions: [Float], logProbabilities: [Float]) {
+            var rng = SeededGenerator(seed: seed)
+            var action: [Float] = [0], actions: [Float] = [], logProbabilities: [Float] = []
+            for i in 0..<n {
+                logProbabilities.append(GaussianPolicy.sample(mean: means[i...i], std: std, logStd: logStd, noisy: true,
+                                                              into: &action, using: &rng))
+                actions += action
+            }
+            return (actions, logProbabilities)
+        }
+        let (actions, logProbabilities) = draw(seed: 8)
         let d = zip(actions, means).map { Double($0 - $1) }
         let m = d.reduce(0, +) / Double(n)
         let sd = (d.map { ($0 - m) * ($0 - m) }.reduce(0, +) / Double(n)).squareRoot()
         #expect(abs(m) < 0.05 && abs(sd - 0.7) < 0.03)
-        var rng2 = SeededGenerator(seed: 8)
-        let again = try policy.sample(parameters: theta, extras: x, batch: n, workspace: ws, using: &rng2)
-        #expect(again.actions == actions)
+        // The returned log-probability is the density's at the drawn action.
+        let worst = (0..<n).map { i in
+            abs(logProbabilities[i] - GaussianPolicy.logProbability(action: actions[i...i], mean: means[i...i], logStd: logStd))
+        }.max() ?? 0
+        #expect(worst < 1e-4)
+        #expect(draw(seed: 8).actions == actions)
+        var rng = SeededGenerator(seed: 1)
+        var meanAction: [Float] = [0]
+        _ = GaussianPolicy.sample(mean: means[0...0], std: std, logStd: logStd, noisy: false, into: &meanAction, using: &rng)
+        #expect(meanAction == [means[0]])
     }
 
     @Test func weightedLogProbabilityGradientMatchesFiniteDifferences() throws {

@@ -112,10 +112,14 @@ struct NetworkHeadTests {
         let hands = randomVector(batch * 3, &rng)
         let ws = net.makeWorkspace(maxBatch: batch), hws = head.network.makeWorkspace(maxBatch: batch)
         let full = try net.forward(parameters: theta, images: images, extras: hands, batch: batch, workspace: ws)
-        let features = try net.encoderFeatures(parameters: theta, images: images, extras: hands, batch: batch, workspace: ws)
+        let encodeWorkspace = net.makeWorkspace(maxBatch: batch)
+        try net.encode(parameters: theta, images: images, extras: hands, batch: batch, workspace: encodeWorkspace)
+        var features = [Float](repeating: .nan, count: batch * net.headInputCount)
+        features.withUnsafeMutableBufferPointer { net.copyHeadInputs(workspace: encodeWorkspace, into: $0.baseAddress!) }
         let headTheta = Array(theta[net.headParameterRange])
         let viaHead = try head.network.forward(parameters: headTheta, extras: features, batch: batch, workspace: hws)
-        #expect(maxDiff(viaHead, full) < 1e-6)
+        // Bit for bit: rollouts run the head on the encoder's output and must act exactly as the whole network.
+        #expect(viaHead == full)
         let hv = try head.logProbabilityHessianVector(parameters: headTheta, extras: features, actions: randomVector(batch * 3, &rng),
                                                       weights: [0.3, -0.2, 0.5], direction: randomVector(headTheta.count, &rng))
         #expect(hv.count == headTheta.count && hv.allSatisfy { $0.isFinite })

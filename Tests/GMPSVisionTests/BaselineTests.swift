@@ -49,7 +49,7 @@ struct BaselineTests {
         func gaussians(_ count: Int, _ scale: Float) -> [Float] { (0..<count).map { _ in scale * rng.nextGaussian() } }
         let goal = try Goal(.reach, [0, 0.8, 0.15])
         let rollouts = TaskRollouts(
-            goal: goal, trajectoryCount: k, horizon: t, hands: gaussians(n * 3, 0.3), features: [],
+            goal: goal, trajectoryCount: k, horizon: t, hands: gaussians(n * 3, 0.3), headInputs: [],
             actions: gaussians(n * 3, 0.8), logProbabilities: [Float](repeating: 0, count: n),
             rewards: gaussians(n, 1), states: [], images: (0..<(n * 3 * 64)).map { _ in UInt8(rng.next() % 256) },
             successes: [Bool](repeating: false, count: k), finalStates: [], latents: nil, latentMean: nil)

@@ -2,37 +2,6 @@ import ConvNet
 import Foundation
 import VisionEnvs
 
-/// One line of a maml-pg run's `progress.csv`.
-public struct MAMLIterationLog: Codable, Sendable {
-    public var iteration: Int
-    /// Mean-action success and return of θ on this iteration's tasks, before adaptation.
-    public var preSuccess: Double
-    public var preReturn: Double
-    /// The same for each task's adapted φ_i (the policies the outer gradient was taken at).
-    public var postSuccess: Double
-    public var postReturn: Double
-    /// Success of the exploring pre-update rollouts the inner step learned from.
-    public var explorationSuccess: Double
-    /// Success and return of the exploring post-update rollouts the outer gradient used.
-    public var postExplorationSuccess: Double
-    public var postExplorationReturn: Double
-    public var meanAlpha: Double
-    public var learningRate: Double
-    /// Cumulative on-policy environment steps: pre- and post-update rollouts.
-    public var onPolicySamples: Int
-    public var seconds: Double
-
-    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,post_exploration_success,post_exploration_return,mean_alpha,learning_rate,on_policy_samples,seconds"
-
-    public var csvRow: String {
-        func format(_ value: Double) -> String { String(format: "%.5g", value) }
-        return [String(iteration), format(preSuccess), format(postSuccess), format(preReturn), format(postReturn),
-                format(explorationSuccess), format(postExplorationSuccess), format(postExplorationReturn),
-                format(meanAlpha), format(learningRate), String(onPolicySamples),
-                String(format: "%.2f", seconds)].joined(separator: ",")
-    }
-}
-
 /// MAML with a policy-gradient outer objective from pixels (Finn et al. 2017), first order: the
 /// standard meta-RL that GMPS is measured against (DESIGN.md section 4, baselines).
 ///
@@ -48,8 +17,10 @@ public struct MAMLIterationLog: Codable, Sendable {
 /// Every pre- and post-update environment step counts as on-policy samples; the mean-action
 /// rollouts that measure progress count as evaluation samples.
 ///
-/// The run is written like a GMPS run: `checkpoint.json` holds a `MetaTrainerState`, so
-/// `gmps-vision evaluate --run` adapts it at meta-test exactly as it adapts GMPS.
+/// It shares GMPS's skeleton: the policy, the inner step, the state and its Adam step, the
+/// random streams and the meta-batch split over ranks (`MetaBatch`), so it runs under MPI the
+/// same way. The run is written like a GMPS run: `checkpoint.json` holds a `MetaTrainerState`,
+/// so `gmps-vision evaluate --run` adapts it at meta-test exactly as it adapts GMPS.
 public final class MAMLPolicyGradientTrainer {
     public let config: BaselineConfig
     public let policy: MetaPolicy
@@ -58,54 +29,28 @@ public final class MAMLPolicyGradientTrainer {
     public private(set) var state: MetaTrainerState
     /// The meta-training goals.
     public let goals: [Goal]
+    public let group: any ProcessGroup
 
-    private let workers: [RolloutWorker]
-    private let workspaces: [Workspace]
-    private let headWorkspaces: [Workspace]
+    private let streams: RandomStreams
+    private let resources: ThreadResources
 
     /// `initialTheta`: start from these parameters (e.g. behaviour-cloned) instead of random ones.
     public init(config: BaselineConfig, goals: [Goal], initialTheta: [Float]? = nil,
-                state: MetaTrainerState? = nil) throws {
+                state: MetaTrainerState? = nil, group: any ProcessGroup = SingleProcess()) throws {
         if let problem = config.problem() { throw BaselineError.invalidConfiguration(problem) }
         guard !goals.isEmpty else { throw BaselineError.invalidConfiguration("maml-pg needs at least one meta-training goal.") }
         let gmps = config.gmps
         self.config = config
-        policy = try MetaPolicy(spec: .visionPolicy(imageHeight: gmps.imageHeight, imageWidth: gmps.imageWidth,
-                                                    initialStd: gmps.initialStd), threads: 1)
-        inner = InnerStep(policy: policy, importanceWeightClip: gmps.importanceWeightClip, latentStd: nil)
+        policy = try MetaPolicy(config: gmps)
+        inner = InnerStep(policy: policy, config: gmps)
         outer = FullNetworkPolicyGradient(policy: policy, discount: gmps.discount)
         self.goals = goals
-        if let state {
-            guard state.theta.count == policy.parameterCount, state.alpha.count == policy.tailCount else {
-                throw BaselineError.invalidConfiguration("the checkpoint's parameters (\(state.theta.count)) do not fit this configuration's policy (\(policy.parameterCount)).")
-            }
-            self.state = state
-        } else {
-            let theta = initialTheta ?? policy.network.initialParameters(seed: gmps.seed)
-            guard theta.count == policy.parameterCount else {
-                throw BaselineError.invalidConfiguration("the initial parameters (\(theta.count)) do not fit the policy (\(policy.parameterCount)).")
-            }
-            var alpha = policy.alphaMask(gmps.adaptedParameters).map { $0 * gmps.initialAlpha }
-            for j in 0..<policy.biasVectorCount { alpha[j] = gmps.initialBiasVectorAlpha }
-            self.state = MetaTrainerState(
-                theta: theta, alpha: alpha,
-                thetaOptimizer: Adam(parameterCount: theta.count, learningRate: gmps.learningRate),
-                alphaOptimizer: Adam(parameterCount: policy.tailCount, learningRate: gmps.learningRate),
-                pretrained: initialTheta != nil)
-        }
-        let threads = gmps.threads, horizon = gmps.environment.horizon
-        let policy = self.policy
-        workers = try (0..<threads).map { _ in
-            try RolloutWorker(policy: policy, environment: gmps.environment, imageHeight: gmps.imageHeight,
-                              imageWidth: gmps.imageWidth, maxTrajectories: gmps.trajectoriesPerTask)
-        }
-        workspaces = (0..<threads).map { _ in policy.network.makeWorkspace(maxBatch: horizon) }
-        headWorkspaces = (0..<threads).map { _ in policy.head.makeWorkspace(maxBatch: gmps.trajectoriesPerTask * horizon) }
-    }
-
-    /// A generator for one purpose of one iteration: streams never depend on thread timing.
-    private func generator(iteration: Int, stream: UInt64) -> SeededGenerator {
-        SeededGenerator(seed: config.gmps.seed).split(stream: UInt64(iteration + 1) &* 1_000_003 &+ stream)
+        self.group = group
+        if let state { try state.checkFits(policy) }
+        self.state = try state ?? MetaTrainerState(policy: policy, config: gmps, initialTheta: initialTheta)
+        streams = RandomStreams(seed: gmps.seed)
+        resources = try ThreadResources(policy: policy, config: gmps, threads: gmps.threads,
+                                        trajectories: gmps.trajectoriesPerTask, networkBatch: gmps.environment.horizon)
     }
 
     /// What one task of the meta-batch contributes.
@@ -123,80 +68,101 @@ public final class MAMLPolicyGradientTrainer {
         let gmps = config.gmps
         let iteration = state.iteration
         let learningRate = gmps.learningRate(at: iteration)
-        state.thetaOptimizer.learningRate = learningRate
-        state.alphaOptimizer.learningRate = learningRate
+        state.setLearningRate(learningRate)
         let k = gmps.trajectoriesPerTask
+        let workers = resources.workers
 
         // 1. Sample the meta-batch of tasks.
-        var taskRNG = generator(iteration: iteration, stream: 0)
-        let tasks = Array((0..<goals.count).shuffled(using: &taskRNG).prefix(gmps.tasksPerIteration))
+        var taskRNG = streams.generator(.taskSampling, iteration: iteration)
+        let batch = MetaBatch(taskCount: goals.count, size: gmps.tasksPerIteration, using: &taskRNG,
+                              group: group, threads: resources.threads)
 
         // 2. Per task: pre-update rollouts → inner step → post-update rollouts → ∇_φ J(φ_i).
         let theta = state.theta, alpha = state.alpha
-        let slots = ResultSlots<TaskResult>(count: tasks.count)
-        try parallelForEach(tasks.count, workers: workers.count) { worker, slot in
-            var rng = generator(iteration: iteration, stream: 100 + UInt64(slot))
-            let goal = goals[tasks[slot]]
+        let results = try batch.map { worker, slot -> TaskResult in
+            var rng = streams.generator(.exploration(slot: slot), iteration: iteration)
+            let goal = goals[batch.tasks[slot]]
             let pre = try workers[worker].collect(goal: goal, parameters: theta, exploration: .perStep,
                                                   trajectories: k, using: &rng)
-            let data = pre.innerStepData(policy: policy, discount: gmps.discount)
-            let tail = policy.tail(of: theta)
-            let c = try inner.coefficients(tail: tail, data: data, workspace: headWorkspaces[worker])
-            let g = try inner.gradient(tail: tail, coefficients: c, data: data, workspace: headWorkspaces[worker])
-            let phi = policy.replacingTail(of: theta, with: inner.adaptedTail(tail, alpha: alpha, gradient: g))
-            var post = try workers[worker].collect(goal: goal, parameters: phi, exploration: .perStep,
+            let step = try inner.adapt(theta: theta, alpha: alpha, data: pre.innerStepData(policy: policy, discount: gmps.discount),
+                                       workspace: resources.headWorkspaces[worker])
+            var post = try workers[worker].collect(goal: goal, parameters: step.phi, exploration: .perStep,
                                                    trajectories: k, recordImages: true, using: &rng)
-            let (_, outerGradient) = try outer.gradient(parameters: phi, rollouts: post, workspace: workspaces[worker])
+            let (_, outerGradient) = try outer.gradient(parameters: step.phi, rollouts: post,
+                                                        workspace: resources.workspaces[worker])
             post.images = []   // K·T frames per task; not needed past the gradient
-            let alphaGradient = zip(policy.tail(of: outerGradient), g).map { $0 * $1 }
             let measuredPre = try workers[worker].collect(goal: goal, parameters: theta, exploration: .none,
                                                           trajectories: 1, using: &rng)
-            let measuredPost = try workers[worker].collect(goal: goal, parameters: phi, exploration: .none,
+            let measuredPost = try workers[worker].collect(goal: goal, parameters: step.phi, exploration: .none,
                                                            trajectories: 1, using: &rng)
-            slots[slot] = TaskResult(thetaGradient: outerGradient, alphaGradient: alphaGradient, pre: pre, post: post,
-                                     measuredPre: measuredPre, measuredPost: measuredPost)
+            return TaskResult(thetaGradient: outerGradient,
+                              alphaGradient: zip(policy.tail(of: outerGradient), step.gradient).map { $0 * $1 },
+                              pre: pre, post: post, measuredPre: measuredPre, measuredPost: measuredPost)
         }
-        let results = slots.values.compactMap { $0 }
 
-        // 3. The outer step: ascend mean_i J_i(φ_i) (Adam minimises, hence the minus).
-        var thetaGradient = [Float](repeating: 0, count: policy.parameterCount)
-        var alphaGradient = [Float](repeating: 0, count: policy.tailCount)
-        let scale = -1 / Float(max(results.count, 1))
-        for result in results {
-            VectorOps.axpy(scale, result.thetaGradient, &thetaGradient)
-            VectorOps.axpy(scale, result.alphaGradient, &alphaGradient)
+        // 3. The outer step: ascend mean_i J_i(φ_i) over all ranks' tasks (Adam descends, hence
+        //    the minus; negating is exact, so this is the negated mean bit for bit).
+        let gradients = ResultSlots<[[Float]]>(count: batch.tasks.count)
+        for slot in batch.mySlots {
+            if let result = results[slot] { gradients[slot] = [result.thetaGradient, result.alphaGradient] }
         }
-        let alphaMask = policy.alphaMask(gmps.adaptedParameters)
-        for j in alphaGradient.indices where alphaMask[j] == 0 { alphaGradient[j] = 0 }
-        guard thetaGradient.allSatisfy(\.isFinite), alphaGradient.allSatisfy(\.isFinite) else {
-            throw BaselineError.nonFinite(iteration: iteration, what: "outer policy gradient")
-        }
-        var (newTheta, newAlpha) = (state.theta, state.alpha)
-        try state.thetaOptimizer.update(&newTheta, gradient: thetaGradient)
-        if gmps.learnAlpha { try state.alphaOptimizer.update(&newAlpha, gradient: alphaGradient) }
-        guard newTheta.allSatisfy(\.isFinite), newAlpha.allSatisfy(\.isFinite) else {
-            throw BaselineError.nonFinite(iteration: iteration, what: "parameters")
-        }
-        (state.theta, state.alpha) = (newTheta, newAlpha)
+        let mean = batch.mean(of: gradients, shapes: [policy.parameterCount, policy.tailCount])
+        try state.descend(thetaGradient: mean[0].map { -$0 }, alphaGradient: mean[1].map { -$0 },
+                          alphaMask: policy.alphaMask(gmps.adaptedParameters), learnAlpha: gmps.learnAlpha,
+                          iteration: iteration, what: "outer policy gradient")
 
-        // 4. Count and log.
-        state.onPolicySamples += results.reduce(0) { $0 + $1.pre.sampleCount + $1.post.sampleCount }
-        state.evaluationSamples += results.reduce(0) { $0 + $1.measuredPre.sampleCount + $1.measuredPost.sampleCount }
+        // 4. Count and log: per-task figures summed over ranks, then averaged.
+        var sums = [Double](repeating: 0, count: 9)
+        for slot in batch.mySlots {
+            guard let result = results[slot] else { continue }
+            let figures = [result.measuredPre.successRate, result.measuredPre.averageReturn,
+                           result.measuredPost.successRate, result.measuredPost.averageReturn,
+                           result.pre.successRate, result.post.successRate, result.post.averageReturn,
+                           Double(result.pre.sampleCount + result.post.sampleCount),
+                           Double(result.measuredPre.sampleCount + result.measuredPost.sampleCount)]
+            for (index, figure) in figures.enumerated() { sums[index] += figure }
+        }
+        group.sum(&sums)
+        state.onPolicySamples += Int(sums[7])
+        state.evaluationSamples += Int(sums[8])
         state.iteration += 1
-        let seconds = Date().timeIntervalSince(started)
-        state.seconds += seconds
-        func mean(_ values: [Double]) -> Double { values.isEmpty ? 0 : values.reduce(0, +) / Double(values.count) }
-        let adapted = zip(state.alpha, alphaMask).filter { $0.1 != 0 }.map { Double($0.0) }
+        state.seconds += Date().timeIntervalSince(started)
+        let taskCount = Double(max(batch.tasks.count, 1))
         return MAMLIterationLog(
             iteration: iteration + 1,
-            preSuccess: mean(results.map(\.measuredPre.successRate)),
-            preReturn: mean(results.map(\.measuredPre.averageReturn)),
-            postSuccess: mean(results.map(\.measuredPost.successRate)),
-            postReturn: mean(results.map(\.measuredPost.averageReturn)),
-            explorationSuccess: mean(results.map(\.pre.successRate)),
-            postExplorationSuccess: mean(results.map(\.post.successRate)),
-            postExplorationReturn: mean(results.map(\.post.averageReturn)),
-            meanAlpha: mean(adapted), learningRate: Double(learningRate),
-            onPolicySamples: state.onPolicySamples, seconds: state.seconds)
+            preSuccess: sums[0] / taskCount, preReturn: sums[1] / taskCount,
+            postSuccess: sums[2] / taskCount, postReturn: sums[3] / taskCount,
+            explorationSuccess: sums[4] / taskCount,
+            postExplorationSuccess: sums[5] / taskCount, postExplorationReturn: sums[6] / taskCount,
+            meanAlpha: state.meanAdaptedAlpha(policy.alphaMask(gmps.adaptedParameters)),
+            learningRate: Double(learningRate), onPolicySamples: state.onPolicySamples, seconds: state.seconds)
+    }
+
+    /// Runs `config.gmps.iterations` meta-iterations, writing `progress.csv` and the checkpoint
+    /// after each (rank 0; every rank trains), and every `snapshotEvery` iterations also a
+    /// snapshot run directory `snapshots/iter-NNNN` that `gmps-vision evaluate` reads (a held-out
+    /// learning curve against on-policy samples). Returns the last iteration's log.
+    @discardableResult
+    public func train(in run: RunDirectory, snapshotEvery: Int = 0,
+                      progress: (MAMLIterationLog) -> Void = { _ in }) throws -> MAMLIterationLog? {
+        if group.isRoot { try run.writeJSON(config, to: "config.json") }
+        var rows: [String] = []
+        var last: MAMLIterationLog?
+        while state.iteration < config.gmps.iterations {
+            let entry = try runIteration()
+            last = entry
+            guard group.isRoot else { continue }
+            rows.append(entry.csvRow)
+            try run.writeCSV(header: MAMLIterationLog.csvHeader, rows: rows, to: "progress.csv")
+            try MetaCheckpoint.save(state, policy: policy, in: run)
+            if snapshotEvery > 0, entry.iteration % snapshotEvery == 0 {
+                let snapshot = try RunDirectory(path: run.file(String(format: "snapshots/iter-%04d", entry.iteration)).path)
+                try snapshot.writeJSON(config, to: "config.json")
+                try MetaCheckpoint.save(state, policy: policy, in: snapshot)
+            }
+            progress(entry)
+        }
+        if group.isRoot, config.gmps.iterations == 0 { try MetaCheckpoint.save(state, policy: policy, in: run) }
+        return last
     }
 }

@@ -58,10 +58,7 @@ public struct MetaTestEvaluator {
                                               trajectories: trajectories, using: &generator)
             samples += rollouts.sampleCount
             let data = rollouts.innerStepData(policy: policy, discount: discount)
-            let tail = policy.tail(of: current)
-            let c = try inner.coefficients(tail: tail, data: data, workspace: headWorkspace)
-            let g = try inner.gradient(tail: tail, coefficients: c, data: data, workspace: headWorkspace)
-            current = policy.replacingTail(of: current, with: inner.adaptedTail(tail, alpha: alpha, gradient: g))
+            current = try inner.adapt(theta: current, alpha: alpha, data: data, workspace: headWorkspace).phi
             steps.append(current)
         }
         return (steps, samples)

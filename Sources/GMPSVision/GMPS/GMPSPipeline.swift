@@ -44,8 +44,7 @@ public final class GMPSPipeline {
         var state: MetaTrainerState?
         var dagger: [ImitationData]?
         if group.isRoot && resume && run.exists(MetaCheckpoint.stateFile) {
-            let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
-                                                            initialStd: config.initialStd))
+            let policy = try MetaPolicy(config: config)
             let loaded = try MetaCheckpoint.load(from: run, policy: policy)
             state = loaded
             dagger = try DaggerCheckpoint.load(from: run, iterations: loaded.iteration, taskCount: goals.count,
@@ -96,28 +95,18 @@ public final class GMPSPipeline {
                          seed: UInt64, trajectories: Int? = nil, latentDecay: Float? = nil) throws -> EvaluationSummary {
         var (policy, evaluator) = try makeEvaluator(adaptationSteps: adaptationSteps, trajectories: trajectories)
         evaluator.latentDecay = latentDecay ?? config.adaptationLatentDecay
-        let k = evaluator.trajectories
-        let workers = try (0..<config.threads).map { _ in
-            try RolloutWorker(policy: policy, environment: config.environment, imageHeight: config.imageHeight,
-                              imageWidth: config.imageWidth, maxTrajectories: k)
-        }
-        let headWorkspaces = (0..<config.threads).map { _ in
-            policy.head.makeWorkspace(maxBatch: k * config.environment.horizon)
-        }
+        let resources = try ThreadResources(policy: policy, config: config, threads: config.threads,
+                                            trajectories: evaluator.trajectories, networkBatch: 1)
         let results = try evaluator.evaluate(goals: goals, theta: theta, alpha: alpha, draws: draws, seed: seed,
-                                             workers: workers, headWorkspaces: headWorkspaces)
+                                             workers: resources.workers, headWorkspaces: resources.headWorkspaces)
         return EvaluationSummary(results, adaptationSteps: adaptationSteps)
     }
 
     /// The run's policy and its meta-test procedure (exploration, K, α's inner step).
     func makeEvaluator(adaptationSteps: Int, trajectories: Int? = nil) throws -> (MetaPolicy, MetaTestEvaluator) {
-        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
-                                                        initialStd: config.initialStd))
+        let policy = try MetaPolicy(config: config)
         let evaluator = MetaTestEvaluator(
-            policy: policy,
-            inner: InnerStep(policy: policy, importanceWeightClip: config.importanceWeightClip,
-                             latentStd: config.exploration.latentStd),
-            exploration: config.exploration, trajectories: trajectories ?? config.trajectoriesPerTask,
+            policy: policy, inner: InnerStep(policy: policy, config: config), exploration: config.exploration, trajectories: trajectories ?? config.trajectoriesPerTask,
             adaptationSteps: adaptationSteps, discount: config.discount)
         return (policy, evaluator)
     }
@@ -128,20 +117,6 @@ public final class GMPSPipeline {
               let text = try? String(contentsOf: run.file("progress.csv"), encoding: .utf8) else { return [] }
         return text.split(separator: "\n").dropFirst().compactMap { IterationLog(csvRow: String($0)) }
             .filter { $0.iteration <= iteration }
-    }
-}
-
-extension IterationLog {
-    /// Parses a `csvRow`; nil for a malformed line.
-    public init?(csvRow: String) {
-        let fields = csvRow.split(separator: ",").map(String.init)
-        guard fields.count == 12, let iteration = Int(fields[0]),
-              let values = Optional(fields[1...8].compactMap(Double.init)), values.count == 8,
-              let samples = Int(fields[9]), let dagger = Int(fields[10]), let seconds = Double(fields[11]) else { return nil }
-        self.init(iteration: iteration, preSuccess: values[0], preReturn: values[2], postSuccess: values[1],
-                  postReturn: values[3], explorationSuccess: values[4], imitationLoss: values[5],
-                  meanAlpha: values[6], learningRate: values[7], onPolicySamples: samples,
-                  daggerSamples: dagger, seconds: seconds)
     }
 }
 
@@ -158,21 +133,18 @@ extension GMPSPipeline {
     public func adapted(theta: [Float], alpha: [Float], goal: Goal, steps: Int, seed: UInt64) throws -> [Float] {
         var (policy, evaluator) = try makeEvaluator(adaptationSteps: steps)
         evaluator.latentDecay = config.adaptationLatentDecay
-        let k = evaluator.trajectories
-        let worker = try RolloutWorker(policy: policy, environment: config.environment, imageHeight: config.imageHeight,
-                                       imageWidth: config.imageWidth, maxTrajectories: k)
+        let resources = try ThreadResources(policy: policy, config: config, threads: 1,
+                                            trajectories: evaluator.trajectories, networkBatch: 1)
         var rng = SeededGenerator(seed: seed)
-        let result = try evaluator.adapt(goal: goal, theta: theta, alpha: alpha, worker: worker,
-                                         headWorkspace: policy.head.makeWorkspace(maxBatch: k * config.environment.horizon),
-                                         using: &rng)
+        let result = try evaluator.adapt(goal: goal, theta: theta, alpha: alpha, worker: resources.workers[0],
+                                         headWorkspace: resources.headWorkspaces[0], using: &rng)
         return result.steps.last ?? theta
     }
 
     /// Contact sheets of held-out episodes before and after adaptation, goal drawn, written
     /// as `frames/goal-N-before.png` and `-after.png`; returns (caption, file) pairs.
     public func writeContactSheets(theta: [Float], alpha: [Float], goals: [Goal], seed: UInt64) throws -> [(caption: String, file: String)] {
-        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
-                                                        initialStd: config.initialStd))
+        let policy = try MetaPolicy(config: config)
         var sheets: [(caption: String, file: String)] = []
         for (index, goal) in goals.enumerated() {
             let phi = try adapted(theta: theta, alpha: alpha, goal: goal, steps: 1, seed: seed &+ UInt64(index))

@@ -65,14 +65,6 @@ public struct ImitationData: Sendable {
     }
 }
 
-extension ImitationBatch {
-    /// The concatenation of two batches.
-    func appending(_ other: ImitationBatch) -> ImitationBatch {
-        ImitationBatch(images: images + other.images, hands: hands + other.hands,
-                       actions: actions + other.actions, count: count + other.count)
-    }
-}
-
 extension TaskRollouts {
     /// These rollouts' recorded frames labelled with an expert's actions for their states
     /// (DAgger). Requires rollouts collected with `recordImages`.

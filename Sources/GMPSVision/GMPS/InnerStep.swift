@@ -46,6 +46,20 @@ public struct InnerCoefficients: Sendable {
     public var perTrajectory: [Float]
 }
 
+/// What one inner step computed: φ and the pieces the meta-gradient needs.
+public struct InnerAdaptation: Sendable {
+    /// θ's tail (tailCount), where the step was taken.
+    public var tail: [Float]
+    /// c at θ, held constant.
+    public var coefficients: InnerCoefficients
+    /// g = ∇_tail Ĵ(θ) (tailCount): the inner policy gradient.
+    public var gradient: [Float]
+    /// φ's tail: θ_tail + α ⊙ g.
+    public var adaptedTail: [Float]
+    /// φ (P): θ with its tail adapted.
+    public var phi: [Float]
+}
+
 /// The inner step of GMPS (DESIGN.md section 4): importance-weighted REINFORCE on the
 /// pre-update rollouts, then `φ = θ + α ⊙ ∇_θ Ĵ(θ)` on the adapted tail.
 ///
@@ -72,6 +86,26 @@ public struct InnerStep: Sendable {
         self.policy = policy
         self.importanceWeightClip = importanceWeightClip
         self.latentStd = latentStd
+    }
+
+    /// The inner step a configuration describes (its clip and its exploration's latent σ_z).
+    public init(policy: MetaPolicy, config: GMPSConfig) {
+        self.init(policy: policy, importanceWeightClip: config.importanceWeightClip,
+                  latentStd: config.exploration.latentStd)
+    }
+
+    /// The inner step at θ (P) on one task's rollouts: coefficients at θ's tail, then
+    /// g = ∇_tail Ĵ(θ) and φ = θ + α ⊙ g on the tail. The one place the step is taken:
+    /// meta-training, its measurement, MAML and meta-test all call this.
+    /// `coefficients`: c held fixed (tests differentiating numerically pass them), else computed.
+    public func adapt(theta: [Float], alpha: [Float], data: InnerStepData,
+                      coefficients: InnerCoefficients? = nil, workspace: Workspace) throws -> InnerAdaptation {
+        let tail = policy.tail(of: theta)
+        let c = try coefficients ?? self.coefficients(tail: tail, data: data, workspace: workspace)
+        let g = try gradient(tail: tail, coefficients: c, data: data, workspace: workspace)
+        let adaptedTail = VectorOps.adapted(theta: tail, alpha: alpha, gradient: g)
+        return InnerAdaptation(tail: tail, coefficients: c, gradient: g, adaptedTail: adaptedTail,
+                               phi: policy.replacingTail(of: theta, with: adaptedTail))
     }
 
     /// The coefficients at the tail θ_tail (the head's parameters).
@@ -147,11 +181,6 @@ public struct InnerStep: Sendable {
             VectorOps.axpy(1, part, &total)
         }
         return total
-    }
-
-    /// φ's tail: θ_tail + α ⊙ g.
-    public func adaptedTail(_ tail: [Float], alpha: [Float], gradient: [Float]) -> [Float] {
-        VectorOps.adapted(theta: tail, alpha: alpha, gradient: gradient)
     }
 
     /// Calls `body(sampleRange, headParameters, latentLogRatio)` once for the whole batch, or

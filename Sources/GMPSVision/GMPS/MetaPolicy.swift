@@ -20,24 +20,24 @@ public struct MetaPolicy: Sendable {
     /// Index in θ of the first adapted parameter (the bias vector).
     public let tailStart: Int
 
+    /// The policy a configuration describes: the vision network of DESIGN.md section 4 at the
+    /// configuration's image size and initial action noise. Every trainer, evaluator and
+    /// command builds its policy here, so a run directory's policy is always the same one.
     /// `threads`: workers per batch inside one network call (1 inside parallel rollout workers).
+    public init(config: GMPSConfig, threads: Int = 1) throws {
+        try self.init(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
+                                          initialStd: config.initialStd), threads: threads)
+    }
+
     public init(spec: NetworkSpec, threads: Int = 1) throws {
         guard spec.image != nil, spec.logStd != nil else {
             throw ConvNetError.invalidArchitecture("the meta-policy needs an image input and a log-std")
         }
         network = try Network(spec: spec, threads: threads)
         policy = try GaussianPolicy(network: network)
-        let headSpec = NetworkSpec.mlp(inputs: network.imageFeatureCount + spec.extraInputs,
-                                       hidden: spec.hidden, outputs: spec.outputs,
-                                       activation: spec.activation, biasVector: spec.biasVector,
-                                       initialStd: 1)
-        head = try Network(spec: headSpec, threads: 1)
+        head = try Network(spec: network.headSpec, threads: 1)
         headPolicy = try GaussianPolicy(network: head)
-        let firstHeadTensor = spec.biasVector > 0 ? "bias_vector" : "fc0.weight"
-        guard let first = network.layout.tensor(named: firstHeadTensor) else {
-            throw ConvNetError.invalidArchitecture("the vision network has no \(firstHeadTensor)")
-        }
-        tailStart = first.offset
+        tailStart = network.headParameterRange.lowerBound
         // The head's layout must be the vision network's tail, tensor for tensor.
         let tail = network.layout.tensors.filter { $0.offset >= tailStart }
         guard tail.map(\.name) == head.layout.tensors.map(\.name),
@@ -78,15 +78,4 @@ public struct MetaPolicy: Sendable {
 
     /// The bias vector (B) inside a tail.
     public func biasVector(ofTail tail: [Float]) -> [Float] { Array(tail[0..<biasVectorCount]) }
-
-    /// Head inputs (N, F+E) from keypoints (N, F) and hands (N, E).
-    public func headInputs(features: [Float], hands: [Float], batch: Int) -> [Float] {
-        let f = network.imageFeatureCount, e = network.extraInputCount
-        var inputs = [Float](repeating: 0, count: batch * (f + e))
-        for i in 0..<batch {
-            inputs.replaceSubrange((i * (f + e))..<(i * (f + e) + f), with: features[(i * f)..<((i + 1) * f)])
-            inputs.replaceSubrange((i * (f + e) + f)..<((i + 1) * (f + e)), with: hands[(i * e)..<((i + 1) * e)])
-        }
-        return inputs
-    }
 }

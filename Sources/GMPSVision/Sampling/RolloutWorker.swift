@@ -3,45 +3,67 @@ import VisionEnvs
 
 /// Collects rollouts of the meta-policy from pixels on one thread: K environments of one task
 /// step in lockstep so that the encoder runs at batch K. One worker per thread; it owns its
-/// environments, rasterizers and network workspaces, and allocates nothing per step once warm.
+/// environments, rasterizers, network workspaces and step buffers. Per step it allocates only
+/// the head's output and the environments' state vectors.
+///
+/// The path of one step: the renderer writes each environment's frame straight into the batch
+/// buffer (CHW Float32) → the encoder turns the K frames and hands into head inputs
+/// [keypoints, hand xyz], copied straight into the rollouts' rows (the inner step adapts the
+/// head on exactly these) → the head gives the action means (at batch K, or per rollout with
+/// its own latent) → `GaussianPolicy.sample` draws the action and its log-probability.
 public final class RolloutWorker {
     public let policy: MetaPolicy
     public let environment: EnvironmentName
     private var environments: [VisionEnv] = []
     private let imageHeight: Int
     private let imageWidth: Int
-    private let workspace: Workspace
-    private let headWorkspace: Workspace
+    private var workspace: Workspace
+    private var headWorkspace: Workspace
+    /// (K, 3, H, W): this step's frames.
     private var images: [Float] = []
+    /// (K, 3): this step's hand positions.
+    private var hands: [Float] = []
+    /// (K, F+E): this step's head inputs.
+    private var stepInputs: [Float] = []
+    /// (A): one action.
+    private var action: [Float]
 
-    /// `maxTrajectories`: the most rollouts one `collect` runs at once.
+    /// `maxTrajectories`: the most rollouts one `collect` runs at once (more grow the buffers).
     public init(policy: MetaPolicy, environment: EnvironmentName, imageHeight: Int, imageWidth: Int,
                 maxTrajectories: Int) throws {
         self.policy = policy
         self.environment = environment
         self.imageHeight = imageHeight
         self.imageWidth = imageWidth
-        workspace = policy.network.makeWorkspace(maxBatch: max(maxTrajectories, 1))
+        workspace = policy.network.makeWorkspace(maxBatch: 1)
         headWorkspace = policy.head.makeWorkspace(maxBatch: 1)
-        try growEnvironments(to: maxTrajectories)
+        action = [Float](repeating: 0, count: policy.actionCount)
+        try grow(to: max(maxTrajectories, 1))
     }
 
-    private func growEnvironments(to count: Int) throws {
+    /// A worker for the configuration's environment and image size.
+    public convenience init(policy: MetaPolicy, config: GMPSConfig, maxTrajectories: Int) throws {
+        try self.init(policy: policy, environment: config.environment, imageHeight: config.imageHeight,
+                      imageWidth: config.imageWidth, maxTrajectories: maxTrajectories)
+    }
+
+    private func grow(to count: Int) throws {
         while environments.count < count {
             environments.append(try VisionEnv(environment, imageHeight: imageHeight, imageWidth: imageWidth))
         }
-        images = [Float](repeating: 0, count: count * 3 * imageHeight * imageWidth)
+        workspace = policy.network.makeWorkspace(maxBatch: count)
+        headWorkspace = policy.head.makeWorkspace(maxBatch: count)
     }
 
     /// Rolls out `trajectories` episodes of `goal` with parameters θ (P).
-    /// `recordImages`: keep every frame as uint8 (for DAgger relabelling).
+    /// `recordImages`: keep every frame as uint8 (for DAgger relabelling and MAML's outer gradient).
     public func collect(goal: Goal, parameters theta: [Float], exploration: Exploration, trajectories: Int,
                         recordImages: Bool = false,
                         using generator: inout some RandomNumberGenerator) throws -> TaskRollouts {
-        if trajectories > environments.count { try growEnvironments(to: trajectories) }
         let k = trajectories
+        if k > environments.count { try grow(to: k) }
         let horizon = environment.horizon
-        let a = policy.actionCount, f = policy.network.imageFeatureCount, b = policy.biasVectorCount
+        let a = policy.actionCount, b = policy.biasVectorCount, inputCount = policy.headInputCount
         let stateCount = environment.privilegedStateDimension
         let imageCount = 3 * imageHeight * imageWidth
         let tail = policy.tail(of: theta)
@@ -51,7 +73,7 @@ public final class RolloutWorker {
         var rollouts = TaskRollouts(
             goal: goal, trajectoryCount: k, horizon: horizon,
             hands: [Float](repeating: 0, count: k * horizon * 3),
-            features: [Float](repeating: 0, count: k * horizon * f),
+            headInputs: [Float](repeating: 0, count: k * horizon * inputCount),
             actions: [Float](repeating: 0, count: k * horizon * a),
             logProbabilities: [Float](repeating: 0, count: k * horizon),
             rewards: [Float](repeating: 0, count: k * horizon),
@@ -78,55 +100,56 @@ public final class RolloutWorker {
             rollouts.latentMean = mean
         }
 
-        // The batch buffer holds exactly K frames (forward takes the whole array, no copy).
+        // The batch buffers hold exactly K samples (the networks take whole arrays, no copy).
         if images.count != k * imageCount { images = [Float](repeating: 0, count: k * imageCount) }
+        if hands.count != k * 3 { hands = [Float](repeating: 0, count: k * 3) }
+        if stepInputs.count != k * inputCount { stepInputs = [Float](repeating: 0, count: k * inputCount) }
         for trajectory in 0..<k { try environments[trajectory].reset(goal: goal) }
-        var hands = [Float](repeating: 0, count: k * 3)
         for t in 0..<horizon {
             // Observe: pixels straight into the batch buffer, hand xyz beside them.
             images.withUnsafeMutableBufferPointer { buffer in
                 for trajectory in 0..<k {
-                    let slice = UnsafeMutableBufferPointer(rebasing: buffer[(trajectory * imageCount)..<((trajectory + 1) * imageCount)])
-                    environments[trajectory].renderObservation(into: slice)
+                    let frame = UnsafeMutableBufferPointer(rebasing: buffer[(trajectory * imageCount)..<((trajectory + 1) * imageCount)])
+                    environments[trajectory].renderObservation(into: frame)
                     let hand = environments[trajectory].handPosition
-                    hands[trajectory * 3] = hand.x
-                    hands[trajectory * 3 + 1] = hand.y
-                    hands[trajectory * 3 + 2] = hand.z
+                    (hands[trajectory * 3], hands[trajectory * 3 + 1], hands[trajectory * 3 + 2]) = (hand.x, hand.y, hand.z)
                     if recordImages {
                         let row = (trajectory * horizon + t) * imageCount
                         for i in 0..<imageCount {
-                            rollouts.images[row + i] = UInt8(min(max(slice[i] * 255 + 0.5, 0), 255))
+                            rollouts.images[row + i] = UInt8(min(max(frame[i] * 255 + 0.5, 0), 255))
                         }
                     }
                 }
             }
-            // Act: the encoder at batch K; the head per rollout when each has its own latent.
-            var means = try policy.network.forward(parameters: theta, images: images,
-                                                   extras: hands, batch: k, workspace: workspace)
-            let features = policy.network.lastImageFeatures(workspace: workspace)
-            if !headParameters.isEmpty {
+            // Encode: the K frames → head inputs, into this step's buffer and the rollouts' rows
+            // (row k·T + t, so consecutive rollouts are T rows apart).
+            try policy.network.encode(parameters: theta, images: images, extras: hands, batch: k, workspace: workspace)
+            stepInputs.withUnsafeMutableBufferPointer { policy.network.copyHeadInputs(workspace: workspace, into: $0.baseAddress!) }
+            rollouts.headInputs.withUnsafeMutableBufferPointer {
+                policy.network.copyHeadInputs(workspace: workspace, into: $0.baseAddress! + t * inputCount,
+                                              stride: horizon * inputCount)
+            }
+            // Act: the head at batch K, or per rollout when each has its own latent.
+            var means: [Float]
+            if headParameters.isEmpty {
+                means = try policy.head.forward(parameters: tail, extras: stepInputs, batch: k, workspace: headWorkspace)
+            } else {
+                means = [Float](repeating: 0, count: k * a)
                 for trajectory in 0..<k {
-                    let input = policy.headInputs(features: Array(features[(trajectory * f)..<((trajectory + 1) * f)]),
-                                                  hands: Array(hands[(trajectory * 3)..<((trajectory + 1) * 3)]), batch: 1)
-                    let mean = try policy.head.forward(parameters: headParameters[trajectory], extras: input,
-                                                       batch: 1, workspace: headWorkspace)
+                    let mean = try policy.head.forward(
+                        parameters: headParameters[trajectory],
+                        extras: Array(stepInputs[(trajectory * inputCount)..<((trajectory + 1) * inputCount)]),
+                        batch: 1, workspace: headWorkspace)
                     means.replaceSubrange((trajectory * a)..<((trajectory + 1) * a), with: mean)
                 }
             }
             for trajectory in 0..<k {
                 let row = trajectory * horizon + t
-                var action = [Float](repeating: 0, count: a)
-                var logProbability: Float = 0
-                for j in 0..<a {
-                    let mean = means[trajectory * a + j]
-                    let noise: Float = exploration == .none ? 0 : generator.nextGaussian()
-                    action[j] = mean + std[j] * noise
-                    logProbability += -0.5 * noise * noise - logStd[j] - 0.9189385
-                }
+                rollouts.logProbabilities[row] = GaussianPolicy.sample(
+                    mean: means[(trajectory * a)..<((trajectory + 1) * a)], std: std, logStd: logStd,
+                    noisy: exploration != .none, into: &action, using: &generator)
                 rollouts.hands.replaceSubrange((row * 3)..<((row + 1) * 3), with: hands[(trajectory * 3)..<((trajectory + 1) * 3)])
-                rollouts.features.replaceSubrange((row * f)..<((row + 1) * f), with: features[(trajectory * f)..<((trajectory + 1) * f)])
                 rollouts.actions.replaceSubrange((row * a)..<((row + 1) * a), with: action)
-                rollouts.logProbabilities[row] = logProbability
                 rollouts.states.replaceSubrange((row * stateCount)..<((row + 1) * stateCount),
                                                 with: environments[trajectory].privilegedState())
                 let result = try environments[trajectory].step(action)

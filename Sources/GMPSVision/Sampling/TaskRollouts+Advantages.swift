@@ -26,7 +26,7 @@ extension TaskRollouts {
             advantages += zip(trajectory.returns, predicted).map { $0 - $1 }
         }
         return InnerStepData(
-            headInputs: policy.headInputs(features: features, hands: hands, batch: sampleCount),
+            headInputs: headInputs,
             actions: actions, behaviourLogProbabilities: logProbabilities, advantages: advantages,
             trajectoryLength: horizon, latents: latents, behaviourLatentMean: latentMean,
             trajectoryAdvantages: latents == nil ? nil : standardized(trajectoryReturns))

@@ -24,8 +24,9 @@ public struct TaskRollouts: Sendable {
     public var horizon: Int
     /// (K·T, 3): hand xyz seen at each step.
     public var hands: [Float]
-    /// (K·T, F): the encoder's keypoints at each step, as computed when acting.
-    public var features: [Float]
+    /// (K·T, F+E): the head's input at each step, [keypoints, hand xyz], as the encoder computed
+    /// it when acting: the inner step adapts the head on exactly these.
+    public var headInputs: [Float]
     /// (K·T, A): executed actions.
     public var actions: [Float]
     /// (K·T): log-probability of each executed action under the collecting policy

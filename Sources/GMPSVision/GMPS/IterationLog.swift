@@ -1,0 +1,45 @@
+import Foundation
+
+/// One line of `progress.csv`.
+public struct IterationLog: Codable, Sendable {
+    public var iteration: Int
+    /// Mean-action success and return of θ on this iteration's tasks, before adaptation, and of
+    /// each task's φ_i adapted on fresh exploring rollouts (as at meta-test).
+    public var preSuccess: Double
+    public var preReturn: Double
+    public var postSuccess: Double
+    public var postReturn: Double
+    /// Success of the exploring pre-update rollouts the inner step learned from.
+    public var explorationSuccess: Double
+    /// Outer imitation loss, averaged over the iteration's Adam steps.
+    public var imitationLoss: Double
+    public var meanAlpha: Double
+    public var learningRate: Double
+    public var onPolicySamples: Int
+    public var daggerSamples: Int
+    public var seconds: Double
+
+    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,imitation_loss,mean_alpha,learning_rate,on_policy_samples,dagger_samples,seconds"
+
+    public var csvRow: String {
+        [String(iteration), format(preSuccess), format(postSuccess), format(preReturn), format(postReturn),
+         format(explorationSuccess), format(imitationLoss), format(meanAlpha), format(learningRate),
+         String(onPolicySamples), String(daggerSamples), String(format: "%.2f", seconds)].joined(separator: ",")
+    }
+
+    private func format(_ value: Double) -> String { String(format: "%.5g", value) }
+}
+
+extension IterationLog {
+    /// Parses a `csvRow`; nil for a malformed line.
+    public init?(csvRow: String) {
+        let fields = csvRow.split(separator: ",").map(String.init)
+        guard fields.count == 12, let iteration = Int(fields[0]),
+              let values = Optional(fields[1...8].compactMap(Double.init)), values.count == 8,
+              let samples = Int(fields[9]), let dagger = Int(fields[10]), let seconds = Double(fields[11]) else { return nil }
+        self.init(iteration: iteration, preSuccess: values[0], preReturn: values[2], postSuccess: values[1],
+                  postReturn: values[3], explorationSuccess: values[4], imitationLoss: values[5],
+                  meanAlpha: values[6], learningRate: values[7], onPolicySamples: samples,
+                  daggerSamples: dagger, seconds: seconds)
+    }
+}
