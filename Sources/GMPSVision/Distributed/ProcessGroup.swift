@@ -28,10 +28,8 @@ public protocol ProcessGroup: AnyObject, Sendable {
 extension ProcessGroup {
     public var isRoot: Bool { rank == 0 }
 
-    /// Whether item `index` of a split is this rank's: items go round-robin over ranks.
-    public func owns(_ index: Int) -> Bool { index % size == rank }
-
-    /// This rank's items of 0..<count, in order.
+    /// This rank's items of 0..<count, in order: items go round-robin over ranks (item i is
+    /// rank i mod size's).
     public func share(of count: Int) -> [Int] { Array(stride(from: rank, to: count, by: size)) }
 
     /// Sums several vectors over ranks in one collective.
