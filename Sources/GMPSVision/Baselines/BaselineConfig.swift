@@ -39,13 +39,20 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
         case algorithm, pretrainInit, scratchLearningRate, scratchAdam
     }
 
+    /// Reads the GMPS fields and these keys from one flat JSON object; an absent key (other
+    /// than the algorithm) keeps its default. The round-trip test sets every field.
     public init(from decoder: any Decoder) throws {
-        gmps = try GMPSConfig(from: decoder)
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        algorithm = try container.decode(BaselineAlgorithm.self, forKey: .algorithm)
-        pretrainInit = try container.decodeIfPresent(Bool.self, forKey: .pretrainInit) ?? false
-        scratchLearningRate = try container.decodeIfPresent(Float.self, forKey: .scratchLearningRate) ?? 1e-3
-        scratchAdam = try container.decodeIfPresent(Bool.self, forKey: .scratchAdam) ?? true
+        self.init(algorithm: try container.decode(BaselineAlgorithm.self, forKey: .algorithm),
+                  gmps: try GMPSConfig(from: decoder))
+        for key in container.allKeys {
+            switch key {
+            case .algorithm: break
+            case .pretrainInit: try container.decode(&pretrainInit, forKey: key)
+            case .scratchLearningRate: try container.decode(&scratchLearningRate, forKey: key)
+            case .scratchAdam: try container.decode(&scratchAdam, forKey: key)
+            }
+        }
     }
 
     /// The GMPS fields and these keys in one flat JSON object.
