@@ -81,4 +81,15 @@ struct ConfigurationCodingTests {
         #expect(baseline == BaselineConfig(algorithm: .expert))
     }
 
+    @Test func aSettingOutOfRangeIsNamedByItsKey() {
+        var config = GMPSConfig()
+        #expect(config.invalidSetting() == nil)
+        config.trajectoriesPerTask = 1
+        #expect(config.invalidSetting()?.field == "trajectoriesPerTask")
+        #expect(config.invalidSetting()?.sentence(naming: "--trajectories")
+                == "--trajectories must be at least 2: advantages need more than one rollout; got 1.")
+        config = GMPSConfig()
+        config.imageWidth = 8
+        #expect(config.problem() == "imageWidth 48x8 is too small for the policy's three convolutions; use at least 16x16 (default 48x64).")
+    }
 }

@@ -66,12 +66,17 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
     }
 
     /// A sentence naming the first setting out of range, or nil.
-    public func problem() -> String? {
-        if let problem = gmps.problem() { return problem }
+    public func problem() -> String? { invalidSetting()?.description }
+
+    /// The first setting out of range (GMPS's fields first), or nil.
+    public func invalidSetting() -> InvalidSetting? {
+        if let invalid = gmps.invalidSetting() { return invalid }
         if algorithm == .mamlPG, gmps.exploration != .perStep {
-            return "maml-pg explores with per-step noise; its outer policy gradient runs through the full network at the sampled actions."
+            return InvalidSetting(field: "exploration", requirement: "must be per-step for maml-pg: its outer policy gradient runs through the full network at the sampled actions.")
         }
-        if !(scratchLearningRate > 0) { return "the pg-scratch learning rate must be positive." }
+        if !(scratchLearningRate > 0) {
+            return InvalidSetting(field: CodingKeys.scratchLearningRate.stringValue, requirement: "must be positive; got \(scratchLearningRate).")
+        }
         return nil
     }
 }

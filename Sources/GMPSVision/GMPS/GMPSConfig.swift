@@ -129,20 +129,57 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     }
 
     /// A sentence naming the first setting out of range, or nil.
-    public func problem() -> String? {
-        if imageHeight < 8 || imageWidth < 8 { return "the image must be at least 8x8 pixels." }
-        if tasksPerIteration < 1 { return "tasks per iteration must be at least 1." }
-        if trajectoriesPerTask < 2 { return "at least 2 trajectories per task are needed to estimate advantages." }
-        if iterations < 0 || outerSteps < 1 { return "iterations must be ≥ 0 and outer steps ≥ 1." }
-        if !(learningRate > 0) || !(finalLearningRate > 0) { return "learning rates must be positive." }
-        if !(initialStd > 0) { return "the initial standard deviation must be positive." }
-        if !(0...1).contains(daggerShare) { return "the DAgger share must be in [0, 1]." }
-        if demosPerTaskBatch < 1 || pretrainBatch < 1 { return "batch sizes must be at least 1." }
-        if metaTrainTasks < 1 || demosPerTask < 1 { return "at least one meta-training task with one demonstration is needed." }
-        if threads < 1 { return "threads must be at least 1." }
-        if let std = exploration.latentStd, !(std > 0) { return "the latent standard deviation must be positive." }
+    public func problem() -> String? { invalidSetting()?.description }
+
+    /// The first setting out of range, or nil. Every bound on a field lives here; the CLI
+    /// names the option a user typed instead of the field (`InvalidSetting.sentence(naming:)`).
+    public func invalidSetting() -> InvalidSetting? {
+        func invalid(_ key: CodingKeys, _ requirement: String) -> InvalidSetting {
+            InvalidSetting(field: key.stringValue, requirement: requirement)
+        }
+        if imageHeight < 16 || imageWidth < 16 {
+            return invalid(imageHeight < 16 ? .imageHeight : .imageWidth,
+                           "\(imageHeight)x\(imageWidth) is too small for the policy's three convolutions; use at least 16x16 (default 48x64).")
+        }
+        if metaTrainTasks < 1 { return invalid(.metaTrainTasks, "must be at least 1; got \(metaTrainTasks).") }
+        if demosPerTask < 1 {
+            return invalid(.demosPerTask, "must be at least 1: behaviour cloning needs a demonstration of every task; got \(demosPerTask).")
+        }
+        if iterations < 0 { return invalid(.iterations, "must be at least 0; got \(iterations).") }
+        if tasksPerIteration < 1 { return invalid(.tasksPerIteration, "must be at least 1; got \(tasksPerIteration).") }
+        if trajectoriesPerTask < 2 {
+            return invalid(.trajectoriesPerTask, "must be at least 2: advantages need more than one rollout; got \(trajectoriesPerTask).")
+        }
+        if outerSteps < 1 { return invalid(.outerSteps, "must be at least 1; got \(outerSteps).") }
+        if pretrainSteps < 0 { return invalid(.pretrainSteps, "must be at least 0; got \(pretrainSteps).") }
+        if !(learningRate > 0) { return invalid(.learningRate, "must be positive; got \(learningRate).") }
+        if !(finalLearningRate > 0) { return invalid(.finalLearningRate, "must be positive; got \(finalLearningRate).") }
+        if !(pretrainLearningRate > 0) { return invalid(.pretrainLearningRate, "must be positive; got \(pretrainLearningRate).") }
+        if !(initialStd > 0) { return invalid(.initialStd, "must be positive; got \(initialStd).") }
+        if !(initialAlpha >= 0) { return invalid(.initialAlpha, "must be at least 0; got \(initialAlpha).") }
+        if !(initialBiasVectorAlpha >= 0) { return invalid(.initialBiasVectorAlpha, "must be at least 0; got \(initialBiasVectorAlpha).") }
+        if let std = exploration.latentStd, !(std > 0) {
+            return invalid(.exploration, "needs a positive latent standard deviation; got \(std).")
+        }
+        if !(0...1).contains(daggerShare) { return invalid(.daggerShare, "must be in [0, 1]; got \(daggerShare).") }
+        if demosPerTaskBatch < 1 { return invalid(.demosPerTaskBatch, "must be at least 1; got \(demosPerTaskBatch).") }
+        if pretrainBatch < 1 { return invalid(.pretrainBatch, "must be at least 1; got \(pretrainBatch).") }
+        if !(1...256).contains(threads) { return invalid(.threads, "must be between 1 and 256; got \(threads).") }
         return nil
     }
+}
+
+/// A setting out of range: its `config.json` key and what it must be.
+public struct InvalidSetting: Equatable, Sendable, CustomStringConvertible {
+    /// The field's key in `config.json`, e.g. `trajectoriesPerTask`.
+    public var field: String
+    /// What the value must be, and why, as the end of a sentence: "must be at least 2: …".
+    public var requirement: String
+
+    /// The sentence with the field named as `name` (e.g. the command-line option that sets it).
+    public func sentence(naming name: String) -> String { "\(name) \(requirement)" }
+
+    public var description: String { sentence(naming: field) }
 }
 
 extension GMPSConfig {
