@@ -85,6 +85,7 @@ struct GMPSOptions: ParsableArguments {
     private func apply(to config: GMPSConfig) -> GMPSConfig {
         var config = config
         if let tasks { config.metaTrainTasks = tasks }
+        if let demosPerTask { config.demosPerTask = demosPerTask }
         if let iterations { config.iterations = iterations }
         if let tasksPerIteration { config.tasksPerIteration = tasksPerIteration }
         if let trajectories { config.trajectoriesPerTask = trajectories }
