@@ -19,11 +19,10 @@ struct BaselineCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "maml-pg, multitask-bc, pg-scratch or expert.")
-    var algo: String
+    @Option(help: "The baseline.")
+    var algo: BaselineAlgorithm
 
-    @Option(help: "Environment: push, door or reach.")
-    var env = "push"
+    @OptionGroup var environment: EnvironmentOrPushOption
 
     @Option(help: "Run directory (required for maml-pg and multitask-bc; pg-scratch and expert write summary.json there if given).")
     var out: String?
@@ -55,8 +54,8 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "maml-pg: initial inner step size α on every adapted parameter.")
     var alpha: Float = 0.05
 
-    @Option(help: "maml-pg: adapted parameters, head or bias-vector.")
-    var adapt = "head"
+    @Option(help: "maml-pg: adapted parameters.")
+    var adapt = GMPSConfig.AdaptedParameters.head
 
     @Flag(help: "maml-pg: start from a behaviour-cloned θ instead of random parameters.")
     var pretrain = false
@@ -76,8 +75,8 @@ struct BaselineCommand: ParsableCommand {
     @Flag(help: "pg-scratch: plain gradient ascent instead of Adam.")
     var sgd = false
 
-    @Option(help: "Policy image size HxW.")
-    var image = ImageSize(height: 48, width: 64)
+    @Option(help: "Policy image size as HxW.")
+    var size = ImageSize(height: 48, width: 64)
 
     @Option(help: "Worker threads.")
     var threads = 2
@@ -85,43 +84,40 @@ struct BaselineCommand: ParsableCommand {
     @Option(help: "Master seed (goal split, initialisation, noise).")
     var seed: UInt64 = 1
 
-    @Flag(help: "Print one JSON object.")
-    var json = false
+    @OptionGroup var output: JSONOption
 
-    func validate() throws {
-        guard let algorithm = BaselineAlgorithm(rawValue: algo) else {
-            throw ValidationError("--algo must be one of \(BaselineAlgorithm.allCases.map(\.rawValue).joined(separator: ", ")).")
-        }
-        if algorithm == .mamlPG || algorithm == .multitaskBC, out == nil {
-            throw ValidationError("--algo \(algo) writes a run directory: give it with --out DIR.")
-        }
-        if let iterations, iterations < 0 { throw ValidationError("--iterations must be at least 0.") }
-        guard tasks >= 1, tasksPerIteration >= 1, goalCount >= 1 else {
-            throw ValidationError("--tasks, --tasks-per-iteration and --goal-count must be at least 1.")
-        }
-        guard trajectories >= 2 else { throw ValidationError("--trajectories must be at least 2 (advantages need a spread).") }
-        guard adaptSteps >= 1, draws >= 1 else { throw ValidationError("--adapt-steps and --draws must be at least 1.") }
-        guard learningRate > 0, alpha >= 0 else { throw ValidationError("--learning-rate must be positive and --alpha non-negative.") }
-        guard scriptedDemos >= 1, std > 0 else { throw ValidationError("--scripted-demos must be at least 1 and --std positive.") }
-        guard snapshotEvery >= 0 else { throw ValidationError("--snapshot-every must be at least 0.") }
-        guard pretrainSteps >= 1 else { throw ValidationError("--pretrain-steps must be at least 1.") }
-        guard threads >= 1 else { throw ValidationError("--threads must be at least 1.") }
-        guard GMPSConfig.AdaptedParameters(rawValue: adapt) != nil else {
-            throw ValidationError("--adapt must be head or bias-vector.")
-        }
+    /// The option that sets each configuration field, to name it in a message.
+    private var optionSetting: [String: String] {
+        ["metaTrainTasks": "--tasks", "tasksPerIteration": "--tasks-per-iteration", "trajectoriesPerTask": "--trajectories",
+         "imageHeight": "--size", "imageWidth": "--size", "initialStd": "--std", "demosPerTask": "--scripted-demos",
+         "learningRate": "--learning-rate", "finalLearningRate": "--learning-rate", "pretrainLearningRate": "--learning-rate",
+         "scratchLearningRate": "--learning-rate", "initialAlpha": "--alpha", "initialBiasVectorAlpha": "--alpha",
+         "iterations": "--iterations", "pretrainSteps": algo == .multitaskBC ? "--iterations" : "--pretrain-steps",
+         "threads": "--threads", "seed": "--seed"]
     }
 
-    func run() throws {
-        let name = try EnvironmentName(parsing: env)
-        guard let algorithm = BaselineAlgorithm(rawValue: algo),
-              let adapted = GMPSConfig.AdaptedParameters(rawValue: adapt) else { throw ValidationError("--algo or --adapt is unknown.") }
-        var gmps = GMPSConfig()
-        gmps.environment = name
+    func validate() throws {
+        if algo == .mamlPG || algo == .multitaskBC, out == nil {
+            throw ValidationError("--algo \(algo.rawValue) writes a run directory: give it with --out DIR.")
+        }
+        // The evaluation and snapshot settings are not part of the configuration.
+        guard goalCount >= 1, adaptSteps >= 1, draws >= 1 else {
+            throw ValidationError("--goal-count, --adapt-steps and --draws must be at least 1.")
+        }
+        guard snapshotEvery >= 0 else { throw ValidationError("--snapshot-every must be at least 0.") }
+        guard pretrainSteps >= 1 else { throw ValidationError("--pretrain-steps must be at least 1.") }
+        if let invalid = configuration().invalidSetting() { throw ValidationError(invalid, options: optionSetting) }
+    }
+
+    /// The run's configuration: GMPS's defaults with the options applied, and what the
+    /// algorithm fixes (maml-pg explores per step; multitask-bc only clones).
+    private func configuration() -> BaselineConfig {
+        var gmps = GMPSConfig(environment: environment.name)
         gmps.seed = seed
         gmps.threads = threads
         gmps.metaTrainTasks = tasks
-        gmps.imageHeight = image.height
-        gmps.imageWidth = image.width
+        gmps.imageHeight = size.height
+        gmps.imageWidth = size.width
         gmps.tasksPerIteration = min(tasksPerIteration, tasks)
         gmps.trajectoriesPerTask = trajectories
         gmps.exploration = .perStep
@@ -129,20 +125,17 @@ struct BaselineCommand: ParsableCommand {
         gmps.demosPerTask = scriptedDemos
         gmps.learningRate = learningRate
         gmps.finalLearningRate = learningRate
-        gmps.adaptedParameters = adapted
+        gmps.adaptedParameters = adapt
         gmps.initialAlpha = alpha
         gmps.initialBiasVectorAlpha = alpha
         gmps.outerSteps = 1
-        var config = BaselineConfig(algorithm: algorithm, gmps: gmps)
+        var config = BaselineConfig(algorithm: algo, gmps: gmps)
         config.scratchLearningRate = learningRate
         config.scratchAdam = !sgd
         config.pretrainInit = pretrain
-        let split = TaskDistribution(name).metaSplit(seed: seed, trainCount: tasks, testCount: goalCount)
-
-        switch algorithm {
+        switch algo {
         case .mamlPG:
             config.gmps.iterations = iterations ?? 20
-            try trainMAML(config, goals: split.train)
         case .multitaskBC:
             config.gmps.pretrainSteps = iterations ?? 1000
             config.gmps.pretrainLearningRate = learningRate
@@ -150,9 +143,19 @@ struct BaselineCommand: ParsableCommand {
             config.gmps.initialAlpha = 0
             config.gmps.initialBiasVectorAlpha = 0
             config.gmps.learnAlpha = false
-            try trainBehaviourCloning(config, goals: split.train)
         case .pgScratch, .expert:
-            try evaluateDirectly(config, goals: split.test)
+            break
+        }
+        return config
+    }
+
+    func run() throws {
+        let config = configuration()
+        let split = TaskDistribution(environment.name).metaSplit(seed: seed, trainCount: tasks, testCount: goalCount)
+        switch algo {
+        case .mamlPG: try trainMAML(config, goals: split.train)
+        case .multitaskBC: try trainBehaviourCloning(config, goals: split.train)
+        case .pgScratch, .expert: try evaluateDirectly(config, goals: split.test)
         }
     }
 
@@ -262,12 +265,12 @@ struct BaselineCommand: ParsableCommand {
     }
 
     private func runDirectory() throws -> RunDirectory {
-        guard let out else { throw ValidationError("--algo \(algo) writes a run directory: give it with --out DIR.") }
+        guard let out else { throw ValidationError("--algo \(algo.rawValue) writes a run directory: give it with --out DIR.") }
         return try RunDirectory(path: out)
     }
 
     private func report(_ object: [String: Any], text: String) throws {
-        if json {
+        if output.json {
             let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {

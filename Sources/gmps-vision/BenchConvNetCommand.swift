@@ -3,7 +3,7 @@ import ConvNet
 import Foundation
 
 /// `gmps-vision bench convnet`: images per second of the networks, forward and training.
-struct BenchConvNetCommand: ParsableCommand {
+struct BenchConvNetCommand: ParsableCommand, Benchmark {
     static let configuration = CommandConfiguration(
         commandName: "convnet",
         abstract: "Images per second of the reference CNN and the vision policy (forward, training step).",
@@ -11,24 +11,25 @@ struct BenchConvNetCommand: ParsableCommand {
             Reference CNN of DESIGN.md section 5: 3x64x64 → conv 32 k5 s2 → conv 32 k3 → conv 32 k3 \
             (ReLU, VALID) → FC 256 → FC 256 → 4; a training step is forward, MSE, backward and Adam. \
             Reports the median of several timed repetitions after a warm-up. The conv layers' GFLOP/s \
-            come from per-stage timers of worker 0 during batch-64 passes.
+            come from per-stage timers of worker 0 during batch-64 passes. --json reports the \
+            reference CNN only.
             """
     )
 
-    @Flag(help: "Print one JSON object (reference CNN only).")
-    var json = false
+    static let defaultRepetitions = 5
+
+    @OptionGroup var output: JSONOption
 
     @Option(help: "Workers a batch is split over (OpenBLAS itself runs one thread per worker).")
     var threads = 2
 
-    @Option(help: "Timed repetitions; the median is reported.")
-    var repetitions = 5
+    @OptionGroup var timing: RepetitionsOption<Self>
 
     func validate() throws {
-        guard threads >= 1, repetitions >= 1 else {
-            throw ValidationError("--threads and --repetitions must be at least 1.")
-        }
+        guard threads >= 1 else { throw ValidationError("--threads must be at least 1; got \(threads).") }
     }
+
+    var repetitions: Int { timing.repetitions }
 
     /// OpenBLAS sgemm's per-core peak on the project's machines (NATIVE.md), for the fraction reported.
     static let peakGFLOPsPerCore = 100.0
@@ -40,7 +41,7 @@ struct BenchConvNetCommand: ParsableCommand {
         let train64 = try trainRate(reference, batch: 64, iterations: 4)
         let train256 = try trainRate(reference, batch: 256, iterations: 1)
         let conv = try convProfile(reference, batch: 64)
-        if json {
+        if output.json {
             try printJSON([
                 "network": "reference_cnn", "threads": threads, "blas_threads": BLAS.threads,
                 "repetitions": repetitions,

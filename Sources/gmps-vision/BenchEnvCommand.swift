@@ -4,7 +4,7 @@ import VisionEnvs
 
 /// `gmps-vision bench env`: control steps per second of an environment, without and with the
 /// policy's frame, on one thread and on every core.
-struct BenchEnvCommand: ParsableCommand {
+struct BenchEnvCommand: ParsableCommand, Benchmark {
     static let configuration = CommandConfiguration(
         commandName: "env",
         abstract: "Environment steps per second, with and without rendering, one thread and all cores.",
@@ -17,30 +17,28 @@ struct BenchEnvCommand: ParsableCommand {
             """
     )
 
-    @Flag(help: "Print one JSON object.")
-    var json = false
+    static let defaultRepetitions = 5
 
-    @Option(help: "Environment: push, door or reach.")
-    var env = "push"
+    @OptionGroup var output: JSONOption
+
+    @OptionGroup var environment: EnvironmentOrPushOption
 
     @Option(help: "Control steps per thread per repetition.")
     var steps = 20_000
 
-    @Option(help: "Timed repetitions; the median is reported.")
-    var repetitions = 5
+    @OptionGroup var timing: RepetitionsOption<Self>
 
     @Option(help: "Threads for the all-cores figures (default: every active core).")
     var threads = ProcessInfo.processInfo.activeProcessorCount
 
     func validate() throws {
-        _ = try environment()
-        guard steps >= 1, repetitions >= 1, threads >= 1 else {
-            throw ValidationError("--steps, --repetitions and --threads must be at least 1.")
+        guard steps >= 1, threads >= 1 else {
+            throw ValidationError("--steps and --threads must be at least 1.")
         }
     }
 
     func run() throws {
-        let name = try environment()
+        let name = environment.name, repetitions = timing.repetitions
         let single = try EnvWorkers(name, count: 1)
         let parallel = try EnvWorkers(name, count: threads)
         let stepsPerThread = steps
@@ -58,7 +56,7 @@ struct BenchEnvCommand: ParsableCommand {
                 parallel.run(steps: stepsPerThread, render: true)
             }),
         ]
-        if json {
+        if output.json {
             var object: [String: Any] = [
                 "env": name.rawValue, "threads": threads, "image_height": VisionEnv.defaultImageHeight,
                 "image_width": VisionEnv.defaultImageWidth, "steps_per_repetition": steps,
@@ -73,14 +71,6 @@ struct BenchEnvCommand: ParsableCommand {
             print(key.padding(toLength: 42, withPad: " ", startingAt: 0) + String(Int(value.rounded())))
         }
         print("threads for the all-cores figures: \(threads)")
-    }
-
-    private func environment() throws -> EnvironmentName {
-        do {
-            return try EnvironmentName(parsing: env)
-        } catch {
-            throw ValidationError(error.description)
-        }
     }
 }
 

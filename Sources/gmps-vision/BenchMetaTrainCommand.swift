@@ -18,8 +18,7 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
             """
     )
 
-    @Option(help: "Environment: push, door or reach.")
-    var env = "push"
+    @OptionGroup var environment: EnvironmentOrPushOption
 
     @Option(help: "Timed meta-iterations; the median is reported.")
     var iterations = 5
@@ -30,18 +29,16 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
     @Flag(help: "The tiny configuration of `run --quick` instead of the default (a smoke test, not a figure).")
     var quick = false
 
-    @Flag(help: "Print one JSON object.")
-    var json = false
+    @OptionGroup var output: JSONOption
 
     func validate() throws {
-        _ = try parseEnvironment(env)
         guard (1...100).contains(iterations) else { throw ValidationError("--iterations must be between 1 and 100; got \(iterations).") }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256; got \(threads).") }
     }
 
     func run() throws {
         let group = Launch.group
-        let name = try parseEnvironment(env)
+        let name = environment.name
         var config = quick ? GMPSConfig.quick(name) : GMPSConfig()
         config.environment = name
         config.threads = threads ?? Launch.threadsPerRank
@@ -63,7 +60,7 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
         // Environment steps per iteration: exploring rollouts, then per task K probes + θ + φ_i.
         let steps = config.tasksPerIteration * (2 * config.trajectoriesPerTask + 2) * config.environment.horizon
         let load = oneMinuteLoadAverage()
-        if json {
+        if output.json {
             try printJSON([
                 "env": config.environment.rawValue, "ranks": group.size, "threads_per_rank": config.threads,
                 "tasks_per_iteration": config.tasksPerIteration, "trajectories_per_task": config.trajectoriesPerTask,

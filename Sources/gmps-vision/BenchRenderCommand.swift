@@ -2,7 +2,7 @@ import ArgumentParser
 import Renderer
 
 /// `gmps-vision bench render`: frames per second of the software rasterizer on one thread.
-struct BenchRenderCommand: ParsableCommand {
+struct BenchRenderCommand: ParsableCommand, Benchmark {
     static let configuration = CommandConfiguration(
         commandName: "render",
         abstract: "Frames per second of the renderer on the push-like scene, one thread.",
@@ -13,20 +13,20 @@ struct BenchRenderCommand: ParsableCommand {
             """
     )
 
-    @Flag(help: "Print one JSON object (64x64, no shadows, no anti-aliasing).")
-    var json = false
+    static let defaultRepetitions = 7
 
-    @Option(help: "Timed repetitions; the median is reported.")
-    var repetitions = 7
+    @OptionGroup var output: JSONOption
+
+    @OptionGroup var timing: RepetitionsOption<Self>
 
     @Option(help: "Frames per repetition.")
     var frames = 4000
 
     func validate() throws {
-        guard repetitions >= 1, frames >= 1 else {
-            throw ValidationError("--repetitions and --frames must be at least 1.")
-        }
+        guard frames >= 1 else { throw ValidationError("--frames must be at least 1; got \(frames).") }
     }
+
+    var repetitions: Int { timing.repetitions }
 
     struct Case {
         var height: Int
@@ -36,7 +36,7 @@ struct BenchRenderCommand: ParsableCommand {
     }
 
     func run() throws {
-        if json {
+        if output.json {
             let fps = measure(Case(height: 64, width: 64))
             try printJSON([
                 "scene": "push-like", "width": 64, "height": 64, "threads": 1,

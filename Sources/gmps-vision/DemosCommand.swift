@@ -20,8 +20,7 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
             """
     )
 
-    @Option(help: "Environment: push, door or reach.")
-    var env: String
+    @OptionGroup var environment: EnvironmentOption
 
     @Option(help: "An expert folder written by `gmps-vision experts`, or scripted.")
     var experts: String
@@ -29,8 +28,7 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
     @Option(help: "Episodes per task.")
     var perTask: Int
 
-    @Option(help: "Folder to write the dataset into (created if missing).")
-    var out: String
+    @OptionGroup var folder: OutputFolderOption
 
     @Option(help: "Number of meta-training tasks (default: all of an expert folder's, 10 for scripted).")
     var tasks: Int?
@@ -50,14 +48,11 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
     @Option(help: "Tasks collected at once.")
     var workers = Launch.threadsPerRank
 
-    @Option(help: "Folder holding the MJCF models (default: $GMPS_VISION_ASSETS, then the repository's assets/).")
-    var assets: String?
+    @OptionGroup var models: AssetsOption
 
-    @Flag(help: "Print one JSON object instead of a summary.")
-    var json = false
+    @OptionGroup var output: JSONOption
 
     func validate() throws {
-        _ = try parseEnvironment(env)
         guard (1...100_000).contains(perTask) else { throw ValidationError("--per-task must be between 1 and 100000; got \(perTask).") }
         if let tasks, !(1...1000).contains(tasks) { throw ValidationError("--tasks must be between 1 and 1000; got \(tasks).") }
         guard noise >= 0, noise.isFinite else { throw ValidationError("--noise must be a non-negative number; got \(noise).") }
@@ -65,7 +60,7 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
     }
 
     func run() throws {
-        let name = try parseEnvironment(env)
+        let name = environment.name, out = folder.path
         let set = try ExpertSet.resolve(experts, environment: name)
         let goals: [Goal]
         if !set.goals.isEmpty {
@@ -78,7 +73,7 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
         }
         let collection = DemoCollection(environment: name, experts: set, expertsDescription: experts, goals: goals,
                                         episodesPerTask: perTask, noiseStd: noise, seed: seed, imageHeight: size.height,
-                                        imageWidth: size.width, workers: workers, assets: AssetLocator(folder: assets))
+                                        imageWidth: size.width, workers: workers, assets: models.locator)
         let group = Launch.group
         let share = group.share(of: goals.count).count
         let display = group.isRoot ? ProgressDisplay(stage: "demos \(name) (episodes\(group.size > 1 ? " of rank 0's tasks" : ""))", total: share * perTask) : nil
@@ -92,7 +87,7 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
         let successes = manifest.tasks.map { $0.successRate * Double($0.episodes) }.reduce(0, +)
         let successRate = successes / Double(max(episodes, 1))
         let steps = manifest.tasks.map(\.steps).reduce(0, +)
-        if json {
+        if output.json {
             try printJSON([
                 "env": name.rawValue, "experts": experts, "out": out, "tasks": manifest.tasks.count, "ranks": group.size,
                 "episodes": episodes, "env_steps": steps, "success_rate": successRate,

@@ -40,8 +40,7 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Seed of the adaptation noise.")
     var seed: UInt64 = 1
 
-    @Flag(help: "Print one JSON object.")
-    var json = false
+    @OptionGroup var output: JSONOption
 
     func validate() throws {
         if let latentDecay, !(latentDecay > 0 && latentDecay <= 1) {
@@ -74,7 +73,7 @@ struct EvaluateCommand: ParsableCommand {
             theta: state.theta, alpha: state.alpha, goals: testGoals, adaptationSteps: adaptSteps, draws: draws,
             seed: seed, trajectories: k, latentDecay: latentDecay)
         let seconds = Date().timeIntervalSince(started)
-        if json {
+        if output.json {
             var object = summary.jsonObject
             object["env"] = config.environment.rawValue
             object["goals"] = testGoals.count

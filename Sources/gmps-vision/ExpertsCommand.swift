@@ -22,11 +22,9 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
             """
     )
 
-    @Option(help: "Environment: push, door or reach.")
-    var env: String
+    @OptionGroup var environment: EnvironmentOption
 
-    @Option(help: "Folder to write the experts into (created if missing).")
-    var out: String
+    @OptionGroup var folder: OutputFolderOption
 
     @Option(help: "per-task (one expert per task) or goal-conditioned (one for all tasks).")
     var mode: ExpertModeArgument = .perTask
@@ -46,24 +44,21 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
     @Option(help: "Experts trained at once (per-task), or threads of the one expert (goal-conditioned).")
     var workers = Launch.threadsPerRank
 
-    @Option(help: "Folder holding the MJCF models (default: $GMPS_VISION_ASSETS, then the repository's assets/).")
-    var assets: String?
+    @OptionGroup var models: AssetsOption
 
-    @Flag(help: "Print one JSON object instead of a table.")
-    var json = false
+    @OptionGroup var output: JSONOption
 
     func validate() throws {
-        _ = try parseEnvironment(env)
         guard (1...1000).contains(tasks) else { throw ValidationError("--tasks must be between 1 and 1000; got \(tasks).") }
         guard steps >= 1 else { throw ValidationError("--steps must be at least 1; got \(steps).") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256; got \(workers).") }
     }
 
     func run() throws {
-        let name = try parseEnvironment(env)
+        let name = environment.name, out = folder.path
         let goals = TaskDistribution(name).metaSplit(seed: goalSeed, trainCount: tasks, testCount: 0).train
         let training = ExpertTraining(environment: name, mode: mode.value, goals: goals, stepsPerExpert: steps, seed: seed,
-                                      workers: workers, assets: AssetLocator(folder: assets))
+                                      workers: workers, assets: models.locator)
         // Environment steps of this rank's experts; one that stops early counts its whole budget.
         let group = Launch.group
         let jobs = group.share(of: mode == .perTask ? tasks : 1).count
@@ -76,7 +71,7 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
         let seconds = Date().timeIntervalSince(started)
         let meanSuccess = Double(manifest.tasks.filter(\.success).count) / Double(max(manifest.tasks.count, 1))
         let envSteps = manifest.experts.map(\.envSteps).reduce(0, +)
-        if json {
+        if output.json {
             let object: [String: Any] = [
                 "env": name.rawValue, "mode": mode.value.rawValue, "out": out,
                 "experts": manifest.tasks.map { t -> [String: Any] in
@@ -100,19 +95,3 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
     }
 }
 
-/// `--mode` values.
-enum ExpertModeArgument: String, ExpressibleByArgument, CaseIterable {
-    case perTask = "per-task"
-    case goalConditioned = "goal-conditioned"
-
-    var value: ExpertMode { self == .perTask ? .perTask : .goalConditioned }
-}
-
-/// The environment named by `--env`, or a validation error listing the known names.
-func parseEnvironment(_ name: String) throws -> EnvironmentName {
-    do {
-        return try EnvironmentName(parsing: name)
-    } catch {
-        throw ValidationError("\(error)")
-    }
-}

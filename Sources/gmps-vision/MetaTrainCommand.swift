@@ -17,17 +17,20 @@ struct MetaTrainCommand: ParsableCommand, RunsOnRanks {
             """
     )
 
-    @Option(help: "Environment: push, door or reach.")
-    var env = "push"
+    @OptionGroup var environment: EnvironmentOrPushOption
 
     @Option(help: "Run directory (config.json, progress.csv, checkpoints).")
     var out: String
 
     @OptionGroup var options: GMPSOptions
 
+    func validate() throws {
+        _ = try options.configuration(from: GMPSConfig(environment: environment.name))
+    }
+
     func run() throws {
         let group = Launch.group
-        let name = try EnvironmentName(parsing: env)
+        let name = environment.name
         let run = try RunDirectory(path: out)
         // Rank 0 owns the run directory: it settles the configuration (a resumed run's own)
         // and every rank trains with it.
@@ -49,18 +52,15 @@ struct MetaTrainCommand: ParsableCommand, RunsOnRanks {
 
     /// The run's configuration (written to config.json) and whether it continues a run.
     private func settleConfiguration(_ name: EnvironmentName, in run: RunDirectory) throws -> SettledRun {
-        var config = GMPSConfig()
-        config.environment = name
-        config = options.apply(to: config)
+        var config = try options.configuration(from: GMPSConfig(environment: name))
         let resuming = run.exists("config.json")
         if resuming {
             let existing = try run.readJSON(GMPSConfig.self, from: "config.json")
             guard existing.environment == name else {
                 throw ValidationError("\(out) holds a \(existing.environment) run, not \(name); choose another --out.")
             }
-            config = options.apply(to: existing)  // e.g. more --iterations
+            config = try options.configuration(from: existing)  // e.g. more --iterations
         }
-        if let problem = config.problem() { throw ValidationError("invalid settings: \(problem)") }
         try run.writeJSON(config, to: "config.json")
         return SettledRun(path: out, config: config, resuming: resuming)
     }

@@ -45,11 +45,9 @@ struct RenderCommand: ParsableCommand {
         static var allValueStrings: [String] { ["random", "scripted", "expert:DIR", "meta:RUN"] }
     }
 
-    @Option(help: "Environment: push, door or reach.")
-    var env: String
+    @OptionGroup var environment: EnvironmentOption
 
-    @Option(help: "Folder to write into (created if missing).")
-    var out: String
+    @OptionGroup var folder: OutputFolderOption
 
     @Option(help: "Who acts: random (uniform in [-1, 1]^3), scripted (the demonstrator), expert:DIR (trained experts) or meta:RUN (a meta-trained policy, mean actions).")
     var policy = Policy.scripted
@@ -78,11 +76,10 @@ struct RenderCommand: ParsableCommand {
     @Option(help: "Image file format of the frames: png or jpeg (contact sheets are PNG).")
     var format = ImageFormat.png
 
-    @Option(help: "Folder holding the MJCF models (default: $GMPS_VISION_ASSETS, then the repository's assets/).")
-    var assets: String?
+    @OptionGroup var models: AssetsOption
 
     func validate() throws {
-        let name = try environment()
+        let name = environment.name
         if let episodes, !(1...10_000).contains(episodes) {
             throw ValidationError("--episodes must be between 1 and 10000; got \(episodes).")
         }
@@ -96,9 +93,8 @@ struct RenderCommand: ParsableCommand {
     }
 
     func run() throws {
-        let name = try environment()
-        let env = try VisionEnv(name, imageHeight: size.height, imageWidth: size.width,
-                                assets: AssetLocator(folder: assets))
+        let name = environment.name, out = folder.path
+        let env = try VisionEnv(name, imageHeight: size.height, imageWidth: size.width, assets: models.locator)
         let episodeGoals = try chooseGoals(for: name)
         try makeFolder(out)
         let expert = ScriptedExpert(name)
@@ -182,7 +178,7 @@ struct RenderCommand: ParsableCommand {
                                                         initialStd: config.initialStd))
         let state = try MetaCheckpoint.load(from: run, policy: policy)
         let env = try VisionEnv(name, imageHeight: config.imageHeight, imageWidth: config.imageWidth,
-                                assets: AssetLocator(folder: assets))
+                                assets: models.locator)
         return (GMPSPipeline(config: config, run: run), policy, state, env, policy.network.makeWorkspace(maxBatch: 1))
     }
 
@@ -192,14 +188,6 @@ struct RenderCommand: ParsableCommand {
         } catch {
             throw RenderCommandError("cannot create the folder \(path): \((error as NSError).localizedDescription) "
                                      + "Choose an --out folder you can write to.")
-        }
-    }
-
-    private func environment() throws -> EnvironmentName {
-        do {
-            return try EnvironmentName(parsing: env)
-        } catch {
-            throw ValidationError(error.description)
         }
     }
 

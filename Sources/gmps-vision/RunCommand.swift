@@ -18,8 +18,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
             """
     )
 
-    @Option(help: "Environment: push, door or reach.")
-    var env = "push"
+    @OptionGroup var environment: EnvironmentOrPushOption
 
     @Option(help: "Run directory (default: runs/ENV-gmps-seedS-TIME).")
     var out: String?
@@ -30,8 +29,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
     @Flag(help: "Every stage on a tiny budget (about a minute).")
     var quick = false
 
-    @Flag(help: "Print one JSON object with the results.")
-    var json = false
+    @OptionGroup var output: JSONOption
 
     @Option(help: "Held-out goals for the evaluation.")
     var evalGoals: Int?
@@ -51,6 +49,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         if let evalGoals, evalGoals < 1 { throw ValidationError("--eval-goals must be at least 1.") }
         if let draws, draws < 1 { throw ValidationError("--draws must be at least 1.") }
         guard (1...10).contains(adaptSteps) else { throw ValidationError("--adapt-steps must be in 1...10.") }
+        _ = try newConfiguration()
     }
 
     func run() throws {
@@ -123,7 +122,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
                                evaluationGoals: goalCount, sheets: sheets, stageSeconds: stages)
         try report.write(to: run)
 
-        if json {
+        if output.json {
             var object: [String: Any] = [
                 "env": config.environment.rawValue, "run_dir": run.url.path, "goals": goalCount, "draws": drawCount,
                 "iterations": state.iteration, "on_policy_samples": state.onPolicySamples,
@@ -151,9 +150,8 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
             }
             return (run, try run.readJSON(GMPSConfig.self, from: "config.json"))
         }
-        let name = try EnvironmentName(parsing: env)
-        let config = options.apply(to: quick ? .quick(name) : defaultConfig(name))
-        if let problem = config.problem() { throw ValidationError("invalid settings: \(problem)") }
+        let name = environment.name
+        let config = try newConfiguration()
         let path = out ?? "runs/\(name)-gmps-seed\(config.seed)-\(timestamp())"
         let run = try RunDirectory(path: path)
         if run.exists("config.json") {
@@ -167,10 +165,9 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         return (run, config)
     }
 
-    private func defaultConfig(_ name: EnvironmentName) -> GMPSConfig {
-        var config = GMPSConfig()
-        config.environment = name
-        return config
+    /// The configuration of a new run: --quick's or the default, with the options applied.
+    private func newConfiguration() throws -> GMPSConfig {
+        try options.configuration(from: quick ? .quick(environment.name) : GMPSConfig(environment: environment.name))
     }
 
     private func timestamp() -> String {

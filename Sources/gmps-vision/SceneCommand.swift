@@ -9,8 +9,7 @@ struct SceneCommand: ParsableCommand {
         abstract: "Render the push-like scene (table, block, gripper) to an image file."
     )
 
-    @Option(help: "Folder to write into (created if missing).")
-    var out: String
+    @OptionGroup var folder: OutputFolderOption
 
     @Option(help: "Image size as HxW, e.g. 48x64.")
     var size = ImageSize(height: 240, width: 320)
@@ -31,6 +30,7 @@ struct SceneCommand: ParsableCommand {
     }
 
     func run() throws {
+        let out = folder.path
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
         let options = RenderOptions(shadows: shadows, supersampling: supersampling)
         let push = PushLikeScene(width: size.width, height: size.height, options: options)

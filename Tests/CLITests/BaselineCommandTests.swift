@@ -23,7 +23,7 @@ struct BaselineCommandTests {
     }
 
     @Test func pgScratchPrintsTheEvaluationKeys() throws {
-        let result = try CLIRunner.run(["baseline", "--algo", "pg-scratch", "--env", "reach", "--image", "24x32",
+        let result = try CLIRunner.run(["baseline", "--algo", "pg-scratch", "--env", "reach", "--size", "24x32",
                                         "--goal-count", "2", "--draws", "1", "--trajectories", "2", "--json"])
         #expect(result.status == 0, "\(result.standardError)")
         let object = try Self.json(result.standardOutput)
@@ -34,7 +34,7 @@ struct BaselineCommandTests {
     @Test func mamlRunIsEvaluatedLikeAGMPSRun() throws {
         let folder = try CLIRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let train = try CLIRunner.run(["baseline", "--algo", "maml-pg", "--env", "reach", "--image", "24x32",
+        let train = try CLIRunner.run(["baseline", "--algo", "maml-pg", "--env", "reach", "--size", "24x32",
                                        "--out", folder, "--iterations", "1", "--tasks", "2", "--tasks-per-iteration", "2",
                                        "--trajectories", "2", "--snapshot-every", "1", "--json"])
         #expect(train.status == 0, "\(train.standardError)")
@@ -52,7 +52,7 @@ struct BaselineCommandTests {
     @Test func multitaskBCRunIsEvaluatedLikeAGMPSRun() throws {
         let folder = try CLIRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let train = try CLIRunner.run(["baseline", "--algo", "multitask-bc", "--env", "reach", "--image", "24x32",
+        let train = try CLIRunner.run(["baseline", "--algo", "multitask-bc", "--env", "reach", "--size", "24x32",
                                        "--out", folder, "--iterations", "2", "--tasks", "2", "--scripted-demos", "1"])
         #expect(train.status == 0, "\(train.standardError)")
         let evaluate = try CLIRunner.run(["evaluate", "--run", folder, "--goal-count", "2", "--draws", "1",
@@ -65,9 +65,16 @@ struct BaselineCommandTests {
     @Test func unknownAlgorithmOrMissingRunFolderIsASentence() throws {
         let unknown = try CLIRunner.run(["baseline", "--algo", "ppo"])
         #expect(unknown.status != 0)
-        #expect(unknown.standardError.contains("--algo must be one of"))
+        #expect(unknown.standardError.contains("'ppo' is invalid for '--algo"))
+        #expect(unknown.standardError.contains("'maml-pg', 'multitask-bc', 'pg-scratch' or 'expert'"))
         let noOut = try CLIRunner.run(["baseline", "--algo", "maml-pg"])
         #expect(noOut.status != 0)
-        #expect(noOut.standardError.contains("--out DIR"))
+        #expect(noOut.standardError.contains("--algo maml-pg writes a run directory: give it with --out DIR."))
+        // Bounds come from the configuration, under the baseline's own option names.
+        let demos = try CLIRunner.run(["baseline", "--algo", "expert", "--scripted-demos", "0"])
+        #expect(demos.status != 0)
+        #expect(demos.standardError.contains("--scripted-demos must be at least 1"), "\(demos.standardError)")
+        let size = try CLIRunner.run(["baseline", "--algo", "expert", "--size", "8x8"])
+        #expect(size.standardError.contains("--size 8x8 is too small"), "\(size.standardError)")
     }
 }

@@ -3,24 +3,68 @@ import Testing
 
 /// The whole pipeline on its tiny budget, through the real entry point, and its errors.
 struct RunCommandTests {
+    /// The settings of the quick run below, as given on the command line.
+    static let tasks = 3, demosPerTask = 2, iterations = 2, tasksPerIteration = 2, trajectories = 3, seed = 5
+    static let horizon = 50  // reach
+
     @Test func quickRunWritesARunDirectoryAndJSON() throws {
         let folder = try CLIRunner.temporaryFolder() + "/run"
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let result = try CLIRunner.run(["run", "--quick", "--env", "reach", "--out", folder, "--json",
-                                        "--size", "24x32", "--adapt-steps", "1"])
+                                        "--size", "24x32", "--adapt-steps", "1", "--eval-goals", "2", "--draws", "1",
+                                        "--tasks", "\(Self.tasks)", "--demos-per-task", "\(Self.demosPerTask)",
+                                        "--iterations", "\(Self.iterations)", "--tasks-per-iteration", "\(Self.tasksPerIteration)",
+                                        "--trajectories", "\(Self.trajectories)", "--seed", "\(Self.seed)"])
         #expect(result.status == 0, "stderr: \(result.standardError)")
         let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
         let json = try #require(object)
-        for key in ["env", "pre_success", "post_success", "on_policy_samples", "multitask_bc_success", "expert_success"] {
-            #expect(json[key] != nil, "missing \(key)")
-        }
         #expect(json["env"] as? String == "reach")
+        #expect(json["iterations"] as? Int == Self.iterations)
+        #expect(json["goals"] as? Int == 2 && json["draws"] as? Int == 1)
+
+        // Success rates are rates; the scripted expert solves every held-out goal.
+        let byStep = try #require(json["post_success_by_step"] as? [Double])
+        #expect(byStep.count == 1, "one entry per adaptation step")
+        #expect(json["post_success"] as? Double == byStep.first)
+        for key in ["pre_success", "post_success", "multitask_bc_success", "expert_success"] {
+            let value = try #require(json[key] as? Double, "missing \(key)")
+            #expect((0...1).contains(value), "\(key) = \(value)")
+        }
+        #expect(byStep.allSatisfy { (0...1).contains($0) })
+        #expect(json["expert_success"] as? Double == 1)
+
         for file in ["config.json", "progress.csv", "checkpoint.json", "policy.safetensors", "report.md",
                      "plots/success.png", "frames/goal-1-before.png", "frames/goal-1-after.png"] {
             #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "missing \(file)")
         }
-        let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8)
-        #expect(progress.split(separator: "\n").count == 3, "a header and one row per iteration")
+
+        // progress.csv: one row per iteration; the sample count grows by the exploring rollouts
+        // (tasks per iteration × K × horizon) plus the DAgger samples (none: DAgger is off).
+        let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8).split(separator: "\n")
+        let header = progress[0].split(separator: ",").map(String.init)
+        let rows = progress.dropFirst().map { $0.split(separator: ",").map(String.init) }
+        #expect(rows.count == Self.iterations, "one row per iteration")
+        let column = { (name: String) in try #require(header.firstIndex(of: name), "no \(name) column") }
+        let (iteration, samples, dagger) = try (column("iteration"), column("on_policy_samples"), column("dagger_samples"))
+        #expect(rows.map { Int($0[iteration]) } == Array(1...Self.iterations))
+        var expectedSamples = 0
+        for row in rows {
+            expectedSamples += Self.tasksPerIteration * Self.trajectories * Self.horizon + (Int(row[dagger]) ?? -1)
+            #expect(Int(row[samples]) == expectedSamples, "on_policy_samples after iteration \(row[iteration])")
+        }
+        #expect(expectedSamples == Self.iterations * Self.tasksPerIteration * Self.trajectories * Self.horizon)
+        #expect(json["on_policy_samples"] as? Int == expectedSamples)
+
+        // config.json holds the settings given above, over --quick's.
+        let configData = try Data(contentsOf: URL(fileURLWithPath: folder + "/config.json"))
+        let config = try #require(try JSONSerialization.jsonObject(with: configData) as? [String: Any])
+        let given: [String: Int] = [
+            "metaTrainTasks": Self.tasks, "demosPerTask": Self.demosPerTask, "iterations": Self.iterations,
+            "tasksPerIteration": Self.tasksPerIteration, "trajectoriesPerTask": Self.trajectories, "seed": Self.seed,
+            "imageHeight": 24, "imageWidth": 32, "outerSteps": 2, "pretrainSteps": 20,
+        ]
+        for (key, value) in given { #expect(config[key] as? Int == value, "config.json \(key)") }
+        #expect(config["environment"] as? String == "reach")
 
         // The run's meta-policy, adapted to a goal, through the render command.
         let frames = folder + "-frames"

@@ -39,13 +39,20 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
         case algorithm, pretrainInit, scratchLearningRate, scratchAdam
     }
 
+    /// Reads the GMPS fields and these keys from one flat JSON object; an absent key (other
+    /// than the algorithm) keeps its default. The round-trip test sets every field.
     public init(from decoder: any Decoder) throws {
-        gmps = try GMPSConfig(from: decoder)
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        algorithm = try container.decode(BaselineAlgorithm.self, forKey: .algorithm)
-        pretrainInit = try container.decodeIfPresent(Bool.self, forKey: .pretrainInit) ?? false
-        scratchLearningRate = try container.decodeIfPresent(Float.self, forKey: .scratchLearningRate) ?? 1e-3
-        scratchAdam = try container.decodeIfPresent(Bool.self, forKey: .scratchAdam) ?? true
+        self.init(algorithm: try container.decode(BaselineAlgorithm.self, forKey: .algorithm),
+                  gmps: try GMPSConfig(from: decoder))
+        for key in container.allKeys {
+            switch key {
+            case .algorithm: break
+            case .pretrainInit: try container.decode(&pretrainInit, forKey: key)
+            case .scratchLearningRate: try container.decode(&scratchLearningRate, forKey: key)
+            case .scratchAdam: try container.decode(&scratchAdam, forKey: key)
+            }
+        }
     }
 
     /// The GMPS fields and these keys in one flat JSON object.
@@ -59,12 +66,17 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
     }
 
     /// A sentence naming the first setting out of range, or nil.
-    public func problem() -> String? {
-        if let problem = gmps.problem() { return problem }
+    public func problem() -> String? { invalidSetting()?.description }
+
+    /// The first setting out of range (GMPS's fields first), or nil.
+    public func invalidSetting() -> InvalidSetting? {
+        if let invalid = gmps.invalidSetting() { return invalid }
         if algorithm == .mamlPG, gmps.exploration != .perStep {
-            return "maml-pg explores with per-step noise; its outer policy gradient runs through the full network at the sampled actions."
+            return InvalidSetting(field: "exploration", requirement: "must be per-step for maml-pg: its outer policy gradient runs through the full network at the sampled actions.")
         }
-        if !(scratchLearningRate > 0) { return "the pg-scratch learning rate must be positive." }
+        if !(scratchLearningRate > 0) {
+            return InvalidSetting(field: CodingKeys.scratchLearningRate.stringValue, requirement: "must be positive; got \(scratchLearningRate).")
+        }
         return nil
     }
 }

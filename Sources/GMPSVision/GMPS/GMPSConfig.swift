@@ -21,7 +21,9 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
 
     // MARK: Policy
 
-    /// Initial standard deviation of the per-step action noise (FINDINGS: 0.7 beat 0.4 and 1.0).
+    /// Initial standard deviation of the per-step action noise. FINDINGS' calibration preferred
+    /// 0.7 (over 0.4 and 1.0); the default became 0.3 with the run pipeline (ef464f1), with no
+    /// measurement recorded for the change.
     public var initialStd: Float = 0.3
     /// Initial inner step size α on every adapted parameter (FINDINGS: 0.03–0.1).
     public var initialAlpha: Float = 0.05
@@ -127,57 +129,108 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     }
 
     /// A sentence naming the first setting out of range, or nil.
-    public func problem() -> String? {
-        if imageHeight < 8 || imageWidth < 8 { return "the image must be at least 8x8 pixels." }
-        if tasksPerIteration < 1 { return "tasks per iteration must be at least 1." }
-        if trajectoriesPerTask < 2 { return "at least 2 trajectories per task are needed to estimate advantages." }
-        if iterations < 0 || outerSteps < 1 { return "iterations must be ≥ 0 and outer steps ≥ 1." }
-        if !(learningRate > 0) || !(finalLearningRate > 0) { return "learning rates must be positive." }
-        if !(initialStd > 0) { return "the initial standard deviation must be positive." }
-        if !(0...1).contains(daggerShare) { return "the DAgger share must be in [0, 1]." }
-        if demosPerTaskBatch < 1 || pretrainBatch < 1 { return "batch sizes must be at least 1." }
-        if metaTrainTasks < 1 || demosPerTask < 1 { return "at least one meta-training task with one demonstration is needed." }
-        if threads < 1 { return "threads must be at least 1." }
-        if let std = exploration.latentStd, !(std > 0) { return "the latent standard deviation must be positive." }
+    public func problem() -> String? { invalidSetting()?.description }
+
+    /// The first setting out of range, or nil. Every bound on a field lives here; the CLI
+    /// names the option a user typed instead of the field (`InvalidSetting.sentence(naming:)`).
+    public func invalidSetting() -> InvalidSetting? {
+        func invalid(_ key: CodingKeys, _ requirement: String) -> InvalidSetting {
+            InvalidSetting(field: key.stringValue, requirement: requirement)
+        }
+        if imageHeight < 16 || imageWidth < 16 {
+            return invalid(imageHeight < 16 ? .imageHeight : .imageWidth,
+                           "\(imageHeight)x\(imageWidth) is too small for the policy's three convolutions; use at least 16x16 (default 48x64).")
+        }
+        if metaTrainTasks < 1 { return invalid(.metaTrainTasks, "must be at least 1; got \(metaTrainTasks).") }
+        if demosPerTask < 1 {
+            return invalid(.demosPerTask, "must be at least 1: behaviour cloning needs a demonstration of every task; got \(demosPerTask).")
+        }
+        if iterations < 0 { return invalid(.iterations, "must be at least 0; got \(iterations).") }
+        if tasksPerIteration < 1 { return invalid(.tasksPerIteration, "must be at least 1; got \(tasksPerIteration).") }
+        if trajectoriesPerTask < 2 {
+            return invalid(.trajectoriesPerTask, "must be at least 2: advantages need more than one rollout; got \(trajectoriesPerTask).")
+        }
+        if outerSteps < 1 { return invalid(.outerSteps, "must be at least 1; got \(outerSteps).") }
+        if pretrainSteps < 0 { return invalid(.pretrainSteps, "must be at least 0; got \(pretrainSteps).") }
+        if !(learningRate > 0) { return invalid(.learningRate, "must be positive; got \(learningRate).") }
+        if !(finalLearningRate > 0) { return invalid(.finalLearningRate, "must be positive; got \(finalLearningRate).") }
+        if !(pretrainLearningRate > 0) { return invalid(.pretrainLearningRate, "must be positive; got \(pretrainLearningRate).") }
+        if !(initialStd > 0) { return invalid(.initialStd, "must be positive; got \(initialStd).") }
+        if !(initialAlpha >= 0) { return invalid(.initialAlpha, "must be at least 0; got \(initialAlpha).") }
+        if !(initialBiasVectorAlpha >= 0) { return invalid(.initialBiasVectorAlpha, "must be at least 0; got \(initialBiasVectorAlpha).") }
+        if let std = exploration.latentStd, !(std > 0) {
+            return invalid(.exploration, "needs a positive latent standard deviation; got \(std).")
+        }
+        if !(0...1).contains(daggerShare) { return invalid(.daggerShare, "must be in [0, 1]; got \(daggerShare).") }
+        if demosPerTaskBatch < 1 { return invalid(.demosPerTaskBatch, "must be at least 1; got \(demosPerTaskBatch).") }
+        if pretrainBatch < 1 { return invalid(.pretrainBatch, "must be at least 1; got \(pretrainBatch).") }
+        if !(1...256).contains(threads) { return invalid(.threads, "must be between 1 and 256; got \(threads).") }
         return nil
     }
 }
 
+/// A setting out of range: its `config.json` key and what it must be.
+public struct InvalidSetting: Equatable, Sendable, CustomStringConvertible {
+    /// The field's key in `config.json`, e.g. `trajectoriesPerTask`.
+    public var field: String
+    /// What the value must be, and why, as the end of a sentence: "must be at least 2: …".
+    public var requirement: String
+
+    /// The sentence with the field named as `name` (e.g. the command-line option that sets it).
+    public func sentence(naming name: String) -> String { "\(name) \(requirement)" }
+
+    public var description: String { sentence(naming: field) }
+}
+
 extension GMPSConfig {
     /// Reads a configuration, taking the default for every field the file does not name, so
-    /// a run directory written before a setting existed still loads.
+    /// a run directory written before a setting existed still loads. The switch is over the
+    /// synthesized `CodingKeys` (one case per stored property): a new field that is not read
+    /// here does not compile.
     public init(from decoder: Decoder) throws {
+        self.init()
         let container = try decoder.container(keyedBy: CodingKeys.self)
-        let defaults = GMPSConfig()
-        self = defaults
-        environment = try container.decodeIfPresent(type(of: environment).self, forKey: .environment) ?? defaults.environment
-        metaTrainTasks = try container.decodeIfPresent(type(of: metaTrainTasks).self, forKey: .metaTrainTasks) ?? defaults.metaTrainTasks
-        demosPerTask = try container.decodeIfPresent(type(of: demosPerTask).self, forKey: .demosPerTask) ?? defaults.demosPerTask
-        demoNoise = try container.decodeIfPresent(type(of: demoNoise).self, forKey: .demoNoise) ?? defaults.demoNoise
-        imageHeight = try container.decodeIfPresent(type(of: imageHeight).self, forKey: .imageHeight) ?? defaults.imageHeight
-        imageWidth = try container.decodeIfPresent(type(of: imageWidth).self, forKey: .imageWidth) ?? defaults.imageWidth
-        initialStd = try container.decodeIfPresent(type(of: initialStd).self, forKey: .initialStd) ?? defaults.initialStd
-        initialAlpha = try container.decodeIfPresent(type(of: initialAlpha).self, forKey: .initialAlpha) ?? defaults.initialAlpha
-        initialBiasVectorAlpha = try container.decodeIfPresent(type(of: initialBiasVectorAlpha).self, forKey: .initialBiasVectorAlpha) ?? defaults.initialBiasVectorAlpha
-        adaptedParameters = try container.decodeIfPresent(type(of: adaptedParameters).self, forKey: .adaptedParameters) ?? defaults.adaptedParameters
-        learnAlpha = try container.decodeIfPresent(type(of: learnAlpha).self, forKey: .learnAlpha) ?? defaults.learnAlpha
-        tasksPerIteration = try container.decodeIfPresent(type(of: tasksPerIteration).self, forKey: .tasksPerIteration) ?? defaults.tasksPerIteration
-        trajectoriesPerTask = try container.decodeIfPresent(type(of: trajectoriesPerTask).self, forKey: .trajectoriesPerTask) ?? defaults.trajectoriesPerTask
-        exploration = try container.decodeIfPresent(type(of: exploration).self, forKey: .exploration) ?? defaults.exploration
-        discount = try container.decodeIfPresent(type(of: discount).self, forKey: .discount) ?? defaults.discount
-        importanceWeightClip = try container.decodeIfPresent(type(of: importanceWeightClip).self, forKey: .importanceWeightClip) ?? defaults.importanceWeightClip
-        iterations = try container.decodeIfPresent(type(of: iterations).self, forKey: .iterations) ?? defaults.iterations
-        outerSteps = try container.decodeIfPresent(type(of: outerSteps).self, forKey: .outerSteps) ?? defaults.outerSteps
-        learningRate = try container.decodeIfPresent(type(of: learningRate).self, forKey: .learningRate) ?? defaults.learningRate
-        finalLearningRate = try container.decodeIfPresent(type(of: finalLearningRate).self, forKey: .finalLearningRate) ?? defaults.finalLearningRate
-        demosPerTaskBatch = try container.decodeIfPresent(type(of: demosPerTaskBatch).self, forKey: .demosPerTaskBatch) ?? defaults.demosPerTaskBatch
-        secondOrder = try container.decodeIfPresent(type(of: secondOrder).self, forKey: .secondOrder) ?? defaults.secondOrder
-        anchorWeight = try container.decodeIfPresent(type(of: anchorWeight).self, forKey: .anchorWeight) ?? defaults.anchorWeight
-        pretrainSteps = try container.decodeIfPresent(type(of: pretrainSteps).self, forKey: .pretrainSteps) ?? defaults.pretrainSteps
-        pretrainBatch = try container.decodeIfPresent(type(of: pretrainBatch).self, forKey: .pretrainBatch) ?? defaults.pretrainBatch
-        daggerStartIteration = try container.decodeIfPresent(type(of: daggerStartIteration).self, forKey: .daggerStartIteration) ?? defaults.daggerStartIteration
-        daggerShare = try container.decodeIfPresent(type(of: daggerShare).self, forKey: .daggerShare) ?? defaults.daggerShare
-        seed = try container.decodeIfPresent(type(of: seed).self, forKey: .seed) ?? defaults.seed
-        threads = try container.decodeIfPresent(type(of: threads).self, forKey: .threads) ?? defaults.threads
+        for key in container.allKeys {
+            switch key {
+            case .environment: try container.decode(&environment, forKey: key)
+            case .metaTrainTasks: try container.decode(&metaTrainTasks, forKey: key)
+            case .demosPerTask: try container.decode(&demosPerTask, forKey: key)
+            case .demoNoise: try container.decode(&demoNoise, forKey: key)
+            case .imageHeight: try container.decode(&imageHeight, forKey: key)
+            case .imageWidth: try container.decode(&imageWidth, forKey: key)
+            case .initialStd: try container.decode(&initialStd, forKey: key)
+            case .initialAlpha: try container.decode(&initialAlpha, forKey: key)
+            case .initialBiasVectorAlpha: try container.decode(&initialBiasVectorAlpha, forKey: key)
+            case .adaptedParameters: try container.decode(&adaptedParameters, forKey: key)
+            case .learnAlpha: try container.decode(&learnAlpha, forKey: key)
+            case .tasksPerIteration: try container.decode(&tasksPerIteration, forKey: key)
+            case .trajectoriesPerTask: try container.decode(&trajectoriesPerTask, forKey: key)
+            case .exploration: try container.decode(&exploration, forKey: key)
+            case .adaptationLatentDecay: try container.decode(&adaptationLatentDecay, forKey: key)
+            case .discount: try container.decode(&discount, forKey: key)
+            case .importanceWeightClip: try container.decode(&importanceWeightClip, forKey: key)
+            case .iterations: try container.decode(&iterations, forKey: key)
+            case .outerSteps: try container.decode(&outerSteps, forKey: key)
+            case .learningRate: try container.decode(&learningRate, forKey: key)
+            case .finalLearningRate: try container.decode(&finalLearningRate, forKey: key)
+            case .pretrainLearningRate: try container.decode(&pretrainLearningRate, forKey: key)
+            case .demosPerTaskBatch: try container.decode(&demosPerTaskBatch, forKey: key)
+            case .secondOrder: try container.decode(&secondOrder, forKey: key)
+            case .anchorWeight: try container.decode(&anchorWeight, forKey: key)
+            case .pretrainSteps: try container.decode(&pretrainSteps, forKey: key)
+            case .pretrainBatch: try container.decode(&pretrainBatch, forKey: key)
+            case .daggerStartIteration: try container.decode(&daggerStartIteration, forKey: key)
+            case .daggerShare: try container.decode(&daggerShare, forKey: key)
+            case .seed: try container.decode(&seed, forKey: key)
+            case .threads: try container.decode(&threads, forKey: key)
+            }
+        }
+    }
+}
+
+extension KeyedDecodingContainer {
+    /// Replaces `value` with the one stored under `key` (which must be present).
+    func decode<T: Decodable>(_ value: inout T, forKey key: Key) throws {
+        value = try decode(T.self, forKey: key)
     }
 }

@@ -3,7 +3,8 @@ import GMPSVision
 import VisionEnvs
 
 /// Meta-training settings shared by `meta-train` and `run`; each maps onto a `GMPSConfig` field
-/// and is left at the configuration's default when not given.
+/// and is left at the configuration's default when not given. Their bounds are the
+/// configuration's (`GMPSConfig.invalidSetting()`).
 struct GMPSOptions: ParsableArguments {
     @Option(help: "Meta-training tasks (goals of the seeded meta-train split).")
     var tasks: Int?
@@ -29,11 +30,11 @@ struct GMPSOptions: ParsableArguments {
     @Option(help: "Outer Adam learning rate at the first iteration (decays linearly to a tenth).")
     var learningRate: Float?
 
-    @Option(help: "Exploration: per-trajectory (a latent per rollout) or per-step.")
-    var exploration: String?
+    @Option(help: "Exploration: a latent per rollout (per-trajectory) or noise on every step (per-step).")
+    var exploration: ExplorationArgument?
 
-    @Option(help: "Adapted parameters: bias-vector or head.")
-    var adapt: String?
+    @Option(help: "Adapted parameters.")
+    var adapt: GMPSConfig.AdaptedParameters?
 
     @Option(help: "Image size as HxW.")
     var size: ImageSize?
@@ -50,30 +51,20 @@ struct GMPSOptions: ParsableArguments {
     @Option(help: "Worker threads per process (default: the configuration's; under MPI, the cores shared among this machine's ranks). Results do not depend on it.")
     var threads: Int?
 
+    /// The option that sets each configuration field, to name it in a message.
+    static let optionSetting = [
+        "metaTrainTasks": "--tasks", "demosPerTask": "--demos-per-task", "iterations": "--iterations",
+        "tasksPerIteration": "--tasks-per-iteration", "trajectoriesPerTask": "--trajectories",
+        "outerSteps": "--outer-steps", "pretrainSteps": "--pretrain-steps", "learningRate": "--learning-rate",
+        "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
+        "imageWidth": "--size", "daggerStartIteration": "--dagger-start", "seed": "--seed", "threads": "--threads",
+    ]
+
     func validate() throws {
-        for (name, value) in [("--tasks", tasks), ("--iterations", iterations), ("--tasks-per-iteration", tasksPerIteration),
-                              ("--outer-steps", outerSteps), ("--demos-per-task", demosPerTask)] {
-            if let value, value < (name == "--iterations" ? 0 : 1) {
-                throw ValidationError("\(name) must be at least \(name == "--iterations" ? 0 : 1); got \(value).")
-            }
-        }
-        if let threads, !(1...256).contains(threads) {
-            throw ValidationError("--threads must be between 1 and 256; got \(threads).")
-        }
-        if let learningRate, !(learningRate > 0 && learningRate < 1) {
+        // The library takes any positive rate (a test drives training to divergence with 1e30);
+        // on the command line a rate of 1 or more is a slip.
+        if let learningRate, learningRate >= 1 {
             throw ValidationError("--learning-rate must be in (0, 1); got \(learningRate).")
-        }
-        if let trajectories, trajectories < 2 {
-            throw ValidationError("--trajectories must be at least 2: advantages need more than one rollout.")
-        }
-        if let exploration, !["per-trajectory", "per-step"].contains(exploration) {
-            throw ValidationError("--exploration must be per-trajectory or per-step; got \(exploration).")
-        }
-        if let adapt, GMPSConfig.AdaptedParameters(rawValue: adapt) == nil {
-            throw ValidationError("--adapt must be bias-vector or head; got \(adapt).")
-        }
-        if let size, size.height < 16 || size.width < 16 {
-            throw ValidationError("--size \(size) is too small for the policy's three convolutions; use at least 16x16 (default 48x64).")
         }
     }
 
@@ -83,23 +74,47 @@ struct GMPSOptions: ParsableArguments {
         threads ?? (MPIProcessGroup.isLaunched ? Launch.threadsPerRank : config.threads)
     }
 
+    /// `config` with every given option applied, or the error naming the option out of range.
+    func configuration(from config: GMPSConfig) throws -> GMPSConfig {
+        let config = apply(to: config)
+        if let invalid = config.invalidSetting() { throw ValidationError(invalid, options: Self.optionSetting) }
+        return config
+    }
+
     /// `config` with every given option applied.
-    func apply(to config: GMPSConfig) -> GMPSConfig {
+    private func apply(to config: GMPSConfig) -> GMPSConfig {
         var config = config
         if let tasks { config.metaTrainTasks = tasks }
+        if let demosPerTask { config.demosPerTask = demosPerTask }
         if let iterations { config.iterations = iterations }
         if let tasksPerIteration { config.tasksPerIteration = tasksPerIteration }
         if let trajectories { config.trajectoriesPerTask = trajectories }
         if let outerSteps { config.outerSteps = outerSteps }
         if let pretrainSteps { config.pretrainSteps = pretrainSteps }
         if let learningRate { (config.learningRate, config.finalLearningRate) = (learningRate, learningRate / 10) }
-        if let exploration { config.exploration = exploration == "per-step" ? .perStep : .perTrajectory(latentStd: 1) }
-        if let adapt, let adapted = GMPSConfig.AdaptedParameters(rawValue: adapt) { config.adaptedParameters = adapted }
+        if let exploration { config.exploration = exploration.value }
+        if let adapt { config.adaptedParameters = adapt }
         if let size { (config.imageHeight, config.imageWidth) = (size.height, size.width) }
         if let daggerStart { config.daggerStartIteration = daggerStart }
         if secondOrder { config.secondOrder = true }
         if let seed { config.seed = seed }
         if let threads { config.threads = threads }
         return config
+    }
+}
+
+extension GMPSConfig {
+    /// The default configuration on `environment`.
+    init(environment: EnvironmentName) {
+        self.init()
+        self.environment = environment
+    }
+}
+
+extension ValidationError {
+    /// A setting out of range, named by the option that set it (`options`: field → option),
+    /// or by its config.json key when no option did.
+    init(_ invalid: InvalidSetting, options: [String: String]) {
+        self.init(invalid.sentence(naming: options[invalid.field] ?? invalid.field))
     }
 }

@@ -1,0 +1,95 @@
+import Foundation
+import GMPSVision
+import Testing
+import VisionEnvs
+
+/// config.json keeps every setting: each field set away from its default survives
+/// encode → decode. The Mirror check makes a newly added field fail here until the test gives
+/// it a non-default value too.
+struct ConfigurationCodingTests {
+    /// A configuration whose every field differs from `GMPSConfig()`.
+    static var everyFieldChanged: GMPSConfig {
+        var config = GMPSConfig()
+        config.environment = .door
+        config.metaTrainTasks = 7
+        config.demosPerTask = 3
+        config.demoNoise = 0.11
+        config.imageHeight = 24
+        config.imageWidth = 32
+        config.initialStd = 0.42
+        config.initialAlpha = 0.07
+        config.initialBiasVectorAlpha = 0.6
+        config.adaptedParameters = .head
+        config.learnAlpha = false
+        config.tasksPerIteration = 4
+        config.trajectoriesPerTask = 6
+        config.exploration = .perTrajectory(latentStd: 0.8)
+        config.adaptationLatentDecay = 0.35
+        config.discount = 0.95
+        config.importanceWeightClip = 3
+        config.iterations = 9
+        config.outerSteps = 5
+        config.learningRate = 2e-4
+        config.finalLearningRate = 3e-5
+        config.pretrainLearningRate = 5e-4
+        config.demosPerTaskBatch = 12
+        config.secondOrder = true
+        config.anchorWeight = 0.25
+        config.pretrainSteps = 123
+        config.pretrainBatch = 17
+        config.daggerStartIteration = 2
+        config.daggerShare = 0.4
+        config.seed = 99
+        config.threads = 3
+        return config
+    }
+
+    /// The stored properties of `value` whose printed value equals `reference`'s.
+    static func unchangedFields<T>(_ value: T, from reference: T) -> [String] {
+        let changed = Mirror(reflecting: value).children, original = Mirror(reflecting: reference).children
+        #expect(changed.count == original.count)
+        return zip(changed, original).compactMap { changed, original in
+            String(describing: changed.value) == String(describing: original.value) ? changed.label ?? "?" : nil
+        }
+    }
+
+    @Test func everyGMPSFieldRoundTripsThroughJSON() throws {
+        let config = Self.everyFieldChanged
+        #expect(Self.unchangedFields(config, from: GMPSConfig()) == [],
+                "give each listed field a non-default value in everyFieldChanged")
+        let decoded = try JSONDecoder().decode(GMPSConfig.self, from: JSONEncoder().encode(config))
+        #expect(decoded == config)
+        #expect(Self.unchangedFields(decoded, from: GMPSConfig()) == [])
+    }
+
+    @Test func everyBaselineFieldRoundTripsThroughJSON() throws {
+        let reference = BaselineConfig(algorithm: .mamlPG)
+        var config = BaselineConfig(algorithm: .pgScratch, gmps: Self.everyFieldChanged)
+        config.pretrainInit = true
+        config.scratchLearningRate = 0.02
+        config.scratchAdam = false
+        #expect(Self.unchangedFields(config, from: reference) == [],
+                "give each listed field a non-default value here")
+        let data = try JSONEncoder().encode(config)
+        #expect(try JSONDecoder().decode(BaselineConfig.self, from: data) == config)
+        #expect(try JSONDecoder().decode(GMPSConfig.self, from: data) == config.gmps, "evaluate reads a baseline's config.json")
+    }
+
+    @Test func anEmptyFileIsTheDefaultConfiguration() throws {
+        #expect(try JSONDecoder().decode(GMPSConfig.self, from: Data("{}".utf8)) == GMPSConfig())
+        let baseline = try JSONDecoder().decode(BaselineConfig.self, from: Data(#"{"algorithm": "expert"}"#.utf8))
+        #expect(baseline == BaselineConfig(algorithm: .expert))
+    }
+
+    @Test func aSettingOutOfRangeIsNamedByItsKey() {
+        var config = GMPSConfig()
+        #expect(config.invalidSetting() == nil)
+        config.trajectoriesPerTask = 1
+        #expect(config.invalidSetting()?.field == "trajectoriesPerTask")
+        #expect(config.invalidSetting()?.sentence(naming: "--trajectories")
+                == "--trajectories must be at least 2: advantages need more than one rollout; got 1.")
+        config = GMPSConfig()
+        config.imageWidth = 8
+        #expect(config.problem() == "imageWidth 48x8 is too small for the policy's three convolutions; use at least 16x16 (default 48x64).")
+    }
+}
