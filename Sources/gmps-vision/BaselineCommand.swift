@@ -163,36 +163,23 @@ struct BaselineCommand: ParsableCommand {
 
     private func trainMAML(_ config: BaselineConfig, goals: [Goal]) throws {
         let run = try runDirectory()
+        let group = Launch.group
         var config = config
         var initialTheta: [Float]?
         if config.pretrainInit {
             config.gmps.pretrainSteps = pretrainSteps
-            initialTheta = try MultiTaskBehaviourCloning.clonedParameters(config: config, goals: goals) { step, loss in
-                if step % 100 == 0 { log("pretrain step \(step): loss \(loss)") }
+            initialTheta = try MultiTaskBehaviourCloning.clonedParameters(config: config, goals: goals, group: group) { step, loss in
+                if step % 100 == 0, group.isRoot { log("pretrain step \(step): loss \(loss)") }
             }
         }
-        try run.writeJSON(config, to: "config.json")
-        let trainer = try MAMLPolicyGradientTrainer(config: config, goals: goals, initialTheta: initialTheta)
-        let display = ProgressDisplay(stage: "maml-pg", total: config.gmps.iterations)
-        var rows: [String] = []
-        var last: MAMLIterationLog?
-        for _ in 0..<config.gmps.iterations {
-            let entry = try trainer.runIteration()
-            rows.append(entry.csvRow)
-            try run.writeCSV(header: MAMLIterationLog.csvHeader, rows: rows, to: "progress.csv")
-            try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
-            if snapshotEvery > 0, entry.iteration % snapshotEvery == 0 {
-                // A held-out learning curve: evaluate each snapshot against its on-policy samples.
-                let snapshot = try RunDirectory(path: run.file(String(format: "snapshots/iter-%04d", entry.iteration)).path)
-                try snapshot.writeJSON(config, to: "config.json")
-                try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: snapshot)
-            }
-            display.update(entry.iteration, detail: String(format: "pre %.2f post %.2f explore %.2f · %d samples",
-                                                           entry.preSuccess, entry.postSuccess,
-                                                           entry.postExplorationSuccess, entry.onPolicySamples))
-            last = entry
+        let trainer = try MAMLPolicyGradientTrainer(config: config, goals: goals, initialTheta: initialTheta, group: group)
+        let display = group.isRoot ? ProgressDisplay(stage: "maml-pg", total: config.gmps.iterations) : nil
+        let last = try trainer.train(in: run, snapshotEvery: snapshotEvery) { entry in
+            display?.update(entry.iteration, detail: String(format: "pre %.2f post %.2f explore %.2f · %d samples",
+                                                            entry.preSuccess, entry.postSuccess,
+                                                            entry.postExplorationSuccess, entry.onPolicySamples))
         }
-        if config.gmps.iterations == 0 { try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run) }
+        guard group.isRoot else { return }
         try report(["algorithm": config.algorithm.rawValue, "run": run.url.path,
                     "iterations": trainer.state.iteration, "on_policy_samples": trainer.state.onPolicySamples,
                     "post_success": last?.postSuccess ?? 0, "seconds": trainer.state.seconds],
@@ -201,22 +188,10 @@ struct BaselineCommand: ParsableCommand {
 
     private func trainBehaviourCloning(_ config: BaselineConfig, goals: [Goal]) throws {
         let run = try runDirectory()
-        try run.writeJSON(config, to: "config.json")
-        let started = Date()
         let display = ProgressDisplay(stage: "multitask-bc", total: config.gmps.pretrainSteps)
-        var rows: [String] = []
-        var (state, loss) = try MultiTaskBehaviourCloning.train(config: config, goals: goals) { step, loss in
+        let (state, loss) = try MultiTaskBehaviourCloning.train(config: config, goals: goals, in: run) { step, loss in
             display.update(step + 1, detail: String(format: "loss %.4f", loss))
-            if (step + 1) % 50 == 0 || step + 1 == config.gmps.pretrainSteps {
-                rows.append(String(format: "%d,%.5g,%.2f", step + 1, loss, Date().timeIntervalSince(started)))
-            }
         }
-        state.seconds = Date().timeIntervalSince(started)
-        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.gmps.imageHeight,
-                                                        imageWidth: config.gmps.imageWidth,
-                                                        initialStd: config.gmps.initialStd))
-        try MetaCheckpoint.save(state, policy: policy, in: run)
-        try run.writeCSV(header: "step,loss,seconds", rows: rows, to: "progress.csv")
         try report(["algorithm": config.algorithm.rawValue, "run": run.url.path, "loss": Double(loss),
                     "steps": config.gmps.pretrainSteps, "on_policy_samples": 0, "seconds": state.seconds],
                    text: "multitask-bc: \(config.gmps.pretrainSteps) steps, loss \(loss); evaluate with `gmps-vision evaluate --run \(run.url.path)`")
@@ -232,8 +207,7 @@ struct BaselineCommand: ParsableCommand {
             results = try ExpertEvaluation.evaluate(environment: gmps.environment, goals: goals, draws: draws,
                                                     steps: adaptSteps)
         } else {
-            let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: gmps.imageHeight, imageWidth: gmps.imageWidth,
-                                                            initialStd: gmps.initialStd))
+            let policy = try MetaPolicy(config: gmps)
             let scratch = PolicyGradientFromScratch(policy: policy, trajectories: trajectories, steps: adaptSteps,
                                                     learningRate: config.scratchLearningRate,
                                                     useAdam: config.scratchAdam, discount: gmps.discount)

@@ -32,9 +32,9 @@ public enum MultiTaskBehaviourCloning {
     }
 
     /// θ behaviour-cloned as GMPS pre-trains it (per-step exploration: no task codes).
-    public static func clonedParameters(config: BaselineConfig, goals: [Goal],
+    public static func clonedParameters(config: BaselineConfig, goals: [Goal], group: any ProcessGroup = SingleProcess(),
                                         progress: (_ step: Int, _ loss: Float) -> Void = { _, _ in }) throws -> [Float] {
-        try train(config: config, goals: goals, progress: progress).state.theta
+        try train(config: config, goals: goals, group: group, progress: progress).state.theta
     }
 
     /// Trains and writes a run directory that `gmps-vision evaluate --run` reads: `config.json`,
