@@ -69,11 +69,3 @@ public struct FullNetworkPolicyGradient: Sendable {
         return (surrogate, total)
     }
 }
-
-extension TaskRollouts {
-    /// The first trajectory's final distance to the goal.
-    var firstFinalDistance: Double {
-        let s = goal.environment.privilegedStateDimension
-        return finalDistance(state: Array(finalStates[0..<s]), goal: goal)
-    }
-}
