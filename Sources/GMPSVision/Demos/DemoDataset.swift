@@ -1,3 +1,4 @@
+import ConvNet
 import Foundation
 import VisionEnvs
 
@@ -254,7 +255,7 @@ public struct DemoTask: Sendable, Equatable {
     public func image(_ i: Int, into buffer: UnsafeMutableBufferPointer<Float>) {
         let size = imageSize
         images.withUnsafeBufferPointer { bytes in
-            for k in 0..<size { buffer[k] = Float(bytes[i * size + k]) * (1 / 255) }
+            FrameBytes.dequantize(UnsafeBufferPointer(rebasing: bytes[(i * size)..<((i + 1) * size)]), into: buffer)
         }
     }
 

@@ -94,8 +94,9 @@ public final class RolloutWorker {
                     hands[trajectory * 3 + 2] = hand.z
                     if recordImages {
                         let row = (trajectory * horizon + t) * imageCount
-                        for i in 0..<imageCount {
-                            rollouts.images[row + i] = UInt8(min(max(slice[i] * 255 + 0.5, 0), 255))
+                        rollouts.images.withUnsafeMutableBufferPointer { bytes in
+                            FrameBytes.quantize(UnsafeBufferPointer(slice),
+                                                into: UnsafeMutableBufferPointer(rebasing: bytes[row..<(row + imageCount)]))
                         }
                     }
                 }
