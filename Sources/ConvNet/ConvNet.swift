@@ -23,4 +23,5 @@
 //   Network, Network+Passes, Workspace              building a network; forward/backward on any θ
 //   Network+Head                                    the head on detached encoder features
 //   GaussianPolicy, Losses, HessianVector           objectives and their derivatives
-//   Adam, Safetensors                               optimisation and storage
+//   Adam, Safetensors(+Network), AtomicWrite        optimisation and storage (F32 and U8 tensors)
+//   FrameBytes                                      frames as bytes: the one Float <-> UInt8 conversion

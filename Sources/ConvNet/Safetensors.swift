@@ -8,37 +8,93 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
     case truncated(path: String, detail: String)
     /// The header is not the JSON object safetensors prescribes.
     case malformedHeader(path: String, detail: String)
+    /// A dtype this codec does not store (it stores F32 and U8).
     case unsupportedDType(path: String, tensor: String, dtype: String)
+    /// A tensor read as another dtype than the file stores (e.g. image bytes as weights).
+    case dtypeMismatch(path: String, tensor: String, found: String, expected: String)
     /// The file holds weights of a different architecture than the network loading them.
     case architectureMismatch(path: String, detail: String)
 
     public var description: String {
         switch self {
-        case .cannotRead(let p, let r): return "cannot read \(p): \(r)"
-        case .cannotWrite(let p, let r): return "cannot write \(p): \(r)"
-        case .truncated(let p, let d): return "\(p) is truncated: \(d)"
-        case .malformedHeader(let p, let d): return "\(p) is not a valid safetensors file: \(d)"
-        case .unsupportedDType(let p, let t, let d): return "\(p): tensor \"\(t)\" has dtype \(d); only F32 is supported"
-        case .architectureMismatch(let p, let d): return "\(p) does not match this network: \(d)"
+        case .cannotRead(let p, _), .cannotWrite(let p, _): return "cannot \(verb) \(p): \(problem)"
+        case .truncated(let p, _): return "\(p) is truncated: \(problem)"
+        case .malformedHeader(let p, _): return "\(p) is not a valid safetensors file: \(problem)"
+        case .unsupportedDType(let p, _, _), .dtypeMismatch(let p, _, _, _): return "\(p): \(problem)"
+        case .architectureMismatch(let p, _): return "\(p) does not match this network: \(problem)"
         }
+    }
+
+    /// What is wrong, without the path (for callers that name the file their own way).
+    public var problem: String {
+        switch self {
+        case .cannotRead(_, let reason), .cannotWrite(_, let reason): return reason
+        case .truncated(_, let detail), .malformedHeader(_, let detail), .architectureMismatch(_, let detail): return detail
+        case .unsupportedDType(_, let t, let d): return "tensor \"\(t)\" has dtype \(d); only F32 and U8 are supported"
+        case .dtypeMismatch(_, let t, let found, let expected):
+            return "tensor \"\(t)\" holds \(found) values where \(expected) values were expected"
+        }
+    }
+
+    private var verb: String {
+        if case .cannotWrite = self { return "write" }
+        return "read"
     }
 }
 
 /// safetensors (https://huggingface.co/docs/safetensors): 8 bytes little-endian header length
 /// n, n bytes of JSON header {"__metadata__": {string: string}, name: {"dtype", "shape",
-/// "data_offsets": [begin, end]}}, then the raw little-endian data. PyTorch and numpy read it.
-/// Network weights are written with the `NetworkSpec` as JSON under metadata key "architecture".
+/// "data_offsets": [begin, end]}} padded with spaces to a multiple of 8, then the raw
+/// little-endian data, tensor after tensor. PyTorch and numpy read it. This codec stores F32
+/// (weights, states, actions) and U8 (images, flags) tensors.
 public enum Safetensors {
+    /// The element types stored.
+    public enum DType: String, Sendable {
+        case f32 = "F32", u8 = "U8"
+
+        var byteCount: Int { self == .f32 ? 4 : 1 }
+    }
+
+    /// One tensor as the file holds it, row-major.
+    public enum StoredTensor: Equatable, Sendable {
+        case f32(shape: [Int], values: [Float])
+        case u8(shape: [Int], bytes: [UInt8])
+
+        public var shape: [Int] {
+            switch self { case .f32(let shape, _), .u8(let shape, _): return shape }
+        }
+
+        public var dtype: DType {
+            switch self { case .f32: return .f32; case .u8: return .u8 }
+        }
+
+        /// The values of an F32 tensor; nil for U8.
+        public var floats: [Float]? {
+            if case .f32(_, let values) = self { return values }
+            return nil
+        }
+
+        /// The bytes of a U8 tensor; nil for F32.
+        public var bytes: [UInt8]? {
+            if case .u8(_, let bytes) = self { return bytes }
+            return nil
+        }
+
+        var elementCount: Int {
+            switch self { case .f32(_, let values): return values.count; case .u8(_, let bytes): return bytes.count }
+        }
+    }
+
     /// Named tensors and string metadata of one file.
     public struct Contents: Equatable, Sendable {
-        public var tensors: [(name: String, tensor: Tensor)]
+        public var tensors: [(name: String, tensor: StoredTensor)]
         public var metadata: [String: String]
 
-        public init(tensors: [(name: String, tensor: Tensor)], metadata: [String: String]) {
+        public init(tensors: [(name: String, tensor: StoredTensor)], metadata: [String: String]) {
             self.tensors = tensors; self.metadata = metadata
         }
 
-        public func tensor(named name: String) -> Tensor? { tensors.first { $0.name == name }?.tensor }
+        public func tensor(named name: String) -> StoredTensor? { tensors.first { $0.name == name }?.tensor }
 
         public static func == (a: Contents, b: Contents) -> Bool {
             a.metadata == b.metadata && a.tensors.count == b.tensors.count
@@ -46,135 +102,97 @@ public enum Safetensors {
         }
     }
 
-    public static let architectureKey = "architecture"
-
-    // MARK: Network weights
-
-    /// Writes θ of `network` as one tensor per layout entry (PyTorch shapes, e.g. conv weights
-    /// (OC,C,K,K)), with the architecture and `metadata` in the header. Atomic.
-    public static func save(parameters: [Float], of network: Network, to url: URL,
-                            metadata: [String: String] = [:]) throws {
-        guard parameters.count == network.parameterCount else {
-            throw ConvNetError.shapeMismatch("saving \(parameters.count) parameters for a network of \(network.parameterCount)")
-        }
-        var meta = metadata
-        meta[architectureKey] = try architectureJSON(network.spec)
-        let tensors = network.layout.tensors.map { t in
-            (name: t.name, tensor: Tensor(unchecked: t.shape, Array(parameters[t.range])))
-        }
-        try write(Contents(tensors: tensors, metadata: meta), to: url)
+    /// How the JSON header is laid out. Readers do not care; two layouts exist so that each
+    /// kind of file keeps the bytes it had before the project's two writers were merged.
+    public enum HeaderLayout: Sendable {
+        /// "__metadata__" first (left out when empty), then the tensors in the order given, each
+        /// as {"dtype", "shape", "data_offsets"}, strings escaped minimally: network weights.
+        case inOrder
+        /// Foundation's JSONSerialization with `.sortedKeys` (its collation; "/" written "\/";
+        /// "__metadata__" always present): demonstration and DAgger files.
+        case sortedKeys
     }
 
-    /// Reads θ for `network`; throws `architectureMismatch` when the file's architecture, tensor
-    /// names or shapes differ from the network's, naming the first difference.
-    public static func load(for network: Network, from url: URL) throws -> [Float] {
-        let contents = try read(from: url)
-        let path = url.path
-        guard let arch = contents.metadata[architectureKey] else {
-            throw SafetensorsError.architectureMismatch(path: path, detail: "no \"\(architectureKey)\" in the metadata")
-        }
-        let spec: NetworkSpec
-        do {
-            spec = try JSONDecoder().decode(NetworkSpec.self, from: Data(arch.utf8))
-        } catch {
-            throw SafetensorsError.architectureMismatch(path: path, detail: "unreadable architecture: \(error)")
-        }
-        guard spec == network.spec else {
-            throw SafetensorsError.architectureMismatch(path: path, detail: differences(file: arch, network: network.spec))
-        }
-        var theta = [Float](repeating: 0, count: network.parameterCount)
-        for t in network.layout.tensors {
-            guard let found = contents.tensor(named: t.name) else {
-                throw SafetensorsError.architectureMismatch(path: path, detail: "tensor \"\(t.name)\" missing")
-            }
-            guard found.shape == t.shape else {
-                throw SafetensorsError.architectureMismatch(
-                    path: path, detail: "tensor \"\(t.name)\" has shape \(found.shape), expected \(t.shape)")
-            }
-            theta.replaceSubrange(t.range, with: found.data)
-        }
-        let expected = Set(network.layout.tensors.map(\.name))
-        if let extra = contents.tensors.first(where: { !expected.contains($0.name) }) {
-            throw SafetensorsError.architectureMismatch(path: path, detail: "unexpected tensor \"\(extra.name)\"")
-        }
-        return theta
+    // MARK: Writing
+
+    /// Writes `contents` (data in the order of `contents.tensors`); atomic: a temporary file in
+    /// the same folder, then rename.
+    public static func write(_ contents: Contents, to url: URL, layout: HeaderLayout = .inOrder) throws {
+        try AtomicWrite.write(try encode(contents, layout: layout, path: url.path), to: url)
     }
 
-    /// "hidden: file [3], network [4]; …", the top-level architecture fields that differ.
-    static func differences(file: String, network spec: NetworkSpec) -> String {
-        guard let mine = try? architectureJSON(spec),
-              let a = try? JSONSerialization.jsonObject(with: Data(file.utf8)) as? [String: Any],
-              let b = try? JSONSerialization.jsonObject(with: Data(mine.utf8)) as? [String: Any] else {
-            return "architectures differ"
-        }
-        func text(_ v: Any?) -> String {
-            guard let v else { return "absent" }
-            if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) {
-                return String(decoding: d, as: UTF8.self)
-            }
-            return "\(v)"
-        }
-        let keys = Set(a.keys).union(b.keys).sorted()
-        let diffs = keys.filter { text(a[$0]) != text(b[$0]) }.map { "\($0): file \(text(a[$0])), network \(text(b[$0]))" }
-        return diffs.isEmpty ? "architectures differ" : diffs.joined(separator: "; ")
-    }
-
-    static func architectureJSON(_ spec: NetworkSpec) throws -> String {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return String(decoding: try encoder.encode(spec), as: UTF8.self)
-    }
-
-    // MARK: Any tensors
-
-    /// Writes named F32 tensors (in the given order) and string metadata; atomic (a temporary
-    /// file in the same folder, then rename).
-    public static func write(_ contents: Contents, to url: URL) throws {
-        var header = "{"
-        var parts: [String] = []
-        if !contents.metadata.isEmpty {
-            let meta = contents.metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }
-            parts.append("\"__metadata__\":{\(meta.joined(separator: ","))}")
-        }
+    /// The bytes of a file holding `contents`; `path` names it in errors.
+    public static func encode(_ contents: Contents, layout: HeaderLayout, path: String = "<safetensors>") throws -> Data {
+        var offsets: [(begin: Int, end: Int)] = []
         var offset = 0
         for (name, tensor) in contents.tensors {
-            let bytes = tensor.count * 4
-            let shape = tensor.shape.map(String.init).joined(separator: ",")
-            parts.append("\(jsonString(name)):{\"dtype\":\"F32\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(offset + bytes)]}")
+            guard tensor.shape.allSatisfy({ $0 >= 0 }), Tensor.count(of: tensor.shape) == tensor.elementCount else {
+                throw SafetensorsError.cannotWrite(
+                    path: path, reason: "tensor \"\(name)\" of shape \(tensor.shape) holds \(tensor.elementCount) values")
+            }
+            let bytes = tensor.elementCount * tensor.dtype.byteCount
+            offsets.append((offset, offset + bytes))
             offset += bytes
         }
-        header += parts.joined(separator: ",") + "}"
+        var header = try headerJSON(contents, offsets: offsets, layout: layout)
         // Pad with spaces so the data starts 8-byte aligned (as the reference writer does).
-        while (header.utf8.count % 8) != 0 { header += " " }
-        var data = Data(capacity: 8 + header.utf8.count + offset)
-        withUnsafeBytes(of: UInt64(header.utf8.count).littleEndian) { data.append(contentsOf: $0) }
-        data.append(contentsOf: Array(header.utf8))
+        while header.count % 8 != 0 { header.append(0x20) }
+        var data = Data(capacity: 8 + header.count + offset)
+        withUnsafeBytes(of: UInt64(header.count).littleEndian) { data.append(contentsOf: $0) }
+        data.append(header)
         for (_, tensor) in contents.tensors {
-            tensor.data.withUnsafeBufferPointer { buf in
+            switch tensor {
+            case .u8(_, let bytes):
+                data.append(contentsOf: bytes)
+            case .f32(_, let values):
                 #if _endian(little)
-                data.append(UnsafeBufferPointer(start: UnsafeRawPointer(buf.baseAddress!).assumingMemoryBound(to: UInt8.self),
-                                                count: buf.count * 4))
+                values.withUnsafeBytes { data.append(contentsOf: $0) }
                 #else
-                for x in buf { withUnsafeBytes(of: x.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
+                for x in values { withUnsafeBytes(of: x.bitPattern.littleEndian) { data.append(contentsOf: $0) } }
                 #endif
             }
         }
-        try AtomicWrite.write(data, to: url)
+        return data
     }
 
-    /// Reads and validates a safetensors file holding F32 tensors.
+    static func headerJSON(_ contents: Contents, offsets: [(begin: Int, end: Int)], layout: HeaderLayout) throws -> Data {
+        switch layout {
+        case .inOrder:
+            var parts: [String] = []
+            if !contents.metadata.isEmpty {
+                let meta = contents.metadata.sorted { $0.key < $1.key }.map { "\(jsonString($0.key)):\(jsonString($0.value))" }
+                parts.append("\"__metadata__\":{\(meta.joined(separator: ","))}")
+            }
+            for ((name, tensor), range) in zip(contents.tensors, offsets) {
+                let shape = tensor.shape.map(String.init).joined(separator: ",")
+                parts.append("\(jsonString(name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],"
+                             + "\"data_offsets\":[\(range.begin),\(range.end)]}")
+            }
+            return Data(("{" + parts.joined(separator: ",") + "}").utf8)
+        case .sortedKeys:
+            var header: [String: Any] = ["__metadata__": contents.metadata]
+            for ((name, tensor), range) in zip(contents.tensors, offsets) {
+                header[name] = ["dtype": tensor.dtype.rawValue, "shape": tensor.shape, "data_offsets": [range.begin, range.end]]
+            }
+            return try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys])
+        }
+    }
+
+    // MARK: Reading
+
+    /// Reads and validates a safetensors file.
     public static func read(from url: URL) throws -> Contents {
-        let path = url.path
         let data: Data
         do {
             data = try Data(contentsOf: url)
         } catch {
-            throw SafetensorsError.cannotRead(path: path, reason: (error as NSError).localizedDescription)
+            throw SafetensorsError.cannotRead(path: url.path, reason: (error as NSError).localizedDescription)
         }
-        return try parse(data, path: path)
+        return try parse(data, path: url.path)
     }
 
-    /// Parses the bytes of a safetensors file; `path` names it in errors.
+    /// Parses the bytes of a safetensors file; `path` names it in errors. Tensors come back in
+    /// the order of their data.
     public static func parse(_ data: Data, path: String) throws -> Contents {
         let bytes = [UInt8](data)
         guard bytes.count >= 8 else {
@@ -208,10 +226,10 @@ public enum Safetensors {
             }
         }
         let dataSize = bytes.count - headerEnd
-        var entries: [(name: String, shape: [Int], begin: Int, end: Int)] = []
+        var entries: [(name: String, dtype: DType, shape: [Int], begin: Int, end: Int)] = []
         for (name, value) in header where name != "__metadata__" {
             guard let entry = value as? [String: Any],
-                  let dtype = entry["dtype"] as? String,
+                  let dtypeName = entry["dtype"] as? String,
                   let shapeAny = entry["shape"] as? [Any],
                   let offsetsAny = entry["data_offsets"] as? [Any] else {
                 throw SafetensorsError.malformedHeader(path: path, detail: "tensor \"\(name)\" lacks dtype, shape or data_offsets")
@@ -222,8 +240,8 @@ public enum Safetensors {
                   offsets.count == 2, offsets.count == offsetsAny.count else {
                 throw SafetensorsError.malformedHeader(path: path, detail: "tensor \"\(name)\" has a bad shape or data_offsets")
             }
-            guard dtype == "F32" else {
-                throw SafetensorsError.unsupportedDType(path: path, tensor: name, dtype: dtype)
+            guard let dtype = DType(rawValue: dtypeName) else {
+                throw SafetensorsError.unsupportedDType(path: path, tensor: name, dtype: dtypeName)
             }
             let (begin, end) = (offsets[0], offsets[1])
             guard begin >= 0, begin <= end else {
@@ -235,24 +253,26 @@ public enum Safetensors {
             let (count, overflow) = shape.reduce((1, false)) { acc, d in
                 let (p, o) = acc.0.multipliedReportingOverflow(by: d); return (p, acc.1 || o)
             }
-            guard !overflow, count * 4 == end - begin else {
-                throw SafetensorsError.malformedHeader(path: path, detail: "tensor \"\(name)\" of shape \(shape) needs \(count * 4) bytes, data_offsets give \(end - begin)")
+            let (size, sizeOverflow) = count.multipliedReportingOverflow(by: dtype.byteCount)
+            guard !overflow, !sizeOverflow, size == end - begin else {
+                throw SafetensorsError.malformedHeader(path: path, detail: "tensor \"\(name)\" of shape \(shape) needs \(size) bytes, data_offsets give \(end - begin)")
             }
-            entries.append((name, shape, begin, end))
+            entries.append((name, dtype, shape, begin, end))
         }
         entries.sort { ($0.begin, $0.name) < ($1.begin, $1.name) }
-        let tensors = entries.map { e -> (name: String, tensor: Tensor) in
-            var values = [Float](repeating: 0, count: (e.end - e.begin) / 4)
-            let base = headerEnd + e.begin
-            values.withUnsafeMutableBytes { dst in
-                bytes.withUnsafeBytes { src in
-                    dst.copyMemory(from: UnsafeRawBufferPointer(rebasing: src[base..<(base + e.end - e.begin)]))
-                }
+        let tensors = entries.map { e -> (name: String, tensor: StoredTensor) in
+            let stored = bytes[(headerEnd + e.begin)..<(headerEnd + e.end)]
+            switch e.dtype {
+            case .u8:
+                return (e.name, .u8(shape: e.shape, bytes: Array(stored)))
+            case .f32:
+                var values = [Float](repeating: 0, count: stored.count / 4)
+                values.withUnsafeMutableBytes { dst in stored.withUnsafeBytes { dst.copyMemory(from: $0) } }
+                #if _endian(big)
+                values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
+                #endif
+                return (e.name, .f32(shape: e.shape, values: values))
             }
-            #if _endian(big)
-            values = values.map { Float(bitPattern: UInt32(littleEndian: $0.bitPattern)) }
-            #endif
-            return (e.name, Tensor(unchecked: e.shape, values))
         }
         return Contents(tensors: tensors, metadata: metadata)
     }
@@ -271,32 +291,5 @@ public enum Safetensors {
             }
         }
         return out + "\""
-    }
-}
-
-extension Tensor {
-    /// For callers that have already checked count(shape) == data.count.
-    init(unchecked shape: [Int], _ data: [Float]) {
-        self.shape = shape
-        self.data = data
-    }
-}
-
-/// Atomic file writes: a temporary file in the destination's folder, then rename(2), so a
-/// reader never sees a half-written file and a crash leaves the old file intact.
-public enum AtomicWrite {
-    public static func write(_ data: Data, to url: URL) throws {
-        let dir = url.deletingLastPathComponent()
-        let tmp = dir.appendingPathComponent(".\(url.lastPathComponent).tmp-\(ProcessInfo.processInfo.processIdentifier)-\(UInt64.random(in: 0...UInt64.max))")
-        do {
-            try data.write(to: tmp)
-        } catch {
-            throw SafetensorsError.cannotWrite(path: url.path, reason: (error as NSError).localizedDescription)
-        }
-        if rename(tmp.path, url.path) != 0 {
-            let reason = String(cString: strerror(errno))
-            try? FileManager.default.removeItem(at: tmp)
-            throw SafetensorsError.cannotWrite(path: url.path, reason: reason)
-        }
     }
 }

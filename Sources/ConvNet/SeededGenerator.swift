@@ -1,19 +1,3 @@
-/// SplitMix64 (Steele, Lea, Flood 2014): a tiny 64-bit generator, used to seed others and to
-/// split one master seed into independent streams.
-public struct SplitMix64: RandomNumberGenerator, Codable, Equatable, Sendable {
-    public var state: UInt64
-
-    public init(seed: UInt64) { state = seed }
-
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
-
 /// xoshiro256** (Blackman, Vigna 2018): the project's seeded generator. Same seed → same
 /// stream on every machine; its state is `Codable` so a run can resume bit for bit.
 ///
@@ -23,8 +7,8 @@ public struct SeededGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
     public var s0: UInt64, s1: UInt64, s2: UInt64, s3: UInt64
 
     public init(seed: UInt64) {
-        var seeder = SplitMix64(seed: seed)
-        s0 = seeder.next(); s1 = seeder.next(); s2 = seeder.next(); s3 = seeder.next()
+        var seeder = seed
+        s0 = splitMix64(&seeder); s1 = splitMix64(&seeder); s2 = splitMix64(&seeder); s3 = splitMix64(&seeder)
     }
 
     public mutating func next() -> UInt64 {
@@ -42,11 +26,22 @@ public struct SeededGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
     /// A generator for stream `stream`, seeded from this one's state and the stream index;
     /// it leaves `self` unchanged, so the same parent and index always give the same stream.
     public func split(stream: UInt64) -> SeededGenerator {
-        var seeder = SplitMix64(seed: s0 ^ rotl(s3, 17) ^ (stream &* 0xD1B5_4A32_D192_ED03))
-        return SeededGenerator(seed: seeder.next())
+        var seeder = s0 ^ rotl(s3, 17) ^ (stream &* 0xD1B5_4A32_D192_ED03)
+        return SeededGenerator(seed: splitMix64(&seeder))
     }
 
     private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+}
+
+/// One step of SplitMix64 (Steele, Lea, Flood 2014) on `state`: the seeder xoshiro's authors
+/// prescribe. A function, not a generator type, because the project's one `SplitMix64` type
+/// lives in VisionEnvs, which ConvNet must not import; the two give the same numbers.
+private func splitMix64(_ state: inout UInt64) -> UInt64 {
+    state &+= 0x9E37_79B9_7F4A_7C15
+    var z = state
+    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+    return z ^ (z >> 31)
 }
 
 extension RandomNumberGenerator {

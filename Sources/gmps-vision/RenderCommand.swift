@@ -99,7 +99,7 @@ struct RenderCommand: ParsableCommand {
         try makeFolder(out)
         let expert = ScriptedExpert(name)
         let trained: ExpertSet? = if case .expert(let folder) = policy { try ExpertSet.resolve(folder, environment: name) } else { nil }
-        let master = VisionEnvs.SplitMix64(seed: seed)
+        let master = SplitMix64(seed: seed)
         let meta = try metaPolicy(for: name)
 
         for (episode, episodeGoal) in episodeGoals.enumerated() {

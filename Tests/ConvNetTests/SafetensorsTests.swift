@@ -75,6 +75,55 @@ struct SafetensorsTests {
         #expect(worst == 0)
     }
 
+    /// Two tensors of each dtype, data order not name order.
+    static let mixed = Safetensors.Contents(
+        tensors: [("1.images", .u8(shape: [1, 2], bytes: [0, 255])), ("0.hands", .f32(shape: [1], values: [-1.5]))],
+        metadata: ["tasks": "1,0"])
+
+    @Test func u8AndF32TensorsRoundTripInBothHeaderLayouts() throws {
+        for layout in [Safetensors.HeaderLayout.inOrder, .sortedKeys] {
+            let data = try Safetensors.encode(Self.mixed, layout: layout)
+            let back = try Safetensors.parse(data, path: "mixed.safetensors")
+            #expect(back == Self.mixed, "\(layout)")
+            #expect(back.tensor(named: "1.images")?.bytes == [0, 255] && back.tensor(named: "1.images")?.floats == nil)
+            // The data follows the header in the order given: the two bytes, then -1.5 little-endian.
+            #expect(Array(data.suffix(6)) == [0, 255, 0x00, 0x00, 0xC0, 0xBF])
+        }
+        // A U8 tensor whose byte count does not fit its shape is refused, not written.
+        let bad = Safetensors.Contents(tensors: [("x", .u8(shape: [3], bytes: [1, 2]))], metadata: [:])
+        #expect(throws: SafetensorsError.self) { _ = try Safetensors.encode(bad, layout: .inOrder) }
+    }
+
+    @Test func eachHeaderLayoutKeepsTheBytesItsFilesHadBeforeTheWritersMerged() throws {
+        func header(_ layout: Safetensors.HeaderLayout) throws -> String {
+            let data = try Safetensors.encode(Self.mixed, layout: layout)
+            let n = Int(data.prefix(8).reversed().reduce(UInt64(0)) { $0 << 8 | UInt64($1) })
+            #expect(n % 8 == 0)
+            return String(decoding: data[8..<(8 + n)], as: UTF8.self).trimmingCharacters(in: .whitespaces)
+        }
+        // Weights: metadata first, tensors in data order, fields dtype, shape, data_offsets.
+        #expect(try header(.inOrder) == #"{"__metadata__":{"tasks":"1,0"},"1.images":{"dtype":"U8","shape":[1,2],"data_offsets":[0,2]},"0.hands":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}"#)
+        // Demos and DAgger: every key sorted, as JSONSerialization wrote them.
+        #expect(try header(.sortedKeys) == #"{"__metadata__":{"tasks":"1,0"},"0.hands":{"data_offsets":[2,6],"dtype":"F32","shape":[1]},"1.images":{"data_offsets":[0,2],"dtype":"U8","shape":[1,2]}}"#)
+    }
+
+    @Test func aU8TensorReadAsWeightsIsRejectedNamingBothDTypes() throws {
+        let dir = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let net = try Network(spec: .mlp(inputs: 2, hidden: [3], outputs: 1, initialStd: 0.5))
+        let url = dir.appendingPathComponent("m.safetensors")
+        try Safetensors.save(parameters: net.initialParameters(seed: 1), of: net, to: url)
+        var contents = try Safetensors.read(from: url)
+        let weight = try #require(contents.tensors.firstIndex { $0.name == "fc0.weight" })
+        contents.tensors[weight].tensor = .u8(shape: [3, 2], bytes: [1, 2, 3, 4, 5, 6])
+        try Safetensors.write(contents, to: url)
+        #expect(throws: SafetensorsError.dtypeMismatch(path: url.path, tensor: "fc0.weight", found: "U8", expected: "F32")) {
+            _ = try Safetensors.load(for: net, from: url)
+        }
+        let message = "\(SafetensorsError.dtypeMismatch(path: "m.safetensors", tensor: "fc0.weight", found: "U8", expected: "F32"))"
+        #expect(message == #"m.safetensors: tensor "fc0.weight" holds U8 values where F32 values were expected"#)
+    }
+
     /// A valid file's bytes, to corrupt.
     func validFile() throws -> (Network, Data) {
         let net = try Network(spec: .mlp(inputs: 2, hidden: [3], outputs: 1, initialStd: 0.5))
@@ -137,7 +186,7 @@ struct SafetensorsTests {
         // Same architecture in the metadata but a tensor of the wrong shape.
         var contents = try Safetensors.read(from: url)
         let weight = try #require(contents.tensors.firstIndex { $0.name == "fc0.weight" })
-        contents.tensors[weight].tensor = Tensor(zeros: [2, 3])
+        contents.tensors[weight].tensor = .f32(shape: [2, 3], values: Array(repeating: 0, count: 6))
         try Safetensors.write(contents, to: url)
         #expect {
             _ = try Safetensors.load(for: small, from: url)

@@ -13,6 +13,17 @@ struct SeededGeneratorTests {
         #expect(x1 != (0..<4).map { _ in t2.next() })
     }
 
+    @Test func seedingAndSplittingFollowTheReferenceAlgorithms() {
+        // The state is SplitMix64's first four outputs from seed 0 (Vigna's splitmix64.c).
+        let seeded = SeededGenerator(seed: 0)
+        #expect([seeded.s0, seeded.s1, seeded.s2, seeded.s3]
+                == [0xE220_A839_7B1D_CDAF, 0x6E78_9E6A_A1B9_65F4, 0x06C4_5D18_8009_454F, 0xF88B_B8A8_724C_81EC])
+        // Stream 3 of seed 7, computed independently in Python (xoshiro256** seeded by SplitMix64).
+        var stream = SeededGenerator(seed: 7).split(stream: 3)
+        #expect(stream.next() == 0xE897_C51F_3D53_BFC2)
+        #expect(stream.next() == 0x4693_1A47_5C49_B6AD)
+    }
+
     @Test func uniformAndGaussianSamplesHaveTheRightMoments() {
         var rng = SeededGenerator(seed: 1)
         let n = 20_000

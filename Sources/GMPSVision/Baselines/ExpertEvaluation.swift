@@ -20,7 +20,7 @@ public enum ExpertEvaluation {
                 total += result.reward
                 success = result.success
             }
-            let distance = finalDistance(state: env.privilegedState(), goal: goal)
+            let distance = goal.distance(inPrivilegedState: env.privilegedState())
             return GoalEvaluation(goal: goal.coordinates, preSuccess: success, preReturn: total,
                                   preFinalDistance: distance,
                                   postSuccess: Array(repeating: Array(repeating: success, count: steps), count: draws),

@@ -55,11 +55,14 @@ public struct FullNetworkPolicyGradient: Sendable {
         var part = [Float](repeating: 0, count: policy.parameterCount)
         var images = [Float](repeating: 0, count: t * imageCount)
         var surrogate: Float = 0
-        let scale: Float = 1 / 255
         for trajectory in 0..<rollouts.trajectoryCount {
             let rows = (trajectory * t)..<((trajectory + 1) * t)
             let firstPixel = rows.lowerBound * imageCount
-            for i in 0..<(t * imageCount) { images[i] = Float(rollouts.images[firstPixel + i]) * scale }
+            rollouts.images.withUnsafeBufferPointer { bytes in
+                images.withUnsafeMutableBufferPointer {
+                    FrameBytes.dequantize(UnsafeBufferPointer(rebasing: bytes[firstPixel..<(firstPixel + t * imageCount)]), into: $0)
+                }
+            }
             surrogate += try policy.policy.weightedLogProbabilityGradient(
                 parameters: theta, images: images, extras: slice(rollouts.hands, rows, 3),
                 actions: slice(rollouts.actions, rows, a), weights: Array(c[rows]), batch: t,
@@ -67,13 +70,5 @@ public struct FullNetworkPolicyGradient: Sendable {
             VectorOps.axpy(1, part, &total)
         }
         return (surrogate, total)
-    }
-}
-
-extension TaskRollouts {
-    /// The first trajectory's final distance to the goal.
-    var firstFinalDistance: Double {
-        let s = goal.environment.privilegedStateDimension
-        return finalDistance(state: Array(finalStates[0..<s]), goal: goal)
     }
 }

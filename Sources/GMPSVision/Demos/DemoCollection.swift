@@ -95,6 +95,7 @@ public struct DemoCollection: Sendable {
                             executedActions: [], rewards: [], successes: [])
         task.images.reserveCapacity(n * pixels)
         var frame = [Float](repeating: 0, count: pixels)
+        var frameBytes = [UInt8](repeating: 0, count: pixels)
         for episode in 0..<episodesPerTask {
             var noise = rng.split(stream: UInt64(episode))
             try env.reset(goal: goal)
@@ -102,7 +103,10 @@ public struct DemoCollection: Sendable {
             for _ in 0..<horizon {
                 // Record what the meta-policy would see, then the expert's label for this state.
                 frame.withUnsafeMutableBufferPointer { env.renderObservation(into: $0) }
-                task.images += frame.map { UInt8(($0 * 255).rounded().clamped(to: 0...255)) }
+                frame.withUnsafeBufferPointer { pixels in
+                    frameBytes.withUnsafeMutableBufferPointer { FrameBytes.quantize(pixels, into: $0) }
+                }
+                task.images += frameBytes
                 let hand = env.handPosition
                 task.hands += [hand.x, hand.y, hand.z]
                 let state = env.privilegedState()
@@ -140,8 +144,4 @@ final class EpisodeCounter: @unchecked Sendable {
         }
         report?(p)
     }
-}
-
-extension Float {
-    fileprivate func clamped(to range: ClosedRange<Float>) -> Float { Swift.min(Swift.max(self, range.lowerBound), range.upperBound) }
 }

@@ -1,3 +1,4 @@
+import ConvNet
 import Foundation
 import VisionEnvs
 
@@ -104,18 +105,20 @@ public struct DemoDataset: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]   // same dataset, same bytes
         let goalJSON = (try? encoder.encode(task.goal)).map { String(decoding: $0, as: UTF8.self) } ?? ""
-        let file = TensorFile(entries: [
-            TensorFile.u8("images", [n, image.channels, image.height, image.width], task.images),
-            TensorFile.f32("hands", [n, 3], task.hands),
-            TensorFile.f32("states", [n, s], task.states),
-            TensorFile.f32("actions", [n, 3], task.actions),
-            TensorFile.f32("executed_actions", [n, 3], task.executedActions),
-            TensorFile.f32("rewards", [n], task.rewards),
-            TensorFile.u8("successes", [task.episodes], task.successes.map { $0 ? 1 : 0 }),
+        let file = Safetensors.Contents(tensors: [
+            ("images", .u8(shape: [n, image.channels, image.height, image.width], bytes: task.images)),
+            ("hands", .f32(shape: [n, 3], values: task.hands)),
+            ("states", .f32(shape: [n, s], values: task.states)),
+            ("actions", .f32(shape: [n, 3], values: task.actions)),
+            ("executed_actions", .f32(shape: [n, 3], values: task.executedActions)),
+            ("rewards", .f32(shape: [n], values: task.rewards)),
+            ("successes", .u8(shape: [task.episodes], bytes: task.successes.map { $0 ? 1 : 0 })),
         ], metadata: ["format": Manifest.formatName, "version": "\(Manifest.currentVersion)", "env": environment.rawValue,
                       "task": "\(index)", "goal": goalJSON])
         do {
-            try file.encoded().write(to: url, options: .atomic)
+            try Safetensors.write(file, to: url, layout: .sortedKeys)
+        } catch let error as SafetensorsError {
+            throw .cannotWrite(path: url.path, reason: error.problem)
         } catch {
             throw .cannotWrite(path: url.path, reason: error.localizedDescription)
         }
@@ -183,19 +186,32 @@ public struct DemoDataset: Sendable {
     static func loadTask(_ entry: Manifest.TaskEntry, manifest: Manifest, url: URL) throws(DemoDatasetError) -> DemoTask {
         let path = url.path
         guard let data = try? Data(contentsOf: url) else { throw .notFound(path: path) }
-        let file: TensorFile
-        switch TensorFile.decode(data) {
-        case .success(let f): file = f
-        case .failure(.truncated(let detail)): throw .truncated(path: path, detail: detail)
-        case .failure(.malformed(let detail)): throw .corrupt(path: path, problem: detail)
+        let file: Safetensors.Contents
+        do {
+            file = try Safetensors.parse(data, path: path)
+        } catch let error as SafetensorsError {
+            if case .truncated(_, let detail) = error { throw .truncated(path: path, detail: detail) }
+            throw .corrupt(path: path, problem: error.problem)
+        } catch {
+            throw .corrupt(path: path, problem: "\(error)")
         }
         let n = entry.steps, s = manifest.stateDimension, img = manifest.image
-        func tensor(_ name: String, _ dtype: TensorFile.DType, _ shape: [Int]) throws(DemoDatasetError) -> TensorFile.Entry {
-            guard let e = file.entry(name) else { throw .corrupt(path: path, problem: "it has no tensor \"\(name)\"") }
-            guard e.dtype == dtype, e.shape == shape else {
-                throw .mismatch(path: path, problem: "tensor \"\(name)\" is \(e.dtype.rawValue) \(e.shape), the manifest implies \(dtype.rawValue) \(shape)")
-            }
+        func tensor(_ name: String) throws(DemoDatasetError) -> Safetensors.StoredTensor {
+            guard let e = file.tensor(named: name) else { throw .corrupt(path: path, problem: "it has no tensor \"\(name)\"") }
             return e
+        }
+        func mismatch(_ name: String, _ e: Safetensors.StoredTensor, _ dtype: Safetensors.DType, _ shape: [Int]) -> DemoDatasetError {
+            .mismatch(path: path, problem: "tensor \"\(name)\" is \(e.dtype.rawValue) \(e.shape), the manifest implies \(dtype.rawValue) \(shape)")
+        }
+        func floats(_ name: String, _ shape: [Int]) throws(DemoDatasetError) -> [Float] {
+            let e = try tensor(name)
+            guard let values = e.floats, e.shape == shape else { throw mismatch(name, e, .f32, shape) }
+            return values
+        }
+        func bytes(_ name: String, _ shape: [Int]) throws(DemoDatasetError) -> [UInt8] {
+            let e = try tensor(name)
+            guard let values = e.bytes, e.shape == shape else { throw mismatch(name, e, .u8, shape) }
+            return values
         }
         guard file.metadata["env"] == manifest.env.rawValue, file.metadata["task"] == "\(entry.task)" else {
             throw .mismatch(path: path, problem: "it holds task \(file.metadata["task"] ?? "?") of \(file.metadata["env"] ?? "?"), the manifest expects task \(entry.task) of \(manifest.env)")
@@ -206,13 +222,13 @@ public struct DemoDataset: Sendable {
         }
         let task = DemoTask(
             goal: goal, episodeLength: manifest.episodeLength,
-            images: try tensor("images", .u8, [n, img.channels, img.height, img.width]).uint8s,
-            hands: try tensor("hands", .f32, [n, 3]).floats,
-            states: try tensor("states", .f32, [n, s]).floats,
-            actions: try tensor("actions", .f32, [n, 3]).floats,
-            executedActions: try tensor("executed_actions", .f32, [n, 3]).floats,
-            rewards: try tensor("rewards", .f32, [n]).floats,
-            successes: try tensor("successes", .u8, [entry.episodes]).uint8s.map { $0 != 0 })
+            images: try bytes("images", [n, img.channels, img.height, img.width]),
+            hands: try floats("hands", [n, 3]),
+            states: try floats("states", [n, s]),
+            actions: try floats("actions", [n, 3]),
+            executedActions: try floats("executed_actions", [n, 3]),
+            rewards: try floats("rewards", [n]),
+            successes: try bytes("successes", [entry.episodes]).map { $0 != 0 })
         for (name, values) in [("hands", task.hands), ("states", task.states), ("actions", task.actions),
                                ("executed_actions", task.executedActions), ("rewards", task.rewards)] {
             guard values.allSatisfy(\.isFinite) else { throw .corrupt(path: path, problem: "tensor \"\(name)\" holds NaN or infinite values") }
@@ -254,7 +270,7 @@ public struct DemoTask: Sendable, Equatable {
     public func image(_ i: Int, into buffer: UnsafeMutableBufferPointer<Float>) {
         let size = imageSize
         images.withUnsafeBufferPointer { bytes in
-            for k in 0..<size { buffer[k] = Float(bytes[i * size + k]) * (1 / 255) }
+            FrameBytes.dequantize(UnsafeBufferPointer(rebasing: bytes[(i * size)..<((i + 1) * size)]), into: buffer)
         }
     }
 

@@ -75,7 +75,7 @@ public struct MetaTestEvaluator {
                                                   trajectories: 1, using: &rng)
             var evaluation = GoalEvaluation(goal: goal.coordinates, preSuccess: pre.successes[0],
                                             preReturn: pre.averageReturn,
-                                            preFinalDistance: finalDistance(pre), postSuccess: [],
+                                            preFinalDistance: pre.firstFinalDistance, postSuccess: [],
                                             postReturn: [], postFinalDistance: [])
             for _ in 0..<draws {
                 let adapted = try adapt(goal: goal, theta: theta, alpha: alpha, worker: workers[worker],
@@ -86,7 +86,7 @@ public struct MetaTestEvaluator {
                                                            trajectories: 1, using: &rng)
                     successes.append(post.successes[0])
                     returns.append(post.averageReturn)
-                    distances.append(finalDistance(post))
+                    distances.append(post.firstFinalDistance)
                 }
                 evaluation.postSuccess.append(successes)
                 evaluation.postReturn.append(returns)
@@ -95,11 +95,5 @@ public struct MetaTestEvaluator {
             results[index] = evaluation
         }
         return results.values.compactMap { $0 }
-    }
-
-    /// The task's distance after the first trajectory's last step.
-    public func finalDistance(_ rollouts: TaskRollouts) -> Double {
-        let s = rollouts.goal.environment.privilegedStateDimension
-        return GMPSVision.finalDistance(state: Array(rollouts.finalStates[0..<s]), goal: rollouts.goal)
     }
 }

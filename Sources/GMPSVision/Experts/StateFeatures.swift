@@ -26,18 +26,21 @@ public struct StateFeatures: Sendable, Equatable {
     }
 
     /// The features of one privileged state (`environment.privilegedStateDimension` numbers).
-    public func callAsFunction(_ s: [Float]) -> [Float] {
-        func p(_ i: Int) -> SIMD3<Float> { SIMD3(s[i], s[i + 1], s[i + 2]) }
+    public func callAsFunction(_ state: [Float]) -> [Float] {
         func position(_ v: SIMD3<Float>) -> [Float] { let x = (v - Self.centre) * Self.positionScale; return [x.x, x.y, x.z] }
         func difference(_ v: SIMD3<Float>) -> [Float] { let x = v * Self.differenceScale; return [x.x, x.y, x.z] }
         switch environment {
         case .reach:
-            return position(p(0)) + position(p(3)) + difference(p(3) - p(0))
+            let s = ReachState(state)
+            return position(s.hand) + position(s.goal) + difference(s.goal - s.hand)
         case .push:
-            return position(p(0)) + position(p(3)) + position(p(6)) + difference(p(3) - p(0)) + difference(p(6) - p(3))
+            let s = PushState(state)
+            return position(s.hand) + position(s.block) + position(s.goal)
+                + difference(s.block - s.hand) + difference(s.goal - s.block)
         case .door:
-            let (angle, target) = (s[6], s[7])
-            return position(p(0)) + position(p(3)) + difference(p(3) - p(0))
+            let s = DoorState(state)
+            let (angle, target) = (s.angle, s.targetAngle)
+            return position(s.hand) + position(s.handle) + difference(s.handle - s.hand)
                 + [(angle - 0.5) / 0.3, (target - 0.5) / 0.3, (target - angle) / 0.1]
         }
     }

@@ -160,14 +160,3 @@ extension GMPSPipeline {
     }
 }
 
-/// The task's distance in a privileged state (push: block to goal in xy; door: angle to
-/// target; reach: hand to goal).
-func finalDistance(state: [Float], goal: Goal) -> Double {
-    let s = state.map(Double.init), g = goal.coordinates
-    switch goal.environment {
-    case .push: return ((s[3] - g[0]) * (s[3] - g[0]) + (s[4] - g[1]) * (s[4] - g[1])).squareRoot()
-    case .door: return abs(s[6] - g[0])
-    case .reach: return (0..<3).map { (s[$0] - g[$0]) * (s[$0] - g[$0]) }.reduce(0, +).squareRoot()
-    }
-}
-

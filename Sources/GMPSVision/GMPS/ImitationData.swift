@@ -55,9 +55,13 @@ public struct ImitationData: Sendable {
         var handBatch: [Float] = [], actionBatch: [Float] = []
         handBatch.reserveCapacity(indices.count * 3)
         actionBatch.reserveCapacity(indices.count * actionCount)
-        let scale: Float = 1 / 255
         for (row, index) in indices.enumerated() {
-            for i in 0..<imageCount { imageBatch[row * imageCount + i] = Float(images[index * imageCount + i]) * scale }
+            images.withUnsafeBufferPointer { bytes in
+                imageBatch.withUnsafeMutableBufferPointer { pixels in
+                    FrameBytes.dequantize(UnsafeBufferPointer(rebasing: bytes[(index * imageCount)..<((index + 1) * imageCount)]),
+                                          into: UnsafeMutableBufferPointer(rebasing: pixels[(row * imageCount)..<((row + 1) * imageCount)]))
+                }
+            }
             handBatch += hands[(index * 3)..<((index + 1) * 3)]
             actionBatch += actions[(index * actionCount)..<((index + 1) * actionCount)]
         }

@@ -16,13 +16,17 @@ public func scriptedImitationData(environment: EnvironmentName, goals: [Goal], e
         var rng = SeededGeneratorStream.make(seed: seed, stream: UInt64(task))
         var data = ImitationData(imageCount: env.imageCount)
         var frame = [Float](repeating: 0, count: env.imageCount)
+        var frameBytes = [UInt8](repeating: 0, count: env.imageCount)
         for _ in 0..<episodes {
             try env.reset(goal: goals[task])
             for _ in 0..<env.horizon {
                 frame.withUnsafeMutableBufferPointer { env.renderObservation(into: $0) }
+                frame.withUnsafeBufferPointer { pixels in
+                    frameBytes.withUnsafeMutableBufferPointer { FrameBytes.quantize(pixels, into: $0) }
+                }
                 let label = expert.action(for: env.privilegedState())
                 let hand = env.handPosition
-                data.append(image: frame.map { UInt8(min(max($0 * 255 + 0.5, 0), 255)) }[...],
+                data.append(image: frameBytes[...],
                             hand: [hand.x, hand.y, hand.z][...], action: [label.x, label.y, label.z])
                 let executed = label + noise * SIMD3(rng.nextGaussian(), rng.nextGaussian(), rng.nextGaussian())
                 try env.step(executed)

@@ -1,3 +1,4 @@
+import ConvNet
 import Foundation
 
 /// DAgger's relabelled states in a run directory, so that a resumed run trains on the same
@@ -10,16 +11,16 @@ public enum DaggerCheckpoint {
 
     /// Writes the samples `iteration` added, in the order they were appended.
     public static func save(_ additions: [(task: Int, data: ImitationData)], iteration: Int, in run: RunDirectory) throws {
-        var entries: [TensorFile.Entry] = []
+        var tensors: [(name: String, tensor: Safetensors.StoredTensor)] = []
         for (k, addition) in additions.enumerated() {
             let data = addition.data, n = data.count
-            entries += [TensorFile.u8("\(k).images", [n, data.imageCount], data.images),
-                        TensorFile.f32("\(k).hands", [n, 3], data.hands),
-                        TensorFile.f32("\(k).actions", [n, data.actionCount], data.actions)]
+            tensors += [("\(k).images", .u8(shape: [n, data.imageCount], bytes: data.images)),
+                        ("\(k).hands", .f32(shape: [n, 3], values: data.hands)),
+                        ("\(k).actions", .f32(shape: [n, data.actionCount], values: data.actions))]
         }
-        let file = TensorFile(entries: entries, metadata: ["iteration": "\(iteration)",
-                                                           "tasks": additions.map { String($0.task) }.joined(separator: ",")])
-        try run.write(try file.encoded(), to: fileName(iteration: iteration))
+        let file = Safetensors.Contents(tensors: tensors, metadata: ["iteration": "\(iteration)",
+                                                                     "tasks": additions.map { String($0.task) }.joined(separator: ",")])
+        try run.write(try Safetensors.encode(file, layout: .sortedKeys), to: fileName(iteration: iteration))
     }
 
     /// Every task's DAgger data after `iterations` iterations: the saved additions replayed in order.
@@ -33,22 +34,20 @@ public enum DaggerCheckpoint {
             }
             let bytes: Data
             do { bytes = try Data(contentsOf: run.file(fileName(iteration: iteration))) } catch { throw bad("unreadable (\(error.localizedDescription))") }
-            let file: TensorFile
-            switch TensorFile.decode(bytes) {
-            case let .success(decoded): file = decoded
-            case let .failure(problem): throw bad("not a tensor file (\(problem))")
-            }
+            let file: Safetensors.Contents
+            do { file = try Safetensors.parse(bytes, path: path) } catch { throw bad("not a tensor file (\(error))") }
             let tasks = (file.metadata["tasks"] ?? "").split(separator: ",").map { Int($0) }
             for (k, task) in tasks.enumerated() {
                 guard let task, (0..<taskCount).contains(task),
-                      let images = file.entry("\(k).images"), images.dtype == .u8, images.shape.last == imageCount,
-                      let hands = file.entry("\(k).hands"), hands.dtype == .f32,
-                      let actions = file.entry("\(k).actions"), actions.dtype == .f32, actions.shape.last == actionCount,
+                      let images = file.tensor(named: "\(k).images"), let imageBytes = images.bytes, images.shape.last == imageCount,
+                      let hands = file.tensor(named: "\(k).hands"), let handValues = hands.floats,
+                      let actions = file.tensor(named: "\(k).actions"), let actionValues = actions.floats,
+                      actions.shape.last == actionCount,
                       images.shape.first == hands.shape.first, hands.shape.first == actions.shape.first else {
                     throw bad("addition \(k) does not fit this run (\(taskCount) tasks, \(imageCount) pixel values per image)")
                 }
                 dagger[task].append(contentsOf: ImitationData(
-                    images: [UInt8](images.bytes), hands: hands.floats, actions: actions.floats,
+                    images: imageBytes, hands: handValues, actions: actionValues,
                     imageCount: imageCount, actionCount: actionCount))
             }
         }

@@ -115,8 +115,9 @@ public final class RolloutWorker {
                     (hands[trajectory * 3], hands[trajectory * 3 + 1], hands[trajectory * 3 + 2]) = (hand.x, hand.y, hand.z)
                     if recordImages {
                         let row = (trajectory * horizon + t) * imageCount
-                        for i in 0..<imageCount {
-                            rollouts.images[row + i] = UInt8(min(max(frame[i] * 255 + 0.5, 0), 255))
+                        rollouts.images.withUnsafeMutableBufferPointer { bytes in
+                            FrameBytes.quantize(UnsafeBufferPointer(frame),
+                                                into: UnsafeMutableBufferPointer(rebasing: bytes[row..<(row + imageCount)]))
                         }
                     }
                 }

@@ -56,3 +56,12 @@ public struct TaskRollouts: Sendable {
         trajectoryCount == 0 ? 0 : rewards.reduce(0.0) { $0 + Double($1) } / Double(trajectoryCount)
     }
 }
+
+extension TaskRollouts {
+    /// The task's distance to the goal after the first trajectory's last step (what meta-test
+    /// evaluation reports as the final distance); the task computes it.
+    public var firstFinalDistance: Double {
+        let s = goal.environment.privilegedStateDimension
+        return goal.distance(inPrivilegedState: Array(finalStates[0..<s]))
+    }
+}

@@ -15,19 +15,19 @@ public struct ScriptedExpert: Sendable {
 
     /// The action for `state` (`environment.privilegedStateDimension` numbers), in [-1, 1]^3.
     public func action(for state: [Float]) -> SIMD3<Float> {
-        precondition(state.count == environment.privilegedStateDimension,
-                     "a \(environment) state has \(environment.privilegedStateDimension) numbers")
-        let s = state.map(Double.init)
+        // The geometry runs in Double, from the state's Float numbers (exact conversions).
         let action: SIMD3<Double>
         switch environment {
         case .push:
-            action = Self.push(hand: SIMD3(s[0], s[1], s[2]), block: SIMD3(s[3], s[4], s[5]),
-                               goal: SIMD2(s[6], s[7]))
+            let push = PushState(state)
+            action = Self.push(hand: SIMD3(push.hand), block: SIMD3(push.block), goal: SIMD3(push.goal).xy)
         case .door:
-            action = Self.door(hand: SIMD3(s[0], s[1], s[2]), handle: SIMD3(s[3], s[4], s[5]),
-                               angle: s[6], target: s[7])
+            let door = DoorState(state)
+            action = Self.door(hand: SIMD3(door.hand), handle: SIMD3(door.handle), angle: Double(door.angle),
+                               target: Double(door.targetAngle))
         case .reach:
-            action = Self.moveTowards(SIMD3(s[3], s[4], s[5]), from: SIMD3(s[0], s[1], s[2]))
+            let reach = ReachState(state)
+            action = Self.moveTowards(SIMD3(reach.goal), from: SIMD3(reach.hand))
         }
         return SIMD3<Float>(action)
     }

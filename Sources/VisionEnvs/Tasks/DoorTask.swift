@@ -2,7 +2,8 @@ import CMuJoCo
 
 /// door: push the hinged door open to a hidden target angle and leave it there.
 ///
-/// Privileged state (8): hand xyz, handle xyz, door angle, target angle.
+/// Privileged state (8): hand xyz, handle xyz, door angle, target angle; `DoorState` names
+/// its parts.
 public struct DoorTask: ManipulationTask {
     public let environment = EnvironmentName.door
     public private(set) var goal: Goal
@@ -60,8 +61,13 @@ public struct DoorTask: ManipulationTask {
     }
 
     public func privilegedState(_ physics: GripperPhysics) -> [Float] {
-        physics.handPosition.floats + handlePosition(physics).floats
-            + [Float(angle(physics)), Float(targetAngle)]
+        DoorState(hand: SIMD3(physics.handPosition), handle: SIMD3(handlePosition(physics)),
+                  angle: Float(angle(physics)), targetAngle: Float(targetAngle)).values
+    }
+
+    /// The task's distance: how far the door's angle is from the target (radians).
+    public static func distanceToGoal(angle: Double, target: Double) -> Double {
+        abs(angle - target)
     }
 
     /// `−reachDist + 100·max(0, target − |angle − target|)` while the hand holds the handle
@@ -71,10 +77,31 @@ public struct DoorTask: ManipulationTask {
                               target: Double) -> Double {
         let reachDistance = distance(hand, handle)
         guard reachDistance < holdRadius else { return -reachDistance }
-        return -reachDistance + 100 * max(0, target - abs(angle - target))
+        return -reachDistance + 100 * max(0, target - distanceToGoal(angle: angle, target: target))
     }
 
     public static func isSuccess(angle: Double, target: Double) -> Bool {
-        abs(angle - target) < successTolerance
+        distanceToGoal(angle: angle, target: target) < successTolerance
     }
+}
+
+/// A door privileged state by name.
+public struct DoorState: Equatable, Sendable {
+    public var hand: SIMD3<Float>
+    public var handle: SIMD3<Float>
+    /// The door's hinge angle and the hidden target angle (radians; 0 = closed).
+    public var angle: Float, targetAngle: Float
+
+    public init(hand: SIMD3<Float>, handle: SIMD3<Float>, angle: Float, targetAngle: Float) {
+        self.hand = hand; self.handle = handle; self.angle = angle; self.targetAngle = targetAngle
+    }
+
+    /// Reads `state` = [hand xyz, handle xyz, angle, target angle] (8 numbers).
+    public init(_ state: [Float]) {
+        precondition(state.count == EnvironmentName.door.privilegedStateDimension, "a door state has 8 numbers")
+        self.init(hand: state.vector3(at: 0), handle: state.vector3(at: 3), angle: state[6], targetAngle: state[7])
+    }
+
+    /// The 8 numbers of the privileged state.
+    public var values: [Float] { hand.values + handle.values + [angle, targetAngle] }
 }

@@ -34,6 +34,22 @@ public struct Goal: Hashable, Sendable, Codable, CustomStringConvertible {
         return nil
     }
 
+    /// The task's distance to this goal in a privileged state of its environment: push, the
+    /// block to the goal in the table plane; door, |angle − target|; reach, the hand to the
+    /// goal. In Double, from the state's Float positions and the exact goal coordinates (not
+    /// the state's Float copy of the goal). Of an episode's last state: its "final distance".
+    public func distance(inPrivilegedState state: [Float]) -> Double {
+        let g = coordinates
+        switch environment {
+        case .push:
+            return PushTask.distanceToGoal(block: SIMD3(PushState(state).block), goal: SIMD2(g[0], g[1]))
+        case .door:
+            return DoorTask.distanceToGoal(angle: Double(DoorState(state).angle), target: g[0])
+        case .reach:
+            return ReachTask.distanceToGoal(hand: SIMD3(ReachState(state).hand), goal: SIMD3(g[0], g[1], g[2]))
+        }
+    }
+
     public var description: String {
         "\(environment) goal [" + coordinates.map { "\($0)" }.joined(separator: ", ") + "]"
     }

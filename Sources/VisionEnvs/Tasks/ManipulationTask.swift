@@ -41,5 +41,13 @@ func distance(_ a: SIMD2<Double>, _ b: SIMD2<Double>) -> Double {
 
 extension SIMD3 where Scalar == Double {
     var xy: SIMD2<Double> { SIMD2(x, y) }
-    var floats: [Float] { [Float(x), Float(y), Float(z)] }
+}
+
+extension SIMD3 where Scalar == Float {
+    var values: [Float] { [x, y, z] }
+}
+
+extension Array where Element == Float {
+    /// Elements `i`, `i + 1`, `i + 2` as a vector: one position of a privileged state.
+    func vector3(at i: Int) -> SIMD3<Float> { SIMD3(self[i], self[i + 1], self[i + 2]) }
 }
