@@ -6,7 +6,7 @@ import VisionEnvs
 
 /// `gmps-vision baseline`: the baselines GMPS is measured against, on the same environments,
 /// goals, evaluation and sample accounting.
-struct BaselineCommand: ParsableCommand {
+struct BaselineCommand: ParsableCommand, RunsOnRanks {
     static let configuration = CommandConfiguration(
         commandName: "baseline",
         abstract: "Train or evaluate a baseline: maml-pg, multitask-bc, pg-scratch or expert.",
@@ -95,6 +95,9 @@ struct BaselineCommand: ParsableCommand {
          "iterations": "--iterations", "pretrainSteps": algo == .multitaskBC ? "--iterations" : "--pretrain-steps",
          "threads": "--threads", "seed": "--seed"]
     }
+
+    /// maml-pg splits each meta-batch over the ranks as GMPS does; the other baselines run as one process.
+    var splitsOverRanks: Bool { algo == .mamlPG }
 
     func validate() throws {
         if algo == .mamlPG || algo == .multitaskBC, out == nil {

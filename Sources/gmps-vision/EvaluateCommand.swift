@@ -57,8 +57,7 @@ struct EvaluateCommand: ParsableCommand {
     func run() throws {
         let directory = try RunDirectory(path: runDirectory)
         let config = try directory.readJSON(GMPSConfig.self, from: "config.json")
-        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
-                                                        initialStd: config.initialStd))
+        let policy = try MetaPolicy(config: config)
         let state = try MetaCheckpoint.load(from: directory, policy: policy)
         let testGoals: [Goal]
         if goals == "meta-test" {

@@ -8,8 +8,9 @@ struct GMPSVisionCommand: ParsableCommand {
         commandName: "gmps-vision",
         abstract: "Guided Meta-Policy Search from pixels, on a CPU.",
         discussion: """
-            experts, demos, meta-train and run also run as several processes under MPI: \
-            mpirun -np N gmps-vision COMMAND ... (see the README, "Beyond one machine").
+            experts, demos, meta-train, run and baseline --algo maml-pg also run as several \
+            processes under MPI: mpirun -np N gmps-vision COMMAND ... (see the README, "Beyond \
+            one machine").
             """,
         subcommands: [RunCommand.self, SceneCommand.self, RenderCommand.self, ExpertsCommand.self, DemosCommand.self, MetaTrainCommand.self, EvaluateCommand.self, BaselineCommand.self, BenchCommand.self]
     )
@@ -17,7 +18,14 @@ struct GMPSVisionCommand: ParsableCommand {
 
 /// A command that splits its work over the ranks of an MPI job (`Launch.group`); every other
 /// command runs as one process and refuses to start as several.
-protocol RunsOnRanks {}
+protocol RunsOnRanks {
+    /// Whether this invocation splits its work (a command may do so for some settings only).
+    var splitsOverRanks: Bool { get }
+}
+
+extension RunsOnRanks {
+    var splitsOverRanks: Bool { true }
+}
 
 /// The process group of this launch: MPI's world under `mpirun`/`srun`, one process otherwise.
 enum Launch {
@@ -77,10 +85,10 @@ enum Entry {
             GMPSVisionCommand.exit(withError: error)
         }
         Launch.group = world
-        if world.size > 1 && !(command is RunsOnRanks) {
+        if world.size > 1 && !((command as? any RunsOnRanks)?.splitsOverRanks ?? false) {
             if world.isRoot {
                 let name = type(of: command).configuration.commandName ?? "this command"
-                FileHandle.standardError.write(Data("Error: `\(name)` runs as one process; start it without mpirun (only experts, demos, meta-train and run split their work over ranks).\n".utf8))
+                FileHandle.standardError.write(Data("Error: `\(name)` runs as one process; start it without mpirun (only experts, demos, meta-train, run and baseline --algo maml-pg split their work over ranks).\n".utf8))
             }
             world.finish()
             exit(ExitCode.validationFailure.rawValue)

@@ -174,8 +174,7 @@ struct RenderCommand: ParsableCommand {
         guard config.environment == name else {
             throw ValidationError("\(path) holds a \(config.environment) run; render it with --env \(config.environment).")
         }
-        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
-                                                        initialStd: config.initialStd))
+        let policy = try MetaPolicy(config: config)
         let state = try MetaCheckpoint.load(from: run, policy: policy)
         let env = try VisionEnv(name, imageHeight: config.imageHeight, imageWidth: config.imageWidth,
                                 assets: models.locator)

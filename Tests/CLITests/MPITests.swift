@@ -46,6 +46,23 @@ struct MPITests {
         try Self.expectSameTraining(folder + "/one", folder + "/two", iterations: 2)
     }
 
+    /// MAML-PG splits each meta-batch over the ranks as GMPS does: two ranks (3 tasks per
+    /// iteration, unequal shares) train what one process trains.
+    @Test func mamlOnTwoRanksMatchesOneProcess() throws {
+        let folder = try CLIRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let arguments = ["baseline", "--algo", "maml-pg", "--env", "reach", "--tasks", "4", "--tasks-per-iteration", "3",
+                         "--trajectories", "3", "--iterations", "2", "--size", "24x32", "--seed", "2"]
+        let single = try CLIRunner.run(arguments + ["--out", folder + "/one"])
+        #expect(single.status == 0, "stderr: \(single.standardError)")
+        let ranks = try CLIRunner.mpirun(ranks: 2, arguments + ["--out", folder + "/two", "--json"])
+        #expect(ranks.status == 0, "stderr: \(ranks.standardError)")
+        #expect(ranks.standardOutput.components(separatedBy: "\"algorithm\"").count == 2, "only rank 0 reports")
+        try Self.expectSameTraining(folder + "/one", folder + "/two", iterations: 2)
+        let other = try CLIRunner.mpirun(ranks: 2, ["baseline", "--algo", "expert", "--env", "reach", "--goal-count", "1"])
+        #expect(other.status != 0 && other.standardError.contains("runs as one process"), "stderr: \(other.standardError)")
+    }
+
     /// Experts and demonstrations sharded over two ranks: the same files as one process
     /// (wall-clock seconds aside), the manifests written once by rank 0.
     @Test func expertsAndDemosOnTwoRanksWriteTheSameFiles() throws {
