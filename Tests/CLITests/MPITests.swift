@@ -58,7 +58,7 @@ struct MPITests {
         let ranks = try CLIRunner.mpirun(ranks: 2, arguments + ["--out", folder + "/two", "--json"])
         #expect(ranks.status == 0, "stderr: \(ranks.standardError)")
         #expect(ranks.standardOutput.components(separatedBy: "\"algorithm\"").count == 2, "only rank 0 reports")
-        try Self.expectSameTraining(folder + "/one", folder + "/two", iterations: 2)
+        try Self.expectSameTraining(folder + "/one", folder + "/two", iterations: 2, outlierShare: 0.001)
         let other = try CLIRunner.mpirun(ranks: 2, ["baseline", "--algo", "expert", "--env", "reach", "--goal-count", "1"])
         #expect(other.status != 0 && other.standardError.contains("runs as one process"), "stderr: \(other.standardError)")
     }
@@ -161,7 +161,11 @@ struct MPITests {
 
     /// Two run directories hold the same training: θ and α within 1e-4 (the reductions sum in
     /// another order; measured differences are about 1e-6), the same progress figures.
-    static func expectSameTraining(_ a: String, _ b: String, iterations: Int) throws {
+    /// `outlierShare`: the share of entries allowed beyond 1e-4. Adam's first steps move each
+    /// parameter by about ±lr whatever the gradient's size, so where a gradient entry is ~0 the
+    /// order of a sum can flip its step (MAML's lr 1e-3: measured 1.07e-4 on one entry); a
+    /// missing allreduce flips a large share.
+    static func expectSameTraining(_ a: String, _ b: String, iterations: Int, outlierShare: Double = 0) throws {
         func checkpoint(_ run: String) throws -> [String: Any] {
             let object = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: run + "/checkpoint.json")))
             return try #require(object as? [String: Any])
@@ -172,8 +176,10 @@ struct MPITests {
         for key in ["theta", "alpha"] {
             let x = try #require(one[key] as? [Double]), y = try #require(two[key] as? [Double])
             #expect(x.count == y.count && !x.isEmpty)
-            let difference = zip(x, y).map { abs($0 - $1) }.max() ?? .infinity
-            #expect(difference <= 1e-4, "\(key) differs by \(difference)")
+            let differences = zip(x, y).map { abs($0 - $1) }
+            let outliers = differences.filter { $0 > 1e-4 }.count
+            #expect(Double(outliers) <= outlierShare * Double(x.count),
+                    "\(key): \(outliers) of \(x.count) differ by more than 1e-4, up to \(differences.max() ?? .infinity)")
         }
         func rows(_ run: String) throws -> [[Double]] {
             try String(contentsOfFile: run + "/progress.csv", encoding: .utf8).split(separator: "\n").dropFirst()
