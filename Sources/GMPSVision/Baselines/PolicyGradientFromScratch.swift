@@ -60,33 +60,12 @@ public struct PolicyGradientFromScratch {
     /// `workspaces`: the vision network's, maxBatch ≥ T, one per worker.
     public func evaluate(goals: [Goal], draws: Int, seed: UInt64, workers: [RolloutWorker],
                          workspaces: [Workspace]) throws -> [GoalEvaluation] {
-        let results = ResultSlots<GoalEvaluation>(count: goals.count)
-        try parallelForEach(goals.count, workers: workers.count) { worker, index in
-            let goal = goals[index]
-            var rng = SeededGenerator(seed: seed).split(stream: UInt64(index))
+        try GoalEvaluation.evaluate(goals: goals, seed: seed, draws: draws, workers: workers) { worker, goal, index in
             let theta0 = initialParameters(seed: seed, goalIndex: index)
-            let pre = try workers[worker].collect(goal: goal, parameters: theta0, exploration: .none,
-                                                  trajectories: 1, using: &rng)
-            var evaluation = GoalEvaluation(goal: goal.coordinates, preSuccess: pre.successes[0],
-                                            preReturn: pre.averageReturn, preFinalDistance: pre.firstFinalDistance,
-                                            postSuccess: [], postReturn: [], postFinalDistance: [])
-            for _ in 0..<draws {
-                let trained = try train(goal: goal, from: theta0, worker: workers[worker],
-                                        workspace: workspaces[worker], using: &rng)
-                var successes: [Bool] = [], returns: [Double] = [], distances: [Double] = []
-                for theta in trained.steps {
-                    let post = try workers[worker].collect(goal: goal, parameters: theta, exploration: .none,
-                                                           trajectories: 1, using: &rng)
-                    successes.append(post.successes[0])
-                    returns.append(post.averageReturn)
-                    distances.append(post.firstFinalDistance)
-                }
-                evaluation.postSuccess.append(successes)
-                evaluation.postReturn.append(returns)
-                evaluation.postFinalDistance.append(distances)
-            }
-            results[index] = evaluation
+            return (before: theta0, adapt: { rng in
+                try self.train(goal: goal, from: theta0, worker: workers[worker], workspace: workspaces[worker],
+                               using: &rng).steps
+            })
         }
-        return results.values.compactMap { $0 }
     }
 }

@@ -2,19 +2,6 @@ import Foundation
 import ConvNet
 import VisionEnvs
 
-/// How one goal went: mean-action success and return before adaptation and after each
-/// adaptation step, for every independent adaptation draw.
-public struct GoalEvaluation: Codable, Sendable {
-    public var goal: [Double]
-    public var preSuccess: Bool
-    public var preReturn: Double
-    public var preFinalDistance: Double
-    /// [draw][step]: after 1…N adaptation steps.
-    public var postSuccess: [[Bool]]
-    public var postReturn: [[Double]]
-    public var postFinalDistance: [[Double]]
-}
-
 /// Meta-test adaptation (DESIGN.md section 4): on a held-out goal, collect K rollouts with π_θ,
 /// take the inner step with the learned α from reward alone — repeated on fresh rollouts from
 /// each adapted policy — then run the adapted policy with mean actions. No expert, no demos.
@@ -67,33 +54,11 @@ public struct MetaTestEvaluator {
     /// Evaluates `draws` independent adaptations on each goal, goals spread over `threads` workers.
     public func evaluate(goals: [Goal], theta: [Float], alpha: [Float], draws: Int, seed: UInt64,
                          workers: [RolloutWorker], headWorkspaces: [Workspace]) throws -> [GoalEvaluation] {
-        let results = ResultSlots<GoalEvaluation>(count: goals.count)
-        try parallelForEach(goals.count, workers: workers.count) { worker, index in
-            let goal = goals[index]
-            var rng = SeededGenerator(seed: seed).split(stream: UInt64(index))
-            let pre = try workers[worker].collect(goal: goal, parameters: theta, exploration: .none,
-                                                  trajectories: 1, using: &rng)
-            var evaluation = GoalEvaluation(goal: goal.coordinates, preSuccess: pre.successes[0],
-                                            preReturn: pre.averageReturn,
-                                            preFinalDistance: pre.firstFinalDistance, postSuccess: [],
-                                            postReturn: [], postFinalDistance: [])
-            for _ in 0..<draws {
-                let adapted = try adapt(goal: goal, theta: theta, alpha: alpha, worker: workers[worker],
-                                        headWorkspace: headWorkspaces[worker], using: &rng)
-                var successes: [Bool] = [], returns: [Double] = [], distances: [Double] = []
-                for phi in adapted.steps {
-                    let post = try workers[worker].collect(goal: goal, parameters: phi, exploration: .none,
-                                                           trajectories: 1, using: &rng)
-                    successes.append(post.successes[0])
-                    returns.append(post.averageReturn)
-                    distances.append(post.firstFinalDistance)
-                }
-                evaluation.postSuccess.append(successes)
-                evaluation.postReturn.append(returns)
-                evaluation.postFinalDistance.append(distances)
-            }
-            results[index] = evaluation
+        try GoalEvaluation.evaluate(goals: goals, seed: seed, draws: draws, workers: workers) { worker, goal, _ in
+            (before: theta, adapt: { rng in
+                try self.adapt(goal: goal, theta: theta, alpha: alpha, worker: workers[worker],
+                               headWorkspace: headWorkspaces[worker], using: &rng).steps
+            })
         }
-        return results.values.compactMap { $0 }
     }
 }
