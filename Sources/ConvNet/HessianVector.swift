@@ -75,15 +75,9 @@ extension GaussianPolicy {
                     r[i * o + k] = v[net.denseBias[l] + k]
                 }
             }
-            theta.withUnsafeBufferPointer { T in v.withUnsafeBufferPointer { V in
-                // z = h Wᵀ + c;  R z = R h Wᵀ + h (R W)ᵀ + R c
-                BLAS.sgemm(transA: false, transB: true, m: n, n: o, k: d, a: h, lda: d,
-                           b: T.baseAddress! + net.denseWeight[l], ldb: d, beta: 1, c: &z, ldc: o)
-                BLAS.sgemm(transA: false, transB: true, m: n, n: o, k: d, a: rh, lda: d,
-                           b: T.baseAddress! + net.denseWeight[l], ldb: d, beta: 1, c: &r, ldc: o)
-                BLAS.sgemm(transA: false, transB: true, m: n, n: o, k: d, a: h, lda: d,
-                           b: V.baseAddress! + net.denseWeight[l], ldb: d, beta: 1, c: &r, ldc: o)
-            } }
+            // z = h Wᵀ + c;  R z = R h Wᵀ + h (R W)ᵀ + R c
+            HessianVector.productAndR(x: h, rx: rh, theta: theta, v: v, weight: net.denseWeight[l], transposed: true,
+                                      rows: n, columns: o, inner: d, beta: 1, y: &z, ry: &r)
             if l < L - 1 {
                 for i in 0..<(n * o) {
                     let (y, dy) = HessianVector.activation(act, z[i])
@@ -121,14 +115,8 @@ extension GaussianPolicy {
             }
             // δ_h = δ W;  R δ_h = R δ W + δ R W   (both (N,d))
             var dh = [Float](repeating: 0, count: n * d), rdh = [Float](repeating: 0, count: n * d)
-            theta.withUnsafeBufferPointer { T in v.withUnsafeBufferPointer { V in
-                BLAS.sgemm(transA: false, transB: false, m: n, n: d, k: o, a: delta, lda: o,
-                           b: T.baseAddress! + net.denseWeight[l], ldb: d, beta: 0, c: &dh, ldc: d)
-                BLAS.sgemm(transA: false, transB: false, m: n, n: d, k: o, a: rdelta, lda: o,
-                           b: T.baseAddress! + net.denseWeight[l], ldb: d, beta: 0, c: &rdh, ldc: d)
-                BLAS.sgemm(transA: false, transB: false, m: n, n: d, k: o, a: delta, lda: o,
-                           b: V.baseAddress! + net.denseWeight[l], ldb: d, beta: 1, c: &rdh, ldc: d)
-            } }
+            HessianVector.productAndR(x: delta, rx: rdelta, theta: theta, v: v, weight: net.denseWeight[l],
+                                      transposed: false, rows: n, columns: d, inner: o, beta: 0, y: &dh, ry: &rdh)
             if l == 0 {
                 for i in 0..<n { for j in 0..<b { hv[net.biasVectorOffset + j] += rdh[i * d0 + e + j] } }
                 break
@@ -150,6 +138,25 @@ extension GaussianPolicy {
 }
 
 extension HessianVector {
+    /// A product with a dense layer's weight matrix W (in θ at `weight`) and its R-derivative
+    /// along v (R W is v at the same offset), for x (rows, inner):
+    ///   y  = β y  + x op(W)
+    ///   Ry = β Ry + Rx op(W) + x op(R W)
+    /// op(W) = Wᵀ with W (columns, inner) in the forward pass; W with W (inner, columns) in the
+    /// backward pass. y and Ry are (rows, columns).
+    static func productAndR(x: [Float], rx: [Float], theta: [Float], v: [Float], weight: Int, transposed: Bool,
+                            rows: Int, columns: Int, inner: Int, beta: Float, y: inout [Float], ry: inout [Float]) {
+        let ldb = transposed ? inner : columns
+        theta.withUnsafeBufferPointer { T in v.withUnsafeBufferPointer { V in
+            BLAS.sgemm(transA: false, transB: transposed, m: rows, n: columns, k: inner, a: x, lda: inner,
+                       b: T.baseAddress! + weight, ldb: ldb, beta: beta, c: &y, ldc: columns)
+            BLAS.sgemm(transA: false, transB: transposed, m: rows, n: columns, k: inner, a: rx, lda: inner,
+                       b: T.baseAddress! + weight, ldb: ldb, beta: beta, c: &ry, ldc: columns)
+            BLAS.sgemm(transA: false, transB: transposed, m: rows, n: columns, k: inner, a: x, lda: inner,
+                       b: V.baseAddress! + weight, ldb: ldb, beta: 1, c: &ry, ldc: columns)
+        } }
+    }
+
     /// (act(z), act'(z)).
     static func activation(_ act: Activation, _ z: Float) -> (Float, Float) {
         switch act {
