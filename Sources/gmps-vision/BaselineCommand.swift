@@ -30,14 +30,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
     @Option(help: "maml-pg: meta-iterations (default 20). multitask-bc: behaviour-cloning steps (default 1000).")
     var iterations: Int?
 
-    @Option(help: "Meta-training tasks (goals from the meta-train split); the held-out goals follow them. Default: GMPS's.")
-    var tasks = GMPSConfig().metaTrainTasks
-
-    @Option(help: "maml-pg: tasks per meta-iteration.")
-    var tasksPerIteration = 10
-
-    @Option(help: "Rollouts per task per step (K).")
-    var trajectories = 20
+    @OptionGroup var metaBatch: MetaBatchOptions
 
     @Option(help: "pg-scratch and expert: updates (adaptation steps), each on K fresh rollouts.")
     var adaptSteps = 1
@@ -88,12 +81,12 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
 
     /// The option that sets each configuration field, to name it in a message.
     private var optionSetting: [String: String] {
-        ["metaTrainTasks": "--tasks", "tasksPerIteration": "--tasks-per-iteration", "trajectoriesPerTask": "--trajectories",
-         "imageHeight": "--size", "imageWidth": "--size", "initialStd": "--std", "demosPerTask": "--scripted-demos",
+        MetaBatchOptions.optionSetting.merging(
+        ["imageHeight": "--size", "imageWidth": "--size", "initialStd": "--std", "demosPerTask": "--scripted-demos",
          "learningRate": "--learning-rate", "finalLearningRate": "--learning-rate", "pretrainLearningRate": "--learning-rate",
          "scratchLearningRate": "--learning-rate", "initialAlpha": "--alpha", "initialBiasVectorAlpha": "--alpha",
          "iterations": "--iterations", "pretrainSteps": algo == .multitaskBC ? "--iterations" : "--pretrain-steps",
-         "threads": "--threads", "seed": "--seed"]
+         "threads": "--threads", "seed": "--seed"]) { first, _ in first }
     }
 
     /// maml-pg splits each meta-batch over the ranks as GMPS does; the other baselines run as one process.
@@ -118,11 +111,10 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
         var gmps = GMPSConfig(environment: environment.name)
         gmps.seed = seed
         gmps.threads = threads
-        gmps.metaTrainTasks = tasks
+        metaBatch.apply(to: &gmps)
+        gmps.tasksPerIteration = min(gmps.tasksPerIteration, gmps.metaTrainTasks)
         gmps.imageHeight = size.height
         gmps.imageWidth = size.width
-        gmps.tasksPerIteration = min(tasksPerIteration, tasks)
-        gmps.trajectoriesPerTask = trajectories
         gmps.exploration = .perStep
         gmps.initialStd = std
         gmps.demosPerTask = scriptedDemos
@@ -154,7 +146,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
 
     func run() throws {
         let config = configuration()
-        let split = TaskDistribution(environment.name).metaSplit(seed: seed, trainCount: tasks, testCount: goalCount)
+        let split = TaskDistribution(environment.name).metaSplit(seed: seed, trainCount: config.gmps.metaTrainTasks, testCount: goalCount)
         switch algo {
         case .mamlPG: try trainMAML(config, goals: split.train)
         case .multitaskBC: try trainBehaviourCloning(config, goals: split.train)
@@ -211,12 +203,12 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
                                                     steps: adaptSteps)
         } else {
             let policy = try MetaPolicy(config: gmps)
-            let scratch = PolicyGradientFromScratch(policy: policy, trajectories: trajectories, steps: adaptSteps,
+            let scratch = PolicyGradientFromScratch(policy: policy, trajectories: gmps.trajectoriesPerTask, steps: adaptSteps,
                                                     learningRate: config.scratchLearningRate,
                                                     useAdam: config.scratchAdam, discount: gmps.discount)
             let workers = try (0..<threads).map { _ in
                 try RolloutWorker(policy: policy, environment: gmps.environment, imageHeight: gmps.imageHeight,
-                                  imageWidth: gmps.imageWidth, maxTrajectories: trajectories)
+                                  imageWidth: gmps.imageWidth, maxTrajectories: gmps.trajectoriesPerTask)
             }
             let workspaces = (0..<threads).map { _ in policy.network.makeWorkspace(maxBatch: gmps.environment.horizon) }
             results = try scratch.evaluate(goals: goals, draws: draws, seed: seed, workers: workers, workspaces: workspaces)
@@ -227,9 +219,9 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
         object["env"] = gmps.environment.rawValue
         object["goals"] = goals.count
         object["draws"] = draws
-        object["trajectories"] = trajectories
+        object["trajectories"] = gmps.trajectoriesPerTask
         object["adaptation_samples_per_draw"] = config.algorithm == .expert ? 0
-            : trajectories * gmps.environment.horizon * adaptSteps
+            : gmps.trajectoriesPerTask * gmps.environment.horizon * adaptSteps
         object["seconds"] = Date().timeIntervalSince(started)
         if let out {
             let run = try RunDirectory(path: out)

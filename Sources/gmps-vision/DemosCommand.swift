@@ -36,8 +36,7 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
     @Option(help: "Seed of the action noise.")
     var seed: UInt64 = 0
 
-    @Option(help: "Seed of the meta-training goals (the environment's meta split).")
-    var goalSeed: UInt64 = 0
+    @OptionGroup var goalSplit: GoalSeedOption
 
     @Option(help: "Standard deviation of the Gaussian noise on the executed actions.")
     var noise: Float = 0.3
@@ -69,7 +68,7 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
             }
             goals = Array(set.goals.prefix(tasks ?? set.goals.count))
         } else {
-            goals = TaskDistribution(name).metaSplit(seed: goalSeed, trainCount: tasks ?? 10, testCount: 0).train
+            goals = TaskDistribution(name).metaSplit(seed: goalSplit.goalSeed, trainCount: tasks ?? 10, testCount: 0).train
         }
         let collection = DemoCollection(environment: name, experts: set, expertsDescription: experts, goals: goals,
                                         episodesPerTask: perTask, noiseStd: noise, seed: seed, imageHeight: size.height,

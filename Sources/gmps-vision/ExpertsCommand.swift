@@ -38,8 +38,7 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
     @Option(help: "Seed of the networks, exploration and replay sampling.")
     var seed: UInt64 = 0
 
-    @Option(help: "Seed of the meta-training goals (the environment's meta split).")
-    var goalSeed: UInt64 = 0
+    @OptionGroup var goalSplit: GoalSeedOption
 
     @Option(help: "Experts trained at once (per-task), or threads of the one expert (goal-conditioned).")
     var workers = Launch.threadsPerRank
@@ -56,7 +55,7 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
 
     func run() throws {
         let name = environment.name, out = folder.path
-        let goals = TaskDistribution(name).metaSplit(seed: goalSeed, trainCount: tasks, testCount: 0).train
+        let goals = TaskDistribution(name).metaSplit(seed: goalSplit.goalSeed, trainCount: tasks, testCount: 0).train
         let training = ExpertTraining(environment: name, mode: mode.value, goals: goals, stepsPerExpert: steps, seed: seed,
                                       workers: workers, assets: models.locator)
         // Environment steps of this rank's experts; one that stops early counts its whole budget.

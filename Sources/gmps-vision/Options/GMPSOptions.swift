@@ -6,20 +6,13 @@ import VisionEnvs
 /// and is left at the configuration's default when not given. Their bounds are the
 /// configuration's (`GMPSConfig.invalidSetting()`).
 struct GMPSOptions: ParsableArguments {
-    @Option(help: "Meta-training tasks (goals of the seeded meta-train split).")
-    var tasks: Int?
+    @OptionGroup var metaBatch: MetaBatchOptions
 
     @Option(help: "Scripted demonstrations per meta-training task.")
     var demosPerTask: Int?
 
     @Option(help: "Meta-iterations.")
     var iterations: Int?
-
-    @Option(help: "Tasks per meta-iteration.")
-    var tasksPerIteration: Int?
-
-    @Option(help: "Rollouts per task and iteration (K).")
-    var trajectories: Int?
 
     @Option(help: "Outer Adam steps per iteration.")
     var outerSteps: Int?
@@ -52,13 +45,12 @@ struct GMPSOptions: ParsableArguments {
     var threads: Int?
 
     /// The option that sets each configuration field, to name it in a message.
-    static let optionSetting = [
-        "metaTrainTasks": "--tasks", "demosPerTask": "--demos-per-task", "iterations": "--iterations",
-        "tasksPerIteration": "--tasks-per-iteration", "trajectoriesPerTask": "--trajectories",
+    static let optionSetting = MetaBatchOptions.optionSetting.merging([
+        "demosPerTask": "--demos-per-task", "iterations": "--iterations",
         "outerSteps": "--outer-steps", "pretrainSteps": "--pretrain-steps", "learningRate": "--learning-rate",
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
         "imageWidth": "--size", "daggerStartIteration": "--dagger-start", "seed": "--seed", "threads": "--threads",
-    ]
+    ]) { first, _ in first }
 
     func validate() throws {
         // The library takes any positive rate (a test drives training to divergence with 1e30);
@@ -84,11 +76,9 @@ struct GMPSOptions: ParsableArguments {
     /// `config` with every given option applied.
     private func apply(to config: GMPSConfig) -> GMPSConfig {
         var config = config
-        if let tasks { config.metaTrainTasks = tasks }
+        metaBatch.apply(to: &config)
         if let demosPerTask { config.demosPerTask = demosPerTask }
         if let iterations { config.iterations = iterations }
-        if let tasksPerIteration { config.tasksPerIteration = tasksPerIteration }
-        if let trajectories { config.trajectoriesPerTask = trajectories }
         if let outerSteps { config.outerSteps = outerSteps }
         if let pretrainSteps { config.pretrainSteps = pretrainSteps }
         if let learningRate { (config.learningRate, config.finalLearningRate) = (learningRate, learningRate / 10) }

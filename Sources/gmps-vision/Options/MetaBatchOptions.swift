@@ -1,0 +1,33 @@
+import ArgumentParser
+import GMPSVision
+
+/// The meta-batch, shared by meta-train, run and baseline: how many meta-training tasks, how
+/// many of them per iteration, and K rollouts per task. Each maps onto a `GMPSConfig` field and
+/// is left at the configuration's default when not given.
+struct MetaBatchOptions: ParsableArguments {
+    @Option(help: "Meta-training tasks (goals of the seeded meta-train split; held-out goals follow them).")
+    var tasks: Int?
+
+    @Option(help: "Tasks per meta-iteration.")
+    var tasksPerIteration: Int?
+
+    @Option(help: "Rollouts per task and iteration (K).")
+    var trajectories: Int?
+
+    /// The option that sets each of these configuration fields, to name it in a message.
+    static let optionSetting = ["metaTrainTasks": "--tasks", "tasksPerIteration": "--tasks-per-iteration",
+                                "trajectoriesPerTask": "--trajectories"]
+
+    /// Sets the given options' fields of `config`.
+    func apply(to config: inout GMPSConfig) {
+        if let tasks { config.metaTrainTasks = tasks }
+        if let tasksPerIteration { config.tasksPerIteration = tasksPerIteration }
+        if let trajectories { config.trajectoriesPerTask = trajectories }
+    }
+}
+
+/// `--goal-seed`: which seeded meta-training split the experts and demonstrations are for.
+struct GoalSeedOption: ParsableArguments {
+    @Option(help: "Seed of the meta-training goals (the environment's meta split).")
+    var goalSeed: UInt64 = 0
+}
