@@ -12,7 +12,8 @@ import Darwin
 public struct GaussianPolicy: Sendable {
     public let network: Network
     let logStdOffset: Int
-    static let halfLog2Pi: Float = 0.5 * Float(log(2 * Double.pi))
+    /// ½ log 2π, the Gaussian log-density's constant.
+    public static let halfLog2Pi: Float = 0.5 * Float(log(2 * Double.pi))
 
     /// Throws when the network's spec has no log-std (`NetworkSpec.logStd == nil`).
     public init(network: Network) throws {

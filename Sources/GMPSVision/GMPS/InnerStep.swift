@@ -216,7 +216,7 @@ func gaussianLogDensity(_ x: [Float], mean: [Float], std: Float) -> Float {
     var total: Float = 0
     for (value, mu) in zip(x, mean) {
         let z = (value - mu) / std
-        total += -0.5 * z * z - logf(std) - 0.9189385  // ½ log 2π
+        total += -0.5 * z * z - logf(std) - GaussianPolicy.halfLog2Pi
     }
     return total
 }
