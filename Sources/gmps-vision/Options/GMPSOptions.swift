@@ -58,6 +58,7 @@ struct GMPSOptions: ParsableArguments {
         "outerSteps": "--outer-steps", "pretrainSteps": "--pretrain-steps", "learningRate": "--learning-rate",
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
         "imageWidth": "--size", "daggerStartIteration": "--dagger-start", "seed": "--seed", "threads": "--threads",
+        "adaptedParameters": "--adapt", "secondOrder": "--second-order",
     ]
 
     func validate() throws {
