@@ -8,6 +8,12 @@ extension Safetensors {
     /// Writes θ of `network`, with the architecture and `metadata` in the header. Atomic.
     public static func save(parameters: [Float], of network: Network, to url: URL,
                             metadata: [String: String] = [:]) throws {
+        try AtomicWrite.write(try encode(parameters: parameters, of: network, metadata: metadata, path: url.path), to: url)
+    }
+
+    /// The bytes `save` writes; `path` names the file in errors.
+    public static func encode(parameters: [Float], of network: Network, metadata: [String: String] = [:],
+                              path: String = "<safetensors>") throws -> Data {
         guard parameters.count == network.parameterCount else {
             throw ConvNetError.shapeMismatch("saving \(parameters.count) parameters for a network of \(network.parameterCount)")
         }
@@ -16,7 +22,7 @@ extension Safetensors {
         let tensors = network.layout.tensors.map { t in
             (name: t.name, tensor: StoredTensor.f32(shape: t.shape, values: Array(parameters[t.range])))
         }
-        try write(Contents(tensors: tensors, metadata: meta), to: url, layout: .inOrder)
+        return try encode(Contents(tensors: tensors, metadata: meta), layout: .inOrder, path: path)
     }
 
     /// Reads θ for `network`; throws `architectureMismatch` when the file's architecture, tensor
@@ -61,20 +67,10 @@ extension Safetensors {
     /// "hidden: file [3], network [4]; …", the top-level architecture fields that differ.
     static func differences(file: String, network spec: NetworkSpec) -> String {
         guard let mine = try? architectureJSON(spec),
-              let a = try? JSONSerialization.jsonObject(with: Data(file.utf8)) as? [String: Any],
-              let b = try? JSONSerialization.jsonObject(with: Data(mine.utf8)) as? [String: Any] else {
+              let diffs = JSONFields.differences(Data(file.utf8), Data(mine.utf8)), !diffs.isEmpty else {
             return "architectures differ"
         }
-        func text(_ v: Any?) -> String {
-            guard let v else { return "absent" }
-            if let d = try? JSONSerialization.data(withJSONObject: v, options: [.sortedKeys, .fragmentsAllowed]) {
-                return String(decoding: d, as: UTF8.self)
-            }
-            return "\(v)"
-        }
-        let keys = Set(a.keys).union(b.keys).sorted()
-        let diffs = keys.filter { text(a[$0]) != text(b[$0]) }.map { "\($0): file \(text(a[$0])), network \(text(b[$0]))" }
-        return diffs.isEmpty ? "architectures differ" : diffs.joined(separator: "; ")
+        return diffs.map { "\($0.key): file \($0.first), network \($0.second)" }.joined(separator: "; ")
     }
 
     static func architectureJSON(_ spec: NetworkSpec) throws -> String {

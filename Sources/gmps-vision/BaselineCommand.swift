@@ -93,6 +93,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
     var splitsOverRanks: Bool { algo == .mamlPG }
 
     func validate() throws {
+        if out == "" { throw ValidationError(OutputFolderOption.emptyPath) }
         if algo == .mamlPG || algo == .multitaskBC, out == nil {
             throw ValidationError("--algo \(algo.rawValue) writes a run directory: give it with --out DIR.")
         }
@@ -157,12 +158,13 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
     // MARK: Run-directory baselines
 
     private func trainMAML(_ config: BaselineConfig, goals: [Goal]) throws {
-        let run = try runDirectory()
         let group = Launch.group
         var config = config
+        if config.pretrainInit { config.gmps.pretrainSteps = pretrainSteps }
+        let (run, lock) = try openRunDirectory(config)
+        defer { withExtendedLifetime(lock) {} }
         var initialTheta: [Float]?
         if config.pretrainInit {
-            config.gmps.pretrainSteps = pretrainSteps
             initialTheta = try MultiTaskBehaviourCloning.clonedParameters(config: config, goals: goals, group: group) { step, loss in
                 if step % 100 == 0, group.isRoot { log("pretrain step \(step): loss \(loss)") }
             }
@@ -182,7 +184,8 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
     }
 
     private func trainBehaviourCloning(_ config: BaselineConfig, goals: [Goal]) throws {
-        let run = try runDirectory()
+        let (run, lock) = try openRunDirectory(config)
+        defer { withExtendedLifetime(lock) {} }
         let display = ProgressDisplay(stage: "multitask-bc", total: config.gmps.pretrainSteps)
         let (state, loss) = try MultiTaskBehaviourCloning.train(config: config, goals: goals, in: run) { step, loss in
             display.update(step + 1, detail: String(format: "loss %.4f", loss))
@@ -223,9 +226,9 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
         object["adaptation_samples_per_draw"] = config.algorithm == .expert ? 0
             : gmps.trajectoriesPerTask * gmps.environment.horizon * adaptSteps
         object["seconds"] = Date().timeIntervalSince(started)
-        if let out {
-            let run = try RunDirectory(path: out)
-            try run.writeJSON(config, to: "config.json")
+        if out != nil {
+            let (run, lock) = try openRunDirectory(config)
+            defer { withExtendedLifetime(lock) {} }
             try run.write(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted]),
                           to: "summary.json")
         }
@@ -233,9 +236,16 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
                                                                                     goals: goals.count, draws: draws))
     }
 
-    private func runDirectory() throws -> RunDirectory {
+    /// The run directory, its lock taken and `config` settled in it (rank 0; the other ranks
+    /// of maml-pg only name it). A baseline starts over; in a folder that holds a run, only on
+    /// that run's settings (--threads aside).
+    private func openRunDirectory(_ config: BaselineConfig) throws -> (run: RunDirectory, lock: RunLock?) {
         guard let out else { throw ValidationError("--algo \(algo.rawValue) writes a run directory: give it with --out DIR.") }
-        return try RunDirectory(path: out)
+        guard Launch.group.isRoot else { return (RunDirectory(unopened: out), nil) }
+        let (run, lock) = try RunDirectory.openForWriting(out)
+        _ = try run.settle(config, mayChange: ["threads"], options: optionSetting,
+                           hint: "a baseline reruns in it on these settings only; choose another --out for others.")
+        return (run, lock)
     }
 
     private func report(_ object: [String: Any], text: String) throws {

@@ -55,10 +55,10 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let directory = try RunDirectory(path: runDirectory)
-        let config = try directory.readJSON(GMPSConfig.self, from: "config.json")
+        let (directory, config) = try RunDirectory.existingRun(
+            runDirectory, hint: "train one with `gmps-vision meta-train --out \(runDirectory)`")
         let policy = try MetaPolicy(config: config)
-        let state = try MetaCheckpoint.load(from: directory, policy: policy)
+        let state = try MetaCheckpoint.load(from: directory, policy: policy, iterations: config.iterations)
         let testGoals: [Goal]
         if goals == "meta-test" {
             testGoals = TaskDistribution(config.environment)

@@ -11,7 +11,8 @@ struct MetaTrainCommand: ParsableCommand, RunsOnRanks {
         discussion: """
             Behaviour-clones the policy on scripted demonstrations, then runs meta-iterations, \
             writing config.json, progress.csv and a checkpoint after each. Run it again on the \
-            same --out to continue from the checkpoint. Evaluate with `gmps-vision evaluate --run DIR`. \
+            same --out to continue from the checkpoint, on the run's settings (only --iterations and \
+            --threads may change). Evaluate with `gmps-vision evaluate --run DIR`. \
             Under mpirun -np N, each rank meta-trains its share of every meta-batch (gradients \
             summed over ranks, one Adam step on all); rank 0 writes the run directory.
             """
@@ -25,16 +26,23 @@ struct MetaTrainCommand: ParsableCommand, RunsOnRanks {
     @OptionGroup var options: GMPSOptions
 
     func validate() throws {
+        if out.isEmpty { throw ValidationError(OutputFolderOption.emptyPath) }
         _ = try options.configuration(from: GMPSConfig(environment: environment.name))
     }
 
     func run() throws {
         let group = Launch.group
         let name = environment.name
-        let run = try RunDirectory(path: out)
-        // Rank 0 owns the run directory: it settles the configuration (a resumed run's own)
-        // and every rank trains with it.
-        let settled = try group.broadcast { try settleConfiguration(name, in: run) }
+        // Rank 0 owns the run directory: it takes its lock, settles the configuration (a
+        // continued run's own) and every rank trains with it.
+        var lock: RunLock?
+        let settled = try group.broadcast {
+            let opened = try RunDirectory.openForWriting(out)
+            lock = opened.lock
+            return try settleConfiguration(name, in: opened.run)
+        }
+        defer { withExtendedLifetime(lock) {} }
+        let run = RunDirectory(unopened: out)
         var config = settled.config
         config.threads = options.threads(for: config)
         let pipeline = GMPSPipeline(config: config, run: run, group: group)
@@ -50,18 +58,20 @@ struct MetaTrainCommand: ParsableCommand, RunsOnRanks {
         }
     }
 
-    /// The run's configuration (written to config.json) and whether it continues a run.
+    /// The run's configuration (written to config.json) and whether it continues a run: the
+    /// options apply over a continued run's own settings, and only --iterations and --threads
+    /// may change them.
     private func settleConfiguration(_ name: EnvironmentName, in run: RunDirectory) throws -> SettledRun {
-        var config = try options.configuration(from: GMPSConfig(environment: name))
-        let resuming = run.exists("config.json")
-        if resuming {
-            let existing = try run.readJSON(GMPSConfig.self, from: "config.json")
+        var requested = try options.configuration(from: GMPSConfig(environment: name))
+        if let existing = try run.storedConfiguration(GMPSConfig.self) {
             guard existing.environment == name else {
                 throw ValidationError("\(out) holds a \(existing.environment) run, not \(name); choose another --out.")
             }
-            config = try options.configuration(from: existing)  // e.g. more --iterations
+            requested = try options.configuration(from: existing)
         }
-        try run.writeJSON(config, to: "config.json")
+        let (config, resuming) = try run.settle(
+            requested, mayChange: GMPSOptions.changeableSettings, options: GMPSOptions.optionSetting,
+            hint: "continue it with the same settings (only --iterations and --threads may change), or choose another --out.")
         return SettledRun(path: out, config: config, resuming: resuming)
     }
 }

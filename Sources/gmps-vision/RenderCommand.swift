@@ -96,11 +96,11 @@ struct RenderCommand: ParsableCommand {
         let name = environment.name, out = folder.path
         let env = try VisionEnv(name, imageHeight: size.height, imageWidth: size.width, assets: models.locator)
         let episodeGoals = try chooseGoals(for: name)
+        let meta = try metaPolicy(for: name)   // a missing or damaged run: nothing is created
         try makeFolder(out)
         let expert = ScriptedExpert(name)
         let trained: ExpertSet? = if case .expert(let folder) = policy { try ExpertSet.resolve(folder, environment: name) } else { nil }
         let master = SplitMix64(seed: seed)
-        let meta = try metaPolicy(for: name)
 
         for (episode, episodeGoal) in episodeGoals.enumerated() {
             // Actions come from their own stream: the goal never changes what a random policy does.
@@ -166,16 +166,12 @@ struct RenderCommand: ParsableCommand {
     private func metaPolicy(for name: EnvironmentName) throws
         -> (pipeline: GMPSPipeline, policy: MetaPolicy, state: MetaTrainerState, env: VisionEnv, workspace: Workspace)? {
         guard case .meta(let path) = policy else { return nil }
-        let run = try RunDirectory(path: path)
-        guard run.exists("config.json") else {
-            throw ValidationError("\(path) holds no run (no config.json); train one with `gmps-vision run --out \(path)`.")
-        }
-        let config = try run.readJSON(GMPSConfig.self, from: "config.json")
+        let (run, config) = try RunDirectory.existingRun(path, hint: "train one with `gmps-vision run --out \(path)`")
         guard config.environment == name else {
             throw ValidationError("\(path) holds a \(config.environment) run; render it with --env \(config.environment).")
         }
         let policy = try MetaPolicy(config: config)
-        let state = try MetaCheckpoint.load(from: run, policy: policy)
+        let state = try MetaCheckpoint.load(from: run, policy: policy, iterations: config.iterations)
         let env = try VisionEnv(name, imageHeight: config.imageHeight, imageWidth: config.imageWidth,
                                 assets: models.locator)
         return (GMPSPipeline(config: config, run: run), policy, state, env, policy.network.makeWorkspace(maxBatch: 1))

@@ -9,10 +9,12 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         commandName: "run",
         abstract: "Experts → demonstrations → GMPS meta-training → evaluation on held-out goals → report.",
         discussion: """
-            Writes a run directory: config.json, progress.csv, checkpoint.json + policy.safetensors \
-            after every iteration, frames/, plots/ and report.md. The experts are the scripted \
-            demonstrators (DESIGN.md's "demonstrations are easy to provide" setting). --resume DIR \
-            continues an interrupted run exactly where its checkpoint left it. Under mpirun, every \
+            Writes a run directory: config.json, run.json, progress.csv, checkpoint.json + \
+            policy-NNNN.safetensors after every iteration, frames/, plots/ and report.md. The experts \
+            are the scripted demonstrators (DESIGN.md's "demonstrations are easy to provide" setting). \
+            --resume DIR continues an interrupted run exactly where its checkpoint left it, on the \
+            run's own settings (--quick included; only --iterations and --threads may change). One \
+            process writes a run directory at a time. Under mpirun, every \
             rank meta-trains its share of each meta-batch; rank 0 writes the run directory and \
             evaluates.
             """
@@ -37,30 +39,36 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
     @Option(help: "Independent adaptation draws per held-out goal.")
     var draws: Int?
 
-    @Option(help: "Adaptation steps at evaluation (success is reported after each).")
-    var adaptSteps = 3
+    @Option(help: "Adaptation steps at evaluation (success is reported after each; default 3).")
+    var adaptSteps: Int?
 
     @OptionGroup var options: GMPSOptions
 
     func validate() throws {
+        if out == "" { throw ValidationError(OutputFolderOption.emptyPath) }
         if resume != nil && out != nil {
             throw ValidationError("--resume continues an existing run directory; drop --out.")
         }
         if let evalGoals, evalGoals < 1 { throw ValidationError("--eval-goals must be at least 1.") }
         if let draws, draws < 1 { throw ValidationError("--draws must be at least 1.") }
-        guard (1...10).contains(adaptSteps) else { throw ValidationError("--adapt-steps must be in 1...10.") }
+        if let adaptSteps, !(1...10).contains(adaptSteps) { throw ValidationError("--adapt-steps must be in 1...10.") }
         _ = try newConfiguration()
     }
 
     func run() throws {
         let started = Date()
         let group = Launch.group
-        // Rank 0 settles the run directory and its configuration; every rank trains with it.
+        // Rank 0 takes the run directory's lock and settles its configuration; every rank
+        // trains with it.
+        var lock: RunLock?
+        var evaluation = settings(over: nil)
         let settled = try group.broadcast {
-            let (run, config) = try prepareRunDirectory()
-            return SettledRun(path: run.url.path, config: config, resuming: resume != nil)
+            let prepared = try prepareRunDirectory()
+            (lock, evaluation) = (prepared.lock, prepared.evaluation)
+            return SettledRun(path: prepared.run.url.path, config: prepared.config, resuming: resume != nil)
         }
-        let run = try RunDirectory(path: settled.path)
+        defer { withExtendedLifetime(lock) {} }
+        let run = RunDirectory(unopened: settled.path)
         var config = settled.config
         config.threads = options.threads(for: config)
         let pipeline = GMPSPipeline(config: config, run: run, group: group)
@@ -91,8 +99,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         guard show else { return }
 
         // Evaluation on held-out goals, with the reference points.
-        let goalCount = evalGoals ?? (quick ? 3 : 20)
-        let drawCount = draws ?? (quick ? 2 : 10)
+        let (goalCount, drawCount, adaptSteps) = (evaluation.evalGoals, evaluation.draws, evaluation.adaptSteps)
         let testGoals = pipeline.goals(testCount: goalCount).test
         let state = trainer.state
         let gmps = try timed("evaluation") {
@@ -102,12 +109,16 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         var results: [(label: String, summary: EvaluationSummary, samples: Int?)] = [
             ("GMPS (this run)", gmps, state.onPolicySamples),
         ]
-        if let pretrained = try? run.readJSON([Float].self, from: "pretrained_theta.json") {
+        var notes: [String] = []
+        if let pretrained = try pipeline.pretrainedTheta() {
             let bc = try timed("multi-task BC evaluation") {
                 try pipeline.evaluate(theta: pretrained, alpha: state.alpha, goals: testGoals, adaptationSteps: 0,
                                       draws: 1, seed: config.seed &+ 7)
             }
             results.append(("multi-task BC, goal-blind (the pre-trained policy)", bc, 0))
+        } else {
+            notes.append("The multi-task BC row is missing: this run has no \(GMPSPipeline.pretrainedFile) (it was interrupted between pre-training and that file, before gmps-vision wrote the file first).")
+            status("note: " + notes[0])
         }
         results.append(("scripted expert (upper bound)", try pipeline.expertSummary(goals: testGoals), nil))
 
@@ -119,7 +130,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         stages.append(("total", Date().timeIntervalSince(started)))
         let report = RunReport(title: "gmps-vision run: \(config.environment), seed \(config.seed)", config: config,
                                progress: pipeline.progress, results: results, evaluationDraws: drawCount,
-                               evaluationGoals: goalCount, sheets: sheets, stageSeconds: stages)
+                               evaluationGoals: goalCount, sheets: sheets, stageSeconds: stages, notes: notes)
         try report.write(to: run)
 
         if output.json {
@@ -141,31 +152,49 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         }
     }
 
-    /// The run directory and its configuration: a resumed run's own, or a new one.
-    private func prepareRunDirectory() throws -> (RunDirectory, GMPSConfig) {
+    /// The run directory (locked) and its settings: a resumed run's own, or a new one's.
+    private func prepareRunDirectory() throws
+        -> (run: RunDirectory, lock: RunLock, config: GMPSConfig, evaluation: RunCommandSettings) {
         if let resume {
-            let run = try RunDirectory(path: resume)
-            guard run.exists("config.json") else {
-                throw ValidationError("\(resume) holds no run (no config.json); start one with `gmps-vision run --out \(resume)`.")
-            }
-            return (run, try run.readJSON(GMPSConfig.self, from: "config.json"))
+            let stored = try RunDirectory.existingRun(resume, hint: "start one with `gmps-vision run --out \(resume)`").config
+            let (run, lock) = try RunDirectory.openForWriting(resume)
+            let storedEvaluation = try run.exists(RunCommandSettings.file)
+                ? run.readJSON(RunCommandSettings.self, from: RunCommandSettings.file) : nil
+            let evaluation = settings(over: storedEvaluation)
+            let (config, _) = try run.settle(
+                try options.configuration(from: stored), mayChange: GMPSOptions.changeableSettings,
+                otherChanges: storedEvaluation.map { evaluation.changes(from: $0) } ?? [],
+                options: GMPSOptions.optionSetting.merging(RunCommandSettings.options) { $1 },
+                hint: "--resume continues it with them (only --iterations and --threads may change); for other settings start a new run with --out.")
+            if storedEvaluation == nil { try run.writeJSON(evaluation, to: RunCommandSettings.file) }
+            return (run, lock, config, evaluation)
         }
         let name = environment.name
         let config = try newConfiguration()
         let path = out ?? "runs/\(name)-gmps-seed\(config.seed)-\(timestamp())"
-        let run = try RunDirectory(path: path)
-        if run.exists("config.json") {
-            let existing = try run.readJSON(GMPSConfig.self, from: "config.json")
+        let (run, lock) = try RunDirectory.openForWriting(path)
+        if let existing = try run.storedConfiguration(GMPSConfig.self) {
             if existing.environment != name {
                 throw ValidationError("\(path) holds a \(existing.environment) run, not \(name); choose another --out.")
             }
             throw ValidationError("\(path) already holds a run; continue it with --resume \(path) or choose another --out.")
         }
-        try run.writeJSON(config, to: "config.json")
-        return (run, config)
+        let evaluation = settings(over: nil)
+        try run.writeJSON(config, to: RunDirectory.configFile)
+        try run.writeJSON(evaluation, to: RunCommandSettings.file)
+        return (run, lock, config, evaluation)
+    }
+
+    /// The evaluation settings: the options given, over a resumed run's own (`stored`) or the defaults.
+    private func settings(over stored: RunCommandSettings?) -> RunCommandSettings {
+        let quick = stored?.quick ?? self.quick
+        return RunCommandSettings(quick: quick || self.quick, evalGoals: evalGoals ?? stored?.evalGoals ?? (quick ? 3 : 20),
+                                  draws: draws ?? stored?.draws ?? (quick ? 2 : 10),
+                                  adaptSteps: adaptSteps ?? stored?.adaptSteps ?? 3)
     }
 
     /// The configuration of a new run: --quick's or the default, with the options applied.
+    /// (A resumed run's --quick is its config.json's and run.json's.)
     private func newConfiguration() throws -> GMPSConfig {
         try options.configuration(from: quick ? .quick(environment.name) : GMPSConfig(environment: environment.name))
     }
@@ -179,5 +208,24 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
 
     private func status(_ line: String) {
         FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
+
+/// The run command's settings beyond config.json, in the run directory as `run.json`, so that
+/// `--resume` evaluates and reports as the run was started.
+struct RunCommandSettings: Codable, Equatable {
+    static let file = "run.json"
+    /// The option that sets each key, to name it in a message.
+    static let options = ["quick": "--quick", "evalGoals": "--eval-goals", "draws": "--draws", "adaptSteps": "--adapt-steps"]
+
+    /// Started with --quick (its evaluation defaults: 3 goals, 2 draws).
+    var quick: Bool
+    var evalGoals: Int
+    var draws: Int
+    var adaptSteps: Int
+
+    /// The settings that differ from `stored`.
+    func changes(from stored: RunCommandSettings) -> [SettingChange] {
+        (try? SettingChange.between(stored, self)) ?? []
     }
 }

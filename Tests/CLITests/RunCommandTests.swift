@@ -33,10 +33,15 @@ struct RunCommandTests {
         #expect(byStep.allSatisfy { (0...1).contains($0) })
         #expect(json["expert_success"] as? Double == 1)
 
-        for file in ["config.json", "progress.csv", "checkpoint.json", "policy.safetensors", "report.md",
+        let checkpoint = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: folder + "/checkpoint.json")))
+        let policyFile = try #require((checkpoint as? [String: Any])?["policyFile"] as? String)
+        #expect(policyFile == "policy-000\(Self.iterations).safetensors")
+        for file in ["config.json", "run.json", "progress.csv", "checkpoint.json", policyFile, "report.md",
                      "plots/success.png", "frames/goal-1-before.png", "frames/goal-1-after.png"] {
             #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "missing \(file)")
         }
+        let leftovers = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasPrefix("policy") || $0.hasPrefix(".") }
+        #expect(leftovers.sorted() == [".lock", policyFile], "one policy file, no temporary files")
 
         // progress.csv: one row per iteration; the sample count grows by the exploring rollouts
         // (tasks per iteration × K × horizon) plus the DAgger samples (none: DAgger is off).

@@ -158,12 +158,12 @@ struct BaselineTests {
         try run.writeJSON(config, to: "config.json")
         try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
         // What `evaluate` does: config.json as a GMPSConfig, then the checkpoint against its policy.
-        let asGMPS = try run.readJSON(GMPSConfig.self, from: "config.json")
+        let asGMPS = try run.storedConfiguration(GMPSConfig.self)
         #expect(asGMPS == config.gmps)
         #expect(try run.readJSON(BaselineConfig.self, from: "config.json") == config)
         let text = try String(contentsOf: run.file("config.json"), encoding: .utf8)
         #expect(text.contains("\"algorithm\" : \"maml-pg\""))
-        let loaded = try MetaCheckpoint.load(from: run, policy: trainer.policy)
+        let loaded = try MetaCheckpoint.load(from: run, policy: trainer.policy, iterations: config.gmps.iterations)
         #expect(loaded.theta == trainer.state.theta)
         try? FileManager.default.removeItem(at: run.url)
     }

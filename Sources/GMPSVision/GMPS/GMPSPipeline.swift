@@ -17,6 +17,12 @@ public final class GMPSPipeline {
     public let run: RunDirectory
     public let group: any ProcessGroup
     public private(set) var progress: [IterationLog] = []
+    /// File → checksum of what the checkpoints rely on besides their policy: DAgger data and
+    /// the pre-trained θ (rank 0).
+    private var recorded: [String: String] = [:]
+
+    /// θ after behaviour-cloning pre-training, the multi-task BC reference of the report.
+    public static let pretrainedFile = "pretrained_theta.json"
 
     public init(config: GMPSConfig, run: RunDirectory, group: any ProcessGroup = SingleProcess()) {
         self.config = config
@@ -45,11 +51,13 @@ public final class GMPSPipeline {
         var dagger: [ImitationData]?
         if group.isRoot && resume && run.exists(MetaCheckpoint.stateFile) {
             let policy = try MetaPolicy(config: config)
-            let loaded = try MetaCheckpoint.load(from: run, policy: policy)
-            state = loaded
-            dagger = try DaggerCheckpoint.load(from: run, iterations: loaded.iteration, taskCount: goals.count,
-                                               imageCount: policy.network.imageInputCount)
-            progress = try loadProgress(upTo: loaded.iteration)
+            let loaded = try MetaCheckpoint.loadRecorded(from: run, policy: policy, iterations: config.iterations)
+            state = loaded.state
+            dagger = try DaggerCheckpoint.load(from: run, iterations: loaded.state.iteration, taskCount: goals.count,
+                                               imageCount: policy.network.imageInputCount, checksums: loaded.checksums)
+            recorded = try loaded.checksums ?? adoptedChecksums(iterations: loaded.state.iteration)
+            recorded[loaded.policyFile] = nil
+            progress = try loadProgress(upTo: loaded.state.iteration)
         }
         if group.size > 1 {   // nil: no checkpoint on rank 0
             state = try group.broadcast { state }
@@ -72,8 +80,10 @@ public final class GMPSPipeline {
                 pretrainDisplay?.update(step + 1, detail: String(format: "loss %.4f", loss))
             }
             if group.isRoot {
-                try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
-                try run.writeJSON(trainer.state.theta, to: "pretrained_theta.json")
+                // Before the checkpoint that marks pre-training done: a run interrupted between
+                // the two pre-trains again and rewrites it.
+                recorded[Self.pretrainedFile] = try run.writeJSON(trainer.state.theta, to: Self.pretrainedFile)
+                try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run, recorded: recorded)
             }
         }
         while trainer.state.iteration < min(config.iterations, stopAfter ?? .max) {
@@ -81,10 +91,11 @@ public final class GMPSPipeline {
             progress.append(entry)
             guard group.isRoot else { continue }
             if !trainer.lastDaggerAdditions.isEmpty {
-                try DaggerCheckpoint.save(trainer.lastDaggerAdditions, iteration: entry.iteration - 1, in: run)
+                let saved = try DaggerCheckpoint.save(trainer.lastDaggerAdditions, iteration: entry.iteration - 1, in: run)
+                recorded[saved.file] = saved.checksum
             }
             try run.writeCSV(header: IterationLog.csvHeader, rows: progress.map(\.csvRow), to: "progress.csv")
-            try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run)
+            try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run, recorded: recorded)
             display?.update(entry.iteration, detail: String(format: "success %.2f → %.2f · loss %.4f",
                                                             entry.preSuccess, entry.postSuccess, entry.imitationLoss))
         }
@@ -109,6 +120,25 @@ public final class GMPSPipeline {
             policy: policy, inner: InnerStep(policy: policy, config: config), exploration: config.exploration, trajectories: trajectories ?? config.trajectoriesPerTask,
             adaptationSteps: adaptationSteps, discount: config.discount)
         return (policy, evaluator)
+    }
+
+    /// The pre-trained θ the checkpoint recorded, verified; nil when the run has none (one
+    /// written before checkpoints recorded it and interrupted before the file was written).
+    public func pretrainedTheta() throws -> [Float]? {
+        guard run.exists(Self.pretrainedFile) || recorded[Self.pretrainedFile] != nil else { return nil }
+        let theta = try run.readJSON([Float].self, from: Self.pretrainedFile, checksum: recorded[Self.pretrainedFile])
+        guard theta.count == (try MetaPolicy(config: config)).parameterCount else {
+            throw RunDirectory.Failure.damaged(path: run.file(Self.pretrainedFile).path,
+                                               problem: "it holds \(theta.count) parameters, not the policy's")
+        }
+        return theta
+    }
+
+    /// The checksums of the DAgger data and pre-trained θ of a checkpoint written before
+    /// checkpoints recorded them: the files as they are, from now on kept as they are.
+    private func adoptedChecksums(iterations: Int) throws -> [String: String] {
+        let names = (0..<iterations).map(DaggerCheckpoint.fileName(iteration:)) + [Self.pretrainedFile]
+        return try names.filter(run.exists).reduce(into: [:]) { $0[$1] = Checksum.of(try run.read($1)) }
     }
 
     /// The rows of an existing progress.csv for iterations 1…`iteration` (a resumed run keeps them).

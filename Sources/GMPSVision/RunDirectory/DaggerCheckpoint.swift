@@ -9,8 +9,11 @@ import Foundation
 public enum DaggerCheckpoint {
     public static func fileName(iteration: Int) -> String { String(format: "dagger/iteration-%04d.safetensors", iteration) }
 
-    /// Writes the samples `iteration` added, in the order they were appended.
-    public static func save(_ additions: [(task: Int, data: ImitationData)], iteration: Int, in run: RunDirectory) throws {
+    /// Writes the samples `iteration` added, in the order they were appended; returns the
+    /// file's name and checksum, for the checkpoint to record.
+    @discardableResult
+    public static func save(_ additions: [(task: Int, data: ImitationData)], iteration: Int,
+                            in run: RunDirectory) throws -> (file: String, checksum: String) {
         var tensors: [(name: String, tensor: Safetensors.StoredTensor)] = []
         for (k, addition) in additions.enumerated() {
             let data = addition.data, n = data.count
@@ -20,20 +23,26 @@ public enum DaggerCheckpoint {
         }
         let file = Safetensors.Contents(tensors: tensors, metadata: ["iteration": "\(iteration)",
                                                                      "tasks": additions.map { String($0.task) }.joined(separator: ",")])
-        try run.write(try Safetensors.encode(file, layout: .sortedKeys), to: fileName(iteration: iteration))
+        let name = fileName(iteration: iteration)
+        return (name, try run.write(try Safetensors.encode(file, layout: .sortedKeys), to: name))
     }
 
-    /// Every task's DAgger data after `iterations` iterations: the saved additions replayed in order.
+    /// Every task's DAgger data after `iterations` iterations: the saved additions replayed in
+    /// order. With `checksums` (the checkpoint's record), exactly the recorded files, verified;
+    /// without (a checkpoint from before records), the files that are there.
     public static func load(from run: RunDirectory, iterations: Int, taskCount: Int, imageCount: Int,
-                            actionCount: Int = 3) throws -> [ImitationData] {
+                            actionCount: Int = 3, checksums: [String: String]? = nil) throws -> [ImitationData] {
         var dagger = (0..<taskCount).map { _ in ImitationData(imageCount: imageCount, actionCount: actionCount) }
-        for iteration in 0..<iterations where run.exists(fileName(iteration: iteration)) {
-            let path = run.file(fileName(iteration: iteration)).path
+        let names = (0..<max(iterations, 0)).map(fileName(iteration:))
+        for name in names where checksums.map({ $0[name] != nil }) ?? run.exists(name) {
+            let path = run.file(name).path
             func bad(_ problem: String) -> RunDirectory.Failure {
-                .cannotRead(path: path, reason: "\(problem); the DAgger data of this run is damaged, so resuming would train on other data than the run did")
+                .damaged(path: path, problem: "\(problem); the DAgger data of this run is damaged, so resuming would train on other data than the run did")
             }
             let bytes: Data
-            do { bytes = try Data(contentsOf: run.file(fileName(iteration: iteration))) } catch { throw bad("unreadable (\(error.localizedDescription))") }
+            do { bytes = try run.read(name, checksum: checksums?[name]) } catch RunDirectory.Failure.damaged(_, let problem) {
+                throw bad(problem)
+            }
             let file: Safetensors.Contents
             do { file = try Safetensors.parse(bytes, path: path) } catch { throw bad("not a tensor file (\(error))") }
             let tasks = (file.metadata["tasks"] ?? "").split(separator: ",").map { Int($0) }

@@ -14,11 +14,13 @@ public struct RunReport {
     /// Contact sheets already written into the run directory: (caption, file name).
     public var sheets: [(caption: String, file: String)]
     public var stageSeconds: [(stage: String, seconds: Double)]
+    /// Sentences under the results table: what is missing from it, and why.
+    public var notes: [String]
 
     public init(title: String, config: GMPSConfig, progress: [IterationLog],
                 results: [(label: String, summary: EvaluationSummary, samples: Int?)], evaluationDraws: Int,
                 evaluationGoals: Int, sheets: [(caption: String, file: String)],
-                stageSeconds: [(stage: String, seconds: Double)]) {
+                stageSeconds: [(stage: String, seconds: Double)], notes: [String] = []) {
         self.title = title
         self.config = config
         self.progress = progress
@@ -27,6 +29,7 @@ public struct RunReport {
         self.evaluationGoals = evaluationGoals
         self.sheets = sheets
         self.stageSeconds = stageSeconds
+        self.notes = notes
     }
 
     /// Writes the plots and `report.md` into `run`.
@@ -79,6 +82,7 @@ public struct RunReport {
             lines.append("| \(row.label) | \(String(format: "%.2f", s.preSuccess)) | \(first) | \(last) | \(returns) | \(distance) | \(row.samples.map(String.init) ?? "–") |")
         }
         lines.append("")
+        for note in notes { lines += ["Note: \(note)", ""] }
         if !progress.isEmpty {
             lines += [
                 "## Learning curves", "",

@@ -50,6 +50,7 @@ struct GMPSOptions: ParsableArguments {
         "outerSteps": "--outer-steps", "pretrainSteps": "--pretrain-steps", "learningRate": "--learning-rate",
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
         "imageWidth": "--size", "daggerStartIteration": "--dagger-start", "seed": "--seed", "threads": "--threads",
+        "adaptedParameters": "--adapt", "secondOrder": "--second-order",
     ]) { first, _ in first }
 
     func validate() throws {
@@ -90,6 +91,26 @@ struct GMPSOptions: ParsableArguments {
         if let seed { config.seed = seed }
         if let threads { config.threads = threads }
         return config
+    }
+}
+
+extension GMPSOptions {
+    /// The settings a continued run may change: results do not depend on the threads, and
+    /// more iterations is how a run goes on.
+    static let changeableSettings: Set<String> = ["iterations", "threads"]
+}
+
+extension RunDirectory {
+    /// `requested` settled in the run (`settle`); a refusal is a usage error naming each
+    /// setting by the option that sets it (`options`: config.json key → option).
+    func settle<C: RunConfiguration>(_ requested: C, mayChange: Set<String>, otherChanges: [SettingChange] = [],
+                                     options: [String: String], hint: String) throws -> (config: C, continuing: Bool) {
+        do {
+            return try settle(requested, mayChange: mayChange, otherChanges: otherChanges, hint: hint)
+        } catch let failure as RunDirectory.Failure {
+            guard case .settingsDiffer = failure else { throw failure }
+            throw ValidationError(failure.sentence(naming: options))
+        }
     }
 }
 

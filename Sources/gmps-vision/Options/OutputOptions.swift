@@ -5,6 +5,13 @@ import VisionEnvs
 struct OutputFolderOption: ParsableArguments {
     @Option(name: .customLong("out"), help: "Folder to write into (created if missing).")
     var path: String
+
+    func validate() throws {
+        if path.isEmpty { throw ValidationError(Self.emptyPath) }
+    }
+
+    /// An empty --out would write into the current folder.
+    static let emptyPath = "--out must name a folder; got an empty path."
 }
 
 /// `--json`: one JSON object on standard output instead of the text report.
