@@ -69,7 +69,7 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
             }
             goals = Array(set.goals.prefix(tasks ?? set.goals.count))
         } else {
-            goals = TaskDistribution(name).metaSplit(seed: goalSeed, trainCount: tasks ?? 10, testCount: 0).train
+            goals = try TaskDistribution(name).metaSplit(seed: goalSeed, trainCount: tasks ?? 10, testCount: 0).train
         }
         let collection = DemoCollection(environment: name, experts: set, expertsDescription: experts, goals: goals,
                                         episodesPerTask: perTask, noiseStd: noise, seed: seed, imageHeight: size.height,

@@ -19,7 +19,7 @@ struct MetaTestEvaluationTests {
         let theta = policy.network.initialParameters(seed: 3)
         var alpha = [Float](repeating: 0, count: policy.tailCount)
         for j in 0..<policy.biasVectorCount { alpha[j] = 1 }
-        let goal = TaskDistribution(.reach).metaSplit(seed: 1, trainCount: 1, testCount: 0).train[0]
+        let goal = try TaskDistribution(.reach).metaSplit(seed: 1, trainCount: 1, testCount: 0).train[0]
         var rng = SeededGenerator(seed: 5)
         let result = try evaluator.adapt(goal: goal, theta: theta, alpha: alpha, worker: worker,
                                          headWorkspace: policy.head.makeWorkspace(maxBatch: 4 * 50), using: &rng)
