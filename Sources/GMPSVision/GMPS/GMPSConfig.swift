@@ -121,6 +121,10 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         case head
     }
 
+    /// The largest image side the policy takes: beyond it memory, not the network, is the
+    /// limit (at 1024x1024 each rollout in flight holds about 100 MB of frames and activations).
+    public static let maximumImageSide = 1024
+
     /// The outer learning rate at `iteration` (0-based) of `iterations`.
     public func learningRate(at iteration: Int) -> Float {
         guard iterations > 1 else { return learningRate }
@@ -141,7 +145,18 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
             return invalid(imageHeight < 16 ? .imageHeight : .imageWidth,
                            "\(imageHeight)x\(imageWidth) is too small for the policy's three convolutions; use at least 16x16 (default 48x64).")
         }
+        let side = Self.maximumImageSide
+        if imageHeight > side || imageWidth > side {
+            return invalid(imageHeight > side ? .imageHeight : .imageWidth,
+                           "\(imageHeight)x\(imageWidth) is larger than the policy's limit of \(side)x\(side) "
+                           + "(rollouts, demos and activations all grow with the pixels); use at most \(side) per side (default 48x64).")
+        }
         if metaTrainTasks < 1 { return invalid(.metaTrainTasks, "must be at least 1; got \(metaTrainTasks).") }
+        let capacity = TaskDistribution(environment).capacity
+        if metaTrainTasks > capacity {
+            return invalid(.metaTrainTasks, "must be at most \(capacity), the distinct goals the \(environment) task "
+                           + "distribution holds; got \(metaTrainTasks).")
+        }
         if demosPerTask < 1 {
             return invalid(.demosPerTask, "must be at least 1: behaviour cloning needs a demonstration of every task; got \(demosPerTask).")
         }
@@ -161,11 +176,15 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         if let std = exploration.latentStd, !(std > 0) {
             return invalid(.exploration, "needs a positive latent standard deviation; got \(std).")
         }
+        if let start = daggerStartIteration, start < 0 {
+            return invalid(.daggerStartIteration, "must be at least 0 (the first iteration is 0); got \(start).")
+        }
         if !(0...1).contains(daggerShare) { return invalid(.daggerShare, "must be in [0, 1]; got \(daggerShare).") }
         if demosPerTaskBatch < 1 { return invalid(.demosPerTaskBatch, "must be at least 1; got \(demosPerTaskBatch).") }
         if pretrainBatch < 1 { return invalid(.pretrainBatch, "must be at least 1; got \(pretrainBatch).") }
         if !(1...256).contains(threads) { return invalid(.threads, "must be between 1 and 256; got \(threads).") }
-        return nil
+        return memoryEstimate.exceeding(MemoryEstimate.physicalMemory)
+            .map { InvalidSetting(field: $0.field, requirement: $0.sentence) }
     }
 }
 
