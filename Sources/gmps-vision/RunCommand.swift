@@ -48,6 +48,10 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         }
         if let evalGoals, evalGoals < 1 { throw ValidationError("--eval-goals must be at least 1.") }
         if let draws, draws < 1 { throw ValidationError("--draws must be at least 1.") }
+        if let problem = MemoryEstimate.evaluationProblem(goals: evalGoals ?? 20, draws: draws ?? 10, steps: adaptSteps,
+                                                          goalsOption: "--eval-goals") {
+            throw ValidationError(problem)
+        }
         guard (1...10).contains(adaptSteps) else { throw ValidationError("--adapt-steps must be in 1...10.") }
         _ = try newConfiguration()
     }
@@ -93,11 +97,12 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         // Evaluation on held-out goals, with the reference points.
         let goalCount = evalGoals ?? (quick ? 3 : 20)
         let drawCount = draws ?? (quick ? 2 : 10)
-        let testGoals = pipeline.goals(testCount: goalCount).test
+        let testGoals = try pipeline.goals(testCount: goalCount).test
         let state = trainer.state
         let gmps = try timed("evaluation") {
             try pipeline.evaluate(theta: state.theta, alpha: state.alpha, goals: testGoals,
-                                  adaptationSteps: adaptSteps, draws: drawCount, seed: config.seed &+ 7)
+                                  adaptationSteps: adaptSteps, draws: drawCount, seed: config.seed &+ 7,
+                                  display: ProgressDisplay(stage: "evaluation (goals)", total: testGoals.count))
         }
         var results: [(label: String, summary: EvaluationSummary, samples: Int?)] = [
             ("GMPS (this run)", gmps, state.onPolicySamples),
