@@ -57,6 +57,7 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
         if let tasks, !(1...1000).contains(tasks) { throw ValidationError("--tasks must be between 1 and 1000; got \(tasks).") }
         guard noise >= 0, noise.isFinite else { throw ValidationError("--noise must be a non-negative number; got \(noise).") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256; got \(workers).") }
+        try size.check(atMost: GMPSConfig.maximumImageSide)
     }
 
     func run() throws {

@@ -244,12 +244,27 @@ extension GMPSConfig {
             case .threads: try container.decode(&threads, forKey: key)
             }
         }
+        // A config.json edited by hand is held to the same bounds as the options.
+        if let invalid = invalidSetting() {
+            throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys(stringValue: invalid.field) ?? CodingKeys.threads],
+                                                    debugDescription: invalid.requirement))
+        }
     }
 }
 
 extension KeyedDecodingContainer {
-    /// Replaces `value` with the one stored under `key` (which must be present).
+    /// Replaces `value` with the one stored under `key` (which must be present). Foundation
+    /// fails on a number outside the field's type (a negative seed) with an internal error that
+    /// reaches the user as "not valid JSON"; this names the key, the number and the range instead.
     func decode<T: Decodable>(_ value: inout T, forKey key: Key) throws {
-        value = try decode(T.self, forKey: key)
+        do {
+            value = try decode(T.self, forKey: key)
+        } catch where !(error is DecodingError) {
+            guard let number = try? decode(Double.self, forKey: key) else { throw error }
+            let expected = T.self == UInt64.self ? "a whole number from 0 to \(UInt64.max)" : "a value of type \(T.self)"
+            let shown = number == number.rounded() && abs(number) < 1e18 ? "\(Int64(number))" : "\(number)"
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [key],
+                                                    debugDescription: "\(shown) is out of range; expected \(expected)"))
+        }
     }
 }

@@ -28,7 +28,7 @@ public struct RunDirectory: Sendable {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw Failure.cannotCreate(path: path, reason: (error as NSError).localizedDescription)
+            throw Failure.cannotCreate(path: path, reason: ErrorSentence.reason(error) ?? "\(error)")
         }
     }
 
@@ -44,7 +44,7 @@ public struct RunDirectory: Sendable {
                                                     withIntermediateDirectories: true)
             try data.write(to: target, options: .atomic)
         } catch {
-            throw Failure.cannotWrite(path: target.path, reason: (error as NSError).localizedDescription)
+            throw Failure.cannotWrite(path: target.path, reason: ErrorSentence.reason(error) ?? "\(error)")
         }
     }
 
@@ -60,7 +60,7 @@ public struct RunDirectory: Sendable {
         do {
             return try JSONDecoder().decode(type, from: Data(contentsOf: source))
         } catch {
-            throw Failure.cannotRead(path: source.path, reason: "\(error)")
+            throw Failure.cannotRead(path: source.path, reason: ErrorSentence.reason(error) ?? "\(error)")
         }
     }
 
