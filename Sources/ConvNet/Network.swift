@@ -175,6 +175,21 @@ public final class Network: Sendable {
         Workspace(network: self, maxBatch: max(1, maxBatch))
     }
 
+    /// The bytes `makeWorkspace(maxBatch:)` allocates, known before allocating them (a
+    /// configuration's memory estimate): `workspaceBytesPerSample` per sample of the batch,
+    /// plus `workspaceScratchBytes` for the workers' im2col matrices.
+    public func workspaceBytes(maxBatch: Int) -> Double {
+        Double(max(1, maxBatch)) * workspaceBytesPerSample + workspaceScratchBytes
+    }
+
+    /// Activations and gradients of one sample in a workspace.
+    public var workspaceBytesPerSample: Double { Double(MemoryLayout<Float>.stride * Workspace.Row(self).total) }
+
+    /// Every worker's im2col matrices and encoder gradient in a workspace, whatever its batch.
+    public var workspaceScratchBytes: Double {
+        Double(MemoryLayout<Float>.stride * threads * WorkerScratch.counts(self).reduce(0, +))
+    }
+
     /// How a batch of `batch` samples splits over the workers: (chunks, samples per chunk).
     func chunking(batch: Int) -> (chunks: Int, size: Int) {
         let chunks = min(threads, batch)

@@ -42,22 +42,43 @@ public final class Workspace: @unchecked Sendable {
             allocs.append(p)
             return p
         }
-        let map = net.mapShape
-        let softmax = net.spec.image != nil && net.spec.imageFeatures == .spatialSoftmax
-        input = make(n * net.imageInputCount)
-        convOut = net.convs.map { make(n * $0.outputCount) }
-        softmaxP = make(softmax ? n * map.c * map.h * map.w : 0)
-        features = make(softmax ? n * net.featureCount : 0)
-        extras = make(n * net.extraCount)
-        h0 = make(net.concatIsFeatures ? 0 : n * net.concatCount)
-        denseOut = net.dense.map { make(n * $0.o) }
-        gradA = make(n * net.maxActivation)
-        gradB = make(n * net.maxActivation)
-        encoderGradA = make(n * net.maxActivation)
-        encoderGradB = make(n * net.maxActivation)
+        let row = Row(net)
+        input = make(n * row.input)
+        convOut = row.convOut.map { make(n * $0) }
+        softmaxP = make(n * row.softmax)
+        features = make(n * row.features)
+        extras = make(n * row.extras)
+        h0 = make(n * row.h0)
+        denseOut = row.denseOut.map { make(n * $0) }
+        gradA = make(n * row.gradient)
+        gradB = make(n * row.gradient)
+        encoderGradA = make(n * row.gradient)
+        encoderGradB = make(n * row.gradient)
         allocations = allocs
         imageGradient = .allocate(capacity: 1)
         extraGradient = .allocate(capacity: 1)
+    }
+
+    /// Floats per sample of each activation and gradient buffer.
+    struct Row {
+        var input, softmax, features, extras, h0, gradient: Int
+        var convOut, denseOut: [Int]
+
+        init(_ net: Network) {
+            let map = net.mapShape
+            let softmax = net.spec.image != nil && net.spec.imageFeatures == .spatialSoftmax
+            input = net.imageInputCount
+            convOut = net.convs.map(\.outputCount)
+            self.softmax = softmax ? map.c * map.h * map.w : 0
+            features = softmax ? net.featureCount : 0
+            extras = net.extraCount
+            h0 = net.concatIsFeatures ? 0 : net.concatCount
+            denseOut = net.dense.map(\.o)
+            gradient = net.maxActivation
+        }
+
+        /// All of them: the buffers' floats per sample (four gradient buffers).
+        var total: Int { input + softmax + features + extras + h0 + 4 * gradient + convOut.reduce(0, +) + denseOut.reduce(0, +) }
     }
 
     deinit {
@@ -113,8 +134,13 @@ final class WorkerScratch {
     let stageNames: [String]
     var stageSeconds: [Double]
 
+    /// Floats of col, dcol and gradient.
+    static func counts(_ network: Network) -> [Int] {
+        [max(1, network.maxCol), max(1, network.maxCol), max(1, network.encoderParameterCount)]
+    }
+
     init(network: Network) {
-        counts = [max(1, network.maxCol), max(1, network.maxCol), max(1, network.encoderParameterCount)]
+        counts = Self.counts(network)
         col = .allocate(capacity: counts[0])
         dcol = .allocate(capacity: counts[1])
         gradient = .allocate(capacity: counts[2])

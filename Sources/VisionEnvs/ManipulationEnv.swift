@@ -67,7 +67,7 @@ public final class ManipulationEnv {
             throw .nonFiniteAction([action.x, action.y, action.z])
         }
         let clipped = action.clamped(lowerBound: SIMD3(repeating: -1), upperBound: SIMD3(repeating: 1))
-        physics.moveHand(by: SIMD3<Double>(clipped))
+        try physics.moveHand(by: SIMD3<Double>(clipped))
         stepCount += 1
         return StepResult(reward: task.reward(physics), success: task.isSuccess(physics),
                           done: stepCount >= horizon)

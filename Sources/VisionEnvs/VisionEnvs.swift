@@ -6,7 +6,7 @@
 //
 //     let env = try VisionEnv(.push)                        // 48 x 64 frames by default
 //     var rng = SplitMix64(seed: 0)
-//     let goals = TaskDistribution(.push).metaSplit(seed: 0, trainCount: 10, testCount: 10)
+//     let goals = try TaskDistribution(.push).metaSplit(seed: 0, trainCount: 10, testCount: 10)
 //     try env.reset(goal: goals.train[0])
 //     let expert = ScriptedExpert(.push)
 //     let result = try env.step(expert.action(for: env.privilegedState()))   // reward, success, done

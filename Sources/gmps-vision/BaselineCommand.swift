@@ -147,7 +147,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
 
     func run() throws {
         let config = configuration()
-        let split = TaskDistribution(environment.name).metaSplit(seed: seed, trainCount: config.gmps.metaTrainTasks, testCount: goalCount)
+        let split = try TaskDistribution(environment.name).metaSplit(seed: seed, trainCount: config.gmps.metaTrainTasks, testCount: goalCount)
         switch algo {
         case .mamlPG: try trainMAML(config, goals: split.train)
         case .multitaskBC: try trainBehaviourCloning(config, goals: split.train)

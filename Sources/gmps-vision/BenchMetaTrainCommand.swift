@@ -42,7 +42,7 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
         var config = quick ? GMPSConfig.quick(name) : GMPSConfig()
         config.environment = name
         config.threads = threads ?? Launch.threadsPerRank
-        let goals = TaskDistribution(config.environment).metaSplit(seed: config.seed, trainCount: config.metaTrainTasks,
+        let goals = try TaskDistribution(config.environment).metaSplit(seed: config.seed, trainCount: config.metaTrainTasks,
                                                                   testCount: 0).train
         let demos = try scriptedImitationData(environment: config.environment, goals: goals, episodes: config.demosPerTask,
                                               noise: config.demoNoise, imageHeight: config.imageHeight,

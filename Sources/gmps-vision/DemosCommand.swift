@@ -56,6 +56,7 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
         if let tasks, !(1...1000).contains(tasks) { throw ValidationError("--tasks must be between 1 and 1000; got \(tasks).") }
         guard noise >= 0, noise.isFinite else { throw ValidationError("--noise must be a non-negative number; got \(noise).") }
         guard (1...256).contains(workers) else { throw ValidationError("--workers must be between 1 and 256; got \(workers).") }
+        try size.check(atMost: GMPSConfig.maximumImageSide)
     }
 
     func run() throws {
@@ -68,7 +69,7 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
             }
             goals = Array(set.goals.prefix(tasks ?? set.goals.count))
         } else {
-            goals = TaskDistribution(name).metaSplit(seed: goalSplit.goalSeed, trainCount: tasks ?? 10, testCount: 0).train
+            goals = try TaskDistribution(name).metaSplit(seed: goalSplit.goalSeed, trainCount: tasks ?? 10, testCount: 0).train
         }
         let collection = DemoCollection(environment: name, experts: set, expertsDescription: experts, goals: goals,
                                         episodesPerTask: perTask, noiseStd: noise, seed: seed, imageHeight: size.height,

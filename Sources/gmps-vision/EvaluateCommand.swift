@@ -52,6 +52,10 @@ struct EvaluateCommand: ParsableCommand {
         if let trajectories, trajectories < 2 {
             throw ValidationError("--trajectories must be at least 2 (advantages need a spread).")
         }
+        if let problem = MemoryEstimate.evaluationProblem(goals: goalCount, draws: draws, steps: adaptSteps,
+                                                          goalsOption: "--goal-count") {
+            throw ValidationError(problem)
+        }
     }
 
     func run() throws {
@@ -61,7 +65,7 @@ struct EvaluateCommand: ParsableCommand {
         let state = try MetaCheckpoint.load(from: directory, policy: policy, iterations: config.iterations)
         let testGoals: [Goal]
         if goals == "meta-test" {
-            testGoals = TaskDistribution(config.environment)
+            testGoals = try TaskDistribution(config.environment)
                 .metaSplit(seed: config.seed, trainCount: config.metaTrainTasks, testCount: goalCount).test
         } else {
             testGoals = try GoalsFile.read(goals, expecting: config.environment)
@@ -70,7 +74,8 @@ struct EvaluateCommand: ParsableCommand {
         let started = Date()
         let summary = try GMPSPipeline(config: config, run: directory).evaluate(
             theta: state.theta, alpha: state.alpha, goals: testGoals, adaptationSteps: adaptSteps, draws: draws,
-            seed: seed, trajectories: k, latentDecay: latentDecay)
+            seed: seed, trajectories: k, latentDecay: latentDecay,
+            display: ProgressDisplay(stage: "evaluation (goals)", total: testGoals.count))
         let seconds = Date().timeIntervalSince(started)
         if output.json {
             var object = summary.jsonObject

@@ -55,7 +55,7 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
 
     func run() throws {
         let name = environment.name, out = folder.path
-        let goals = TaskDistribution(name).metaSplit(seed: goalSplit.goalSeed, trainCount: tasks, testCount: 0).train
+        let goals = try TaskDistribution(name).metaSplit(seed: goalSplit.goalSeed, trainCount: tasks, testCount: 0).train
         let training = ExpertTraining(environment: name, mode: mode.value, goals: goals, stepsPerExpert: steps, seed: seed,
                                       workers: workers, assets: models.locator)
         // Environment steps of this rank's experts; one that stops early counts its whole budget.

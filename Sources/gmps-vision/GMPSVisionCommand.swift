@@ -49,6 +49,16 @@ enum Launch {
     }
 }
 
+/// A Foundation error (a file system or JSON error) as a sentence; any other error as it is.
+func readable(_ error: any Error) -> any Error {
+    ErrorSentence.describe(error).map { Sentence(description: $0 + ".") } ?? error
+}
+
+/// An error that is one sentence for the user.
+struct Sentence: Error, CustomStringConvertible {
+    var description: String
+}
+
 /// What rank 0 settled about a run directory before every rank starts on it.
 struct SettledRun: Codable {
     var path: String
@@ -74,7 +84,7 @@ enum Entry {
             GMPSVisionCommand.exit(withError: error)
         }
         guard launched else {
-            do { try command.run() } catch { GMPSVisionCommand.exit(withError: error) }
+            do { try command.run() } catch { GMPSVisionCommand.exit(withError: readable(error)) }
             return
         }
 
@@ -96,6 +106,7 @@ enum Entry {
         do {
             try command.run()
         } catch {
+            let error = readable(error)
             if world.size > 1 { world.abort(GMPSVisionCommand.fullMessage(for: error)) }
             world.finish()
             GMPSVisionCommand.exit(withError: error)

@@ -79,6 +79,7 @@ struct RenderCommand: ParsableCommand {
     @OptionGroup var models: AssetsOption
 
     func validate() throws {
+        try size.check(atMost: ImageSize.largestPictureSide)
         let name = environment.name
         if let episodes, !(1...10_000).contains(episodes) {
             throw ValidationError("--episodes must be between 1 and 10000; got \(episodes).")

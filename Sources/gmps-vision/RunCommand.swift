@@ -51,6 +51,10 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         }
         if let evalGoals, evalGoals < 1 { throw ValidationError("--eval-goals must be at least 1.") }
         if let draws, draws < 1 { throw ValidationError("--draws must be at least 1.") }
+        if let problem = MemoryEstimate.evaluationProblem(goals: evalGoals ?? 20, draws: draws ?? 10, steps: adaptSteps ?? 3,
+                                                          goalsOption: "--eval-goals") {
+            throw ValidationError(problem)
+        }
         if let adaptSteps, !(1...10).contains(adaptSteps) { throw ValidationError("--adapt-steps must be in 1...10.") }
         _ = try newConfiguration()
     }
@@ -100,11 +104,12 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
 
         // Evaluation on held-out goals, with the reference points.
         let (goalCount, drawCount, adaptSteps) = (evaluation.evalGoals, evaluation.draws, evaluation.adaptSteps)
-        let testGoals = pipeline.goals(testCount: goalCount).test
+        let testGoals = try pipeline.goals(testCount: goalCount).test
         let state = trainer.state
         let gmps = try timed("evaluation") {
             try pipeline.evaluate(theta: state.theta, alpha: state.alpha, goals: testGoals,
-                                  adaptationSteps: adaptSteps, draws: drawCount, seed: config.seed &+ 7)
+                                  adaptationSteps: adaptSteps, draws: drawCount, seed: config.seed &+ 7,
+                                  display: ProgressDisplay(stage: "evaluation (goals)", total: testGoals.count))
         }
         var results: [(label: String, summary: EvaluationSummary, samples: Int?)] = [
             ("GMPS (this run)", gmps, state.onPolicySamples),

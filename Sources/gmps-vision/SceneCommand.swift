@@ -24,6 +24,11 @@ struct SceneCommand: ParsableCommand {
     var format = ImageFormat.png
 
     func validate() throws {
+        try size.check(atMost: ImageSize.largestPictureSide)
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: folder.path, isDirectory: &isFolder), !isFolder.boolValue {
+            throw ValidationError("--out \(folder.path) is a file; --out names the folder push.\(format.rawValue) is written into.")
+        }
         guard (1...4).contains(supersampling) else {
             throw ValidationError("--supersampling must be 1, 2, 3 or 4; got \(supersampling).")
         }

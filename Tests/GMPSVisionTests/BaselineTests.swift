@@ -26,8 +26,8 @@ struct BaselineTests {
         return BaselineConfig(algorithm: algorithm, gmps: gmps)
     }
 
-    static func trainGoals(_ config: BaselineConfig) -> [Goal] {
-        TaskDistribution(config.gmps.environment).metaSplit(seed: config.gmps.seed, trainCount: config.gmps.metaTrainTasks,
+    static func trainGoals(_ config: BaselineConfig) throws -> [Goal] {
+        try TaskDistribution(config.gmps.environment).metaSplit(seed: config.gmps.seed, trainCount: config.gmps.metaTrainTasks,
                                                             testCount: 2).train
     }
 
@@ -131,7 +131,7 @@ struct BaselineTests {
 
     @Test func mamlTheSameSeedGivesTheSameParameters() throws {
         var config = Self.tinyConfig()
-        let goals = Self.trainGoals(config)
+        let goals = try Self.trainGoals(config)
         let a = try MAMLPolicyGradientTrainer(config: config, goals: goals)
         let b = try MAMLPolicyGradientTrainer(config: config, goals: goals)
         _ = try a.runIteration()
@@ -187,7 +187,7 @@ struct BaselineTests {
         let policy = try MetaPolicy(config: config.gmps)
         let worker = try RolloutWorker(policy: policy, config: config.gmps, maxTrajectories: 1)
         var rng = SeededGenerator(seed: 5)
-        let goals = Self.trainGoals(config)
+        let goals = try Self.trainGoals(config)
         let first = try worker.collect(goal: goals[0], parameters: state.theta, exploration: .none, trajectories: 1, using: &rng)
         let second = try worker.collect(goal: goals[1], parameters: state.theta, exploration: .none, trajectories: 1, using: &rng)
         #expect(goals[0].coordinates != goals[1].coordinates)
@@ -201,7 +201,7 @@ struct BaselineTests {
         let worker = try RolloutWorker(policy: policy, environment: .reach, imageHeight: 24, imageWidth: 32,
                                        maxTrajectories: 2)
         let workspace = policy.network.makeWorkspace(maxBatch: 50)
-        let goals = TaskDistribution(.reach).metaSplit(seed: 1, trainCount: 3, testCount: 2).test
+        let goals = try TaskDistribution(.reach).metaSplit(seed: 1, trainCount: 3, testCount: 2).test
         var rng = SeededGenerator(seed: 3)
         let theta0 = scratch.initialParameters(seed: 1, goalIndex: 0)
         let trained = try scratch.train(goal: goals[0], from: theta0, worker: worker, workspace: workspace, using: &rng)
@@ -227,7 +227,7 @@ struct BaselineTests {
     }
 
     @Test func theExpertSolvesHeldOutPushGoals() throws {
-        let goals = TaskDistribution(.push).metaSplit(seed: 1, trainCount: 20, testCount: 5).test
+        let goals = try TaskDistribution(.push).metaSplit(seed: 1, trainCount: 20, testCount: 5).test
         let results = try ExpertEvaluation.evaluate(environment: .push, goals: goals, draws: 3)
         #expect(results.count == 5 && results.allSatisfy { $0.postSuccess.count == 3 })
         let summary = EvaluationSummary(results, adaptationSteps: 1)

@@ -19,7 +19,7 @@ struct DaggerTests {
         config.demosPerTaskBatch = 8
         config.daggerShare = 0.25
         let imageCount = 3 * config.imageHeight * config.imageWidth
-        let goals = TaskDistribution(config.environment).metaSplit(seed: config.seed, trainCount: config.metaTrainTasks,
+        let goals = try TaskDistribution(config.environment).metaSplit(seed: config.seed, trainCount: config.metaTrainTasks,
                                                                    testCount: 0).train
         let demos = goals.map { _ in Self.data(samples: 5, imageCount: imageCount, marker: 0.5) }
         var dagger = goals.map { _ in Self.data(samples: 40, imageCount: imageCount, marker: -0.5) }

@@ -6,7 +6,7 @@ import VisionEnvs
 
 struct DemoCollectionTests {
     static func collect(seed: UInt64, noise: Float = 0.3) throws -> (DemoDataset, URL) {
-        let goals = TaskDistribution(.push).metaSplit(seed: 0, trainCount: 2, testCount: 0).train
+        let goals = try TaskDistribution(.push).metaSplit(seed: 0, trainCount: 2, testCount: 0).train
         let dir = DemoDatasetTests.folder()
         let collection = DemoCollection(environment: .push, experts: .scripted(.push), expertsDescription: "scripted",
                                         goals: goals, episodesPerTask: 2, noiseStd: noise, seed: seed,
@@ -36,7 +36,7 @@ struct DemoCollectionTests {
         #expect(executedDiffers == task.steps)
         // The hand in the image data and the state agree.
         #expect(Array(task.hands[0..<3]) == Array(task.states[0..<3]))
-        #expect(dataset.goals == TaskDistribution(.push).metaSplit(seed: 0, trainCount: 2, testCount: 0).train)
+        #expect(try dataset.goals == TaskDistribution(.push).metaSplit(seed: 0, trainCount: 2, testCount: 0).train)
     }
 
     @Test func sameSeedGivesTheSameDatasetBytes() throws {

@@ -12,7 +12,7 @@ struct ExpertsTests {
     }
 
     @Test func perTaskExpertsAreSavedEvaluatedAndLoadable() throws {
-        let goals = TaskDistribution(.reach).metaSplit(seed: 0, trainCount: 2, testCount: 0).train
+        let goals = try TaskDistribution(.reach).metaSplit(seed: 0, trainCount: 2, testCount: 0).train
         let dir = DemoDatasetTests.folder()
         let training = ExpertTraining(environment: .reach, mode: .perTask, goals: goals, stepsPerExpert: 200, seed: 1,
                                       config: Self.tinyConfig(), workers: 2)
@@ -45,7 +45,7 @@ struct ExpertsTests {
     }
 
     @Test func sameSeedGivesTheSameExpertFolderBytes() throws {
-        let goals = TaskDistribution(.push).metaSplit(seed: 0, trainCount: 2, testCount: 0).train
+        let goals = try TaskDistribution(.push).metaSplit(seed: 0, trainCount: 2, testCount: 0).train
         func train(seed: UInt64) throws -> URL {
             let dir = DemoDatasetTests.folder()
             _ = try ExpertTraining(environment: .push, mode: .perTask, goals: goals, stepsPerExpert: 200, seed: seed,
@@ -73,7 +73,7 @@ struct ExpertsTests {
     }
 
     @Test func goalConditionedExpertServesEveryGoal() throws {
-        let goals = TaskDistribution(.reach).metaSplit(seed: 0, trainCount: 3, testCount: 0).train
+        let goals = try TaskDistribution(.reach).metaSplit(seed: 0, trainCount: 3, testCount: 0).train
         let dir = DemoDatasetTests.folder()
         let manifest = try ExpertTraining(environment: .reach, mode: .goalConditioned, goals: goals, stepsPerExpert: 200,
                                           seed: 1, config: Self.tinyConfig(), workers: 1).run(output: dir)
@@ -84,7 +84,7 @@ struct ExpertsTests {
     }
 
     @Test func brokenOrForeignExpertFoldersAreRejected() throws {
-        let goals = TaskDistribution(.reach).metaSplit(seed: 0, trainCount: 1, testCount: 0).train
+        let goals = try TaskDistribution(.reach).metaSplit(seed: 0, trainCount: 1, testCount: 0).train
         let dir = DemoDatasetTests.folder()
         _ = try ExpertTraining(environment: .reach, mode: .perTask, goals: goals, stepsPerExpert: 100, seed: 1,
                                config: Self.tinyConfig(), workers: 1).run(output: dir)

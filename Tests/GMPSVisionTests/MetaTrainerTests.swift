@@ -24,7 +24,7 @@ struct MetaTrainerTests {
     }
 
     static func trainer(_ config: GMPSConfig) throws -> MetaTrainer {
-        let goals = TaskDistribution(config.environment).metaSplit(seed: config.seed, trainCount: config.metaTrainTasks,
+        let goals = try TaskDistribution(config.environment).metaSplit(seed: config.seed, trainCount: config.metaTrainTasks,
                                                                    testCount: 0).train
         let demos = try scriptedImitationData(environment: config.environment, goals: goals, episodes: 1, noise: 0.3,
                                               imageHeight: config.imageHeight, imageWidth: config.imageWidth,

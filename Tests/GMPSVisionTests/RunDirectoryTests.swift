@@ -97,7 +97,7 @@ struct RunDirectoryTests {
         config.threads = 0
         try run.writeJSON(config, to: RunDirectory.configFile)
         let outOfRange = Self.failure { _ = try run.storedConfiguration(GMPSConfig.self) }
-        #expect(outOfRange.contains("threads must be between 1 and 256"), "\(outOfRange)")
+        #expect(outOfRange.contains("threads: must be between 1 and 256"), "\(outOfRange)")
     }
 
     // MARK: Checked state files

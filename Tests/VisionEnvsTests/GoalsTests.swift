@@ -3,21 +3,37 @@ import Testing
 @testable import VisionEnvs
 
 @Suite struct GoalsTests {
-    @Test func metaTrainAndMetaTestGoalsAreDisjointDeterministicAndInRange() {
+    @Test func metaTrainAndMetaTestGoalsAreDisjointDeterministicAndInRange() throws {
         for name in EnvironmentName.allCases {
             let distribution = TaskDistribution(name)
-            let split = distribution.metaSplit(seed: 1, trainCount: 40, testCount: 20)
+            let split = try distribution.metaSplit(seed: 1, trainCount: 40, testCount: 20)
             #expect(split.train.count == 40 && split.test.count == 20)
             #expect(Set(split.train).isDisjoint(with: Set(split.test)))
             #expect(Set(split.train).count == 40)
-            #expect(split == distribution.metaSplit(seed: 1, trainCount: 40, testCount: 20))
-            #expect(split != distribution.metaSplit(seed: 2, trainCount: 40, testCount: 20))
+            #expect(try split == distribution.metaSplit(seed: 1, trainCount: 40, testCount: 20))
+            #expect(try split != distribution.metaSplit(seed: 2, trainCount: 40, testCount: 20))
             for goal in split.train + split.test {
                 #expect(goal.environment == name)
                 for (value, range) in zip(goal.coordinates, name.goalSamplingRanges) {
                     #expect(range.contains(value))
                 }
             }
+        }
+    }
+
+    /// The door's 0.2…1.0 rad on a 0.1 mrad grid: 8,001 goals, all of which the split reaches;
+    /// one more is refused with the capacity instead of searching forever.
+    @Test func goalCountsBeyondTheDistributionsCapacityAreRefused() throws {
+        let door = TaskDistribution(.door)
+        #expect(door.capacity == 8_001)
+        #expect(TaskDistribution(.push).capacity == 3_001 * 1_001)
+        let all = try door.metaSplit(seed: 1, trainCount: 8_000, testCount: 1)
+        #expect(Set(all.train + all.test).count == 8_001)
+        #expect(throws: VisionEnvError.tooManyGoals(.door, requested: 8_002, capacity: 8_001)) {
+            try door.metaSplit(seed: 1, trainCount: 8_002, testCount: 0)
+        }
+        #expect(throws: VisionEnvError.tooManyGoals(.door, requested: 8_021, capacity: 8_001)) {
+            try door.metaSplit(seed: 1, trainCount: 8_001, testCount: 20)
         }
     }
 
@@ -35,7 +51,7 @@ import Testing
 
     @Test func goalsFileRoundTrips() throws {
         let path = try temporaryFolder().appendingPathComponent("goals.json").path
-        let goals = TaskDistribution(.reach).metaSplit(seed: 3, trainCount: 5, testCount: 0).train
+        let goals = try TaskDistribution(.reach).metaSplit(seed: 3, trainCount: 5, testCount: 0).train
         try GoalsFile.write(goals, environment: .reach, to: path)
         #expect(try GoalsFile.read(path) == goals)
         #expect(try GoalsFile.read(path, expecting: .reach) == goals)

@@ -15,7 +15,7 @@ import Testing
     }
 
     @Test func stateViewsNameWhatThePhysicsHolds() throws {
-        let goals = TaskDistribution(.push).metaSplit(seed: 2, trainCount: 1, testCount: 0).train
+        let goals = try TaskDistribution(.push).metaSplit(seed: 2, trainCount: 1, testCount: 0).train
         let push = try ManipulationEnv(.push)
         let pushState = try stateAfterRandomSteps(push, goal: goals[0], seed: 1)
         let p = PushState(pushState)
@@ -55,7 +55,7 @@ import Testing
         var generator = SplitMix64(seed: 11)
         var compared = 0
         for environment in EnvironmentName.allCases {
-            let goals = TaskDistribution(environment).metaSplit(seed: 5, trainCount: 50, testCount: 0).train
+            let goals = try TaskDistribution(environment).metaSplit(seed: 5, trainCount: 50, testCount: 0).train
             for goal in goals {
                 let state = (0..<environment.privilegedStateDimension).map { _ in Float.random(in: -1...1, using: &generator) }
                 let distance = goal.distance(inPrivilegedState: state)

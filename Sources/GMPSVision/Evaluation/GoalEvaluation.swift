@@ -23,8 +23,10 @@ extension GoalEvaluation {
     /// scratch): on each goal, the starting parameters' mean-action episode, then `draws`
     /// independent adaptations, each step's parameters run with mean actions. Goal i draws from
     /// its own stream of `seed`, so results do not depend on how goals spread over `workers`.
-    /// `method(worker, goal, index)` says what starts and how it adapts.
+    /// `method(worker, goal, index)` says what starts and how it adapts; `finishedGoal` is
+    /// called after each goal (progress).
     static func evaluate(goals: [Goal], seed: UInt64, draws: Int, workers: [RolloutWorker],
+                         finishedGoal: () -> Void = {},
                          method: (_ worker: Int, _ goal: Goal, _ index: Int) throws -> Method) throws -> [GoalEvaluation] {
         let results = ResultSlots<GoalEvaluation>(count: goals.count)
         try parallelForEach(goals.count, workers: workers.count) { worker, index in
@@ -47,6 +49,7 @@ extension GoalEvaluation {
                 evaluation.postFinalDistance.append(posts.map(\.firstFinalDistance))
             }
             results[index] = evaluation
+            finishedGoal()
         }
         return results.values.compactMap { $0 }
     }

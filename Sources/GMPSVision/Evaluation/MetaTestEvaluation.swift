@@ -13,6 +13,10 @@ public struct MetaTestEvaluator {
     /// spread every step). The bias vector's α is scaled by the square, so each step stays the
     /// return-weighted mean offset of its probes.
     public var latentDecay: Float = 1
+    /// The decay stops here (0.5 reaches it at step 23): below it a probe z = μ + σ_z·ε rounds
+    /// to μ in Float, so further steps could not move, while scale² → 0 and 1/σ_z² → ∞ would
+    /// turn the bias vector's step into 0·∞ = NaN (`--adapt-steps 76` did).
+    public static let smallestLatentScale = Float.ulpOfOne
     public var trajectories: Int
     public var adaptationSteps: Int
     public var discount: Float
@@ -36,7 +40,7 @@ public struct MetaTestEvaluator {
         for step in 0..<adaptationSteps {
             var (exploration, inner, alpha) = (self.exploration, self.inner, alpha)
             if let sigma = exploration.latentStd, step > 0, latentDecay != 1 {
-                let scale = powf(latentDecay, Float(step))
+                let scale = max(powf(latentDecay, Float(step)), Self.smallestLatentScale)
                 exploration = .perTrajectory(latentStd: sigma * scale)
                 inner.latentStd = sigma * scale
                 for j in 0..<policy.biasVectorCount { alpha[j] *= scale * scale }
@@ -51,10 +55,13 @@ public struct MetaTestEvaluator {
         return (steps, samples)
     }
 
-    /// Evaluates `draws` independent adaptations on each goal, goals spread over `threads` workers.
+    /// Evaluates `draws` independent adaptations on each goal, goals spread over `threads` workers;
+    /// `finishedGoal` is called (from any worker) as each goal is done.
     public func evaluate(goals: [Goal], theta: [Float], alpha: [Float], draws: Int, seed: UInt64,
-                         workers: [RolloutWorker], headWorkspaces: [Workspace]) throws -> [GoalEvaluation] {
-        try GoalEvaluation.evaluate(goals: goals, seed: seed, draws: draws, workers: workers) { worker, goal, _ in
+                         workers: [RolloutWorker], headWorkspaces: [Workspace],
+                         finishedGoal: () -> Void = {}) throws -> [GoalEvaluation] {
+        try GoalEvaluation.evaluate(goals: goals, seed: seed, draws: draws, workers: workers,
+                                    finishedGoal: finishedGoal) { worker, goal, _ in
             (before: theta, adapt: { rng in
                 try self.adapt(goal: goal, theta: theta, alpha: alpha, worker: workers[worker],
                                headWorkspace: headWorkspaces[worker], using: &rng).steps

@@ -121,6 +121,10 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         case head
     }
 
+    /// The largest image side the policy takes: beyond it memory, not the network, is the
+    /// limit (at 1024x1024 each rollout in flight holds about 100 MB of frames and activations).
+    public static let maximumImageSide = 1024
+
     /// The outer learning rate at `iteration` (0-based) of `iterations`.
     public func learningRate(at iteration: Int) -> Float {
         guard iterations > 1 else { return learningRate }
@@ -141,7 +145,18 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
             return invalid(imageHeight < 16 ? .imageHeight : .imageWidth,
                            "\(imageHeight)x\(imageWidth) is too small for the policy's three convolutions; use at least 16x16 (default 48x64).")
         }
+        let side = Self.maximumImageSide
+        if imageHeight > side || imageWidth > side {
+            return invalid(imageHeight > side ? .imageHeight : .imageWidth,
+                           "\(imageHeight)x\(imageWidth) is larger than the policy's limit of \(side)x\(side) "
+                           + "(rollouts, demos and activations all grow with the pixels); use at most \(side) per side (default 48x64).")
+        }
         if metaTrainTasks < 1 { return invalid(.metaTrainTasks, "must be at least 1; got \(metaTrainTasks).") }
+        let capacity = TaskDistribution(environment).capacity
+        if metaTrainTasks > capacity {
+            return invalid(.metaTrainTasks, "must be at most \(capacity), the distinct goals the \(environment) task "
+                           + "distribution holds; got \(metaTrainTasks).")
+        }
         if demosPerTask < 1 {
             return invalid(.demosPerTask, "must be at least 1: behaviour cloning needs a demonstration of every task; got \(demosPerTask).")
         }
@@ -161,11 +176,15 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         if let std = exploration.latentStd, !(std > 0) {
             return invalid(.exploration, "needs a positive latent standard deviation; got \(std).")
         }
+        if let start = daggerStartIteration, start < 0 {
+            return invalid(.daggerStartIteration, "must be at least 0 (the first iteration is 0); got \(start).")
+        }
         if !(0...1).contains(daggerShare) { return invalid(.daggerShare, "must be in [0, 1]; got \(daggerShare).") }
         if demosPerTaskBatch < 1 { return invalid(.demosPerTaskBatch, "must be at least 1; got \(demosPerTaskBatch).") }
         if pretrainBatch < 1 { return invalid(.pretrainBatch, "must be at least 1; got \(pretrainBatch).") }
         if !(1...256).contains(threads) { return invalid(.threads, "must be between 1 and 256; got \(threads).") }
-        return nil
+        return memoryEstimate.exceeding(MemoryEstimate.physicalMemory)
+            .map { InvalidSetting(field: $0.field, requirement: $0.sentence) }
     }
 }
 
@@ -225,12 +244,27 @@ extension GMPSConfig {
             case .threads: try container.decode(&threads, forKey: key)
             }
         }
+        // A config.json edited by hand is held to the same bounds as the options.
+        if let invalid = invalidSetting() {
+            throw DecodingError.dataCorrupted(.init(codingPath: [CodingKeys(stringValue: invalid.field) ?? CodingKeys.threads],
+                                                    debugDescription: invalid.requirement))
+        }
     }
 }
 
 extension KeyedDecodingContainer {
-    /// Replaces `value` with the one stored under `key` (which must be present).
+    /// Replaces `value` with the one stored under `key` (which must be present). Foundation
+    /// fails on a number outside the field's type (a negative seed) with an internal error that
+    /// reaches the user as "not valid JSON"; this names the key, the number and the range instead.
     func decode<T: Decodable>(_ value: inout T, forKey key: Key) throws {
-        value = try decode(T.self, forKey: key)
+        do {
+            value = try decode(T.self, forKey: key)
+        } catch where !(error is DecodingError) {
+            guard let number = try? decode(Double.self, forKey: key) else { throw error }
+            let expected = T.self == UInt64.self ? "a whole number from 0 to \(UInt64.max)" : "a value of type \(T.self)"
+            let shown = number == number.rounded() && abs(number) < 1e18 ? "\(Int64(number))" : "\(number)"
+            throw DecodingError.dataCorrupted(.init(codingPath: codingPath + [key],
+                                                    debugDescription: "\(shown) is out of range; expected \(expected)"))
+        }
     }
 }

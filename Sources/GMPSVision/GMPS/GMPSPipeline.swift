@@ -31,9 +31,9 @@ public final class GMPSPipeline {
     }
 
     /// The seeded split: meta-training goals, then `testCount` held-out goals.
-    public func goals(testCount: Int) -> MetaGoalSplit {
-        TaskDistribution(config.environment).metaSplit(seed: config.seed, trainCount: config.metaTrainTasks,
-                                                       testCount: testCount)
+    public func goals(testCount: Int) throws -> MetaGoalSplit {
+        try TaskDistribution(config.environment).metaSplit(seed: config.seed, trainCount: config.metaTrainTasks,
+                                                           testCount: testCount)
     }
 
     /// Demonstrations of the scripted expert on every meta-training goal.
@@ -46,7 +46,7 @@ public final class GMPSPipeline {
     /// A trainer at the run's checkpoint (when `resume` and one exists) or fresh.
     public func trainer(demos: [ImitationData], resume: Bool) throws -> MetaTrainer {
         let expert = ScriptedExpert(config.environment)
-        let goals = goals(testCount: 0).train
+        let goals = try goals(testCount: 0).train
         var state: MetaTrainerState?
         var dagger: [ImitationData]?
         if group.isRoot && resume && run.exists(MetaCheckpoint.stateFile) {
@@ -103,13 +103,15 @@ public final class GMPSPipeline {
 
     /// Meta-test evaluation of θ, α on `goals`.
     public func evaluate(theta: [Float], alpha: [Float], goals: [Goal], adaptationSteps: Int, draws: Int,
-                         seed: UInt64, trajectories: Int? = nil, latentDecay: Float? = nil) throws -> EvaluationSummary {
+                         seed: UInt64, trajectories: Int? = nil, latentDecay: Float? = nil,
+                         display: ProgressDisplay? = nil) throws -> EvaluationSummary {
         var (policy, evaluator) = try makeEvaluator(adaptationSteps: adaptationSteps, trajectories: trajectories)
         evaluator.latentDecay = latentDecay ?? config.adaptationLatentDecay
         let resources = try ThreadResources(policy: policy, config: config, threads: config.threads,
                                             trajectories: evaluator.trajectories, networkBatch: 1)
         let results = try evaluator.evaluate(goals: goals, theta: theta, alpha: alpha, draws: draws, seed: seed,
-                                             workers: resources.workers, headWorkspaces: resources.headWorkspaces)
+                                             workers: resources.workers, headWorkspaces: resources.headWorkspaces,
+                                             finishedGoal: { display?.advance() })
         return EvaluationSummary(results, adaptationSteps: adaptationSteps)
     }
 

@@ -15,6 +15,7 @@ public final class ProgressDisplay: @unchecked Sendable {
     private let started = Date()
     private var lastPrinted = Date.distantPast
     private let lock = NSLock()
+    private var finished = 0
 
     public init(stage: String, total: Int, interactive: Bool = isatty(STDERR_FILENO) != 0, interval: Double = 5) {
         self.stage = stage
@@ -38,6 +39,15 @@ public final class ProgressDisplay: @unchecked Sendable {
         } else {
             write(line + "\n")
         }
+    }
+
+    /// Reports one more finished (from any thread), counting them here.
+    public func advance(detail: String = "") {
+        lock.lock()
+        finished += 1
+        let done = finished
+        lock.unlock()
+        update(done, detail: detail)
     }
 
     /// "stage 12/60 · success 0.45 · 1m 20s left"

@@ -60,7 +60,7 @@ extension RunDirectory {
         let data = try read(Self.configFile)
         let config: C
         do { config = try JSONDecoder().decode(C.self, from: data) } catch {
-            throw Failure.damaged(path: path, problem: "it is not a run configuration (\(error))")
+            throw Failure.damaged(path: path, problem: ErrorSentence.reason(error) ?? "it is not a run configuration (\(error))")
         }
         // Every key the configuration writes (an optional left unset writes none).
         let missing = (JSONFields.keys(try JSONEncoder().encode(config)) ?? [])

@@ -55,7 +55,7 @@ public struct RunDirectory: Sendable {
         do {
             try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         } catch {
-            throw Failure.cannotCreate(path: path, reason: (error as NSError).localizedDescription)
+            throw Failure.cannotCreate(path: path, reason: ErrorSentence.reason(error) ?? "\(error)")
         }
     }
 
@@ -90,7 +90,7 @@ public struct RunDirectory: Sendable {
         } catch let error as SafetensorsError {
             throw Failure.cannotWrite(path: target.path, reason: error.problem)
         } catch {
-            throw Failure.cannotWrite(path: target.path, reason: (error as NSError).localizedDescription)
+            throw Failure.cannotWrite(path: target.path, reason: ErrorSentence.reason(error) ?? "\(error)")
         }
         return Checksum.of(data)
     }
@@ -126,7 +126,7 @@ public struct RunDirectory: Sendable {
         do {
             return try JSONDecoder().decode(type, from: data)
         } catch {
-            throw Failure.cannotRead(path: file(name).path, reason: "\(error)")
+            throw Failure.cannotRead(path: file(name).path, reason: ErrorSentence.reason(error) ?? "\(error)")
         }
     }
 

@@ -65,13 +65,13 @@ public final class GripperPhysics {
     /// One control step: moves the mocap target by `action` (already clipped to [-1, 1]^3)
     /// times `actionScale`, keeps it within `maximumLead` of the gripper and inside
     /// `workspace`, then runs `frameSkip` physics steps.
-    public func moveHand(by action: SIMD3<Double>) {
+    public func moveHand(by action: SIMD3<Double>) throws(VisionEnvError) {
         let hand = handPosition
         let lead = SIMD3(repeating: Self.maximumLead)
         let target = (mocapPosition + action * Self.actionScale)
             .clamped(lowerBound: hand - lead, upperBound: hand + lead)
         let clamped = target.clamped(lowerBound: Self.workspace.lower, upperBound: Self.workspace.upper)
         simulation.setMocapPosition(clamped, of: mocap)
-        simulation.step(count: Self.frameSkip)
+        try simulation.step(count: Self.frameSkip)
     }
 }

@@ -18,6 +18,7 @@ public final class MuJoCoSimulation {
         guard FileManager.default.fileExists(atPath: path) else {
             throw .modelLoadFailed(path: path, message: "no such file")
         }
+        MuJoCoMessages.installed
         var message = [CChar](repeating: 0, count: 1000)
         let loaded: UnsafeMutablePointer<mjModel>? = Self.loadLock.withLock {
             mj_loadXML(path, nil, &message, Int32(message.count))
@@ -57,9 +58,23 @@ public final class MuJoCoSimulation {
         mj_forward(model, data)
     }
 
-    /// `count` physics steps of `timestep` seconds.
-    func step(count: Int) {
+    /// `count` physics steps of `timestep` seconds. MuJoCo resets a state whose position,
+    /// velocity or acceleration turned NaN, infinite or huge (and warns); learning from that
+    /// silently restarted physics is meaningless, so it is an error naming the model.
+    func step(count: Int) throws(VisionEnvError) {
         for _ in 0..<count { mj_step(model, data) }
+        let unstable: [(mjtWarning, String)] = [(mjWARN_BADQPOS, "positions (qpos)"), (mjWARN_BADQVEL, "velocities (qvel)"),
+                                                (mjWARN_BADQACC, "accelerations (qacc)")]
+        for (warning, quantity) in unstable where warningCount(warning) > 0 {
+            throw .unstableSimulation(path: path, time: data.pointee.time, quantity: quantity)
+        }
+    }
+
+    /// How often MuJoCo raised `warning` since the last reset.
+    private func warningCount(_ warning: mjtWarning) -> Int32 {
+        withUnsafeBytes(of: data.pointee.warning) { bytes in
+            bytes.load(fromByteOffset: Int(warning.rawValue) * MemoryLayout<mjWarningStat>.stride, as: mjWarningStat.self).number
+        }
     }
 
     /// Recomputes positions and contacts after qpos or mocap changed by hand.

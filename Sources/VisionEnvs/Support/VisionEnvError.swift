@@ -14,6 +14,10 @@ public enum VisionEnvError: Error, Equatable, CustomStringConvertible {
     case wrongActionCount(expected: Int, got: Int)
     /// A goal does not belong to this environment, has the wrong dimension or is out of reach.
     case invalidGoal(String)
+    /// More distinct goals were asked for than the environment's distribution holds.
+    case tooManyGoals(EnvironmentName, requested: Int, capacity: Int)
+    /// The simulation turned non-finite (MuJoCo found a NaN, infinite or huge value).
+    case unstableSimulation(path: String, time: Double, quantity: String)
     /// The image size is not positive.
     case invalidImageSize(height: Int, width: Int)
 
@@ -36,6 +40,14 @@ public enum VisionEnvError: Error, Equatable, CustomStringConvertible {
             return "an action has \(expected) components (dx, dy, dz), got \(got)."
         case let .invalidGoal(reason):
             return "invalid goal: \(reason)"
+        case let .tooManyGoals(environment, requested, capacity):
+            return "the \(environment) task distribution holds \(capacity) distinct goals (its goal ranges on a "
+                + "1/\(Int(TaskDistribution.stepsPerUnit)) grid), and \(requested) were asked for (meta-training "
+                + "and meta-test goals together); ask for at most \(capacity)."
+        case let .unstableSimulation(path, time, quantity):
+            return "the simulation of \(path) became unstable at t = \(time) s (MuJoCo found a NaN, infinite or "
+                + "huge value in \(quantity)); check the model's physical parameters (gravity, masses, "
+                + "timestep, solver settings)."
         case let .invalidImageSize(height, width):
             return "the image size must be positive, got \(height) x \(width) (height x width)."
         }

@@ -21,18 +21,31 @@ public struct TaskDistribution: Sendable {
         return Goal(unchecked: environment, coordinates)
     }
 
+    /// How many distinct goals the distribution can produce: each axis holds its range's
+    /// values on the 1 / stepsPerUnit grid, ends included (door: 8,001 angles; push:
+    /// 3,001 × 1,001 positions; reach: 3,001 × 2,001 × 2,001).
+    public var capacity: Int {
+        environment.goalSamplingRanges.reduce(1) { product, range in
+            product * (Int(((range.upperBound - range.lowerBound) * Self.stepsPerUnit).rounded()) + 1)
+        }
+    }
+
     /// `trainCount` meta-training and `testCount` meta-test goals from `seed`: the same seed
-    /// gives the same lists; no goal appears twice, so the lists are disjoint.
-    public func metaSplit(seed: UInt64, trainCount: Int, testCount: Int) -> MetaGoalSplit {
+    /// gives the same lists; no goal appears twice, so the lists are disjoint. Asking for more
+    /// goals than `capacity` is an error (the search for new ones would never end).
+    public func metaSplit(seed: UInt64, trainCount: Int, testCount: Int) throws(VisionEnvError) -> MetaGoalSplit {
+        let (train, test) = (max(trainCount, 0), max(testCount, 0))
+        guard train <= capacity - test else {
+            throw .tooManyGoals(environment, requested: train + test, capacity: capacity)
+        }
         var generator = SplitMix64(seed: seed)
         var seen = Set<Goal>()
         var goals: [Goal] = []
-        while goals.count < max(trainCount, 0) + max(testCount, 0) {
+        while goals.count < train + test {
             let goal = sample(using: &generator)
             if seen.insert(goal).inserted { goals.append(goal) }
         }
-        let train = Array(goals.prefix(max(trainCount, 0)))
-        return MetaGoalSplit(train: train, test: Array(goals.dropFirst(train.count)))
+        return MetaGoalSplit(train: Array(goals.prefix(train)), test: Array(goals.dropFirst(train)))
     }
 }
 
