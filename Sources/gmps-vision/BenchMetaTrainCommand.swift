@@ -47,7 +47,7 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
         let demos = try scriptedImitationData(environment: config.environment, goals: goals, episodes: config.demosPerTask,
                                               noise: config.demoNoise, imageHeight: config.imageHeight,
                                               imageWidth: config.imageWidth, threads: config.threads, seed: config.seed)
-        let trainer = try MetaTrainer(config: config, goals: goals, demos: demos, expert: nil, group: group)
+        let trainer = try MetaTrainer(config: config, goals: goals, demos: demos, experts: nil, group: group)
         _ = try trainer.runIteration()  // warm-up: caches, first allocations
         var seconds: [Double] = []
         for _ in 0..<iterations {

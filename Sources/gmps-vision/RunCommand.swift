@@ -10,13 +10,17 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         abstract: "Experts → demonstrations → GMPS meta-training → evaluation on held-out goals → report.",
         discussion: """
             Writes a run directory: config.json, run.json, progress.csv, checkpoint.json + \
-            policy-NNNN.safetensors after every iteration, frames/, plots/ and report.md. The experts \
-            are the scripted demonstrators (DESIGN.md's "demonstrations are easy to provide" setting). \
-            --resume DIR continues an interrupted run exactly where its checkpoint left it, on the \
+            policy-NNNN.safetensors after every iteration, demos/, frames/, plots/ and report.md. The \
+            experts are the scripted demonstrators unless --experts says otherwise: with sac the run \
+            first trains SAC experts on privileged state for its own meta-training goals into \
+            experts/ (resumed per expert); demonstrations are collected from the experts into demos/ \
+            (resumed per task) unless --demos gives a dataset, and DAgger labels come from the same \
+            experts. --resume DIR continues an interrupted run exactly where its checkpoint left it, on the \
             run's own settings (--quick included; only --iterations and --threads may change). One \
             process writes a run directory at a time. Under mpirun, every \
             rank meta-trains its share of each meta-batch; rank 0 writes the run directory and \
-            evaluates.
+            evaluates. With --experts sac, expert j is trained by rank j mod N into experts/, \
+            which must then be on a file system every rank shares.
             """
     )
 
@@ -85,11 +89,19 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         }
         if show { status("run directory: \(run.url.path)") }
 
-        // Experts and demonstrations (scripted experts: demonstrations are easy to provide).
+        // Experts on privileged state, then demonstrations from them.
+        try timed("experts") {
+            let display = show && config.experts != .scripted
+                ? ProgressDisplay(stage: "experts (env steps)", total: config.expertSteps * pipeline.expertTaskIndices.count) : nil
+            _ = try pipeline.experts { p in
+                display?.update(p.envSteps, detail: "\(p.expertsDone)/\(p.experts) experts done · eval success so far \(String(format: "%.2f", p.successSoFar))")
+            }
+        }
         let demos = try timed("demonstrations") {
-            let display = show ? ProgressDisplay(stage: "demonstrations", total: 1) : nil
-            defer { display?.update(1, detail: "\(config.metaTrainTasks) tasks × \(config.demosPerTask) episodes") }
-            return try pipeline.demonstrations()
+            let display = show ? ProgressDisplay(stage: "demonstrations", total: pipeline.collectedTaskIndices.count * config.demosPerTask) : nil
+            return try pipeline.demonstrations { p in
+                display?.update(p.episodes, detail: "success \(String(format: "%.2f", p.successRate))")
+            }
         }
 
         // GMPS meta-training.
@@ -125,7 +137,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
             notes.append("The multi-task BC row is missing: this run has no \(GMPSPipeline.pretrainedFile) (it was interrupted between pre-training and that file, before gmps-vision wrote the file first).")
             status("note: " + notes[0])
         }
-        results.append(("scripted expert (upper bound)", try pipeline.expertSummary(goals: testGoals), nil))
+        results.append(("scripted expert (upper bound)", try timed("expert reference") { try pipeline.expertSummary(goals: testGoals) }, nil))
 
         // Pictures and the report.
         let sheets = try timed("frames") {
@@ -133,9 +145,11 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
                                             goals: Array(testGoals.prefix(2)), seed: config.seed)
         }
         stages.append(("total", Date().timeIntervalSince(started)))
+        let steps = stageSteps(pipeline, goals: goalCount, draws: drawCount, adaptSteps: adaptSteps, sheets: sheets.count / 2,
+                               stages: Set(stages.map(\.stage)))
         let report = RunReport(title: "gmps-vision run: \(config.environment), seed \(config.seed)", config: config,
                                progress: pipeline.progress, results: results, evaluationDraws: drawCount,
-                               evaluationGoals: goalCount, sheets: sheets, stageSeconds: stages, notes: notes)
+                               evaluationGoals: goalCount, sheets: sheets, stageSeconds: stages, stageSteps: steps, notes: notes)
         try report.write(to: run)
 
         if output.json {
@@ -144,7 +158,10 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
                 "iterations": state.iteration, "on_policy_samples": state.onPolicySamples,
                 "pre_success": gmps.preSuccess, "post_success": gmps.postSuccess.first ?? 0,
                 "post_success_by_step": gmps.postSuccess, "post_success_spread": gmps.postSuccessSpread.first ?? 0,
-                "seconds": Date().timeIntervalSince(started),
+                "seconds": Date().timeIntervalSince(started), "experts": config.experts.description,
+                "expert_env_steps": steps["experts"] ?? 0, "demo_env_steps": steps["demonstrations"] ?? 0,
+                "meta_training_env_steps": steps["meta-training"] ?? 0,
+                "evaluation_env_steps": ["evaluation", "multi-task BC evaluation", "expert reference", "frames"].compactMap { steps[$0] }.reduce(0, +),
             ]
             for (label, summary, _) in results.dropFirst() {
                 object[label.hasPrefix("multi-task") ? "multitask_bc_success" : "expert_success"] = summary.preSuccess
@@ -155,6 +172,23 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
             print(gmps.table(environment: config.environment, goals: goalCount, draws: drawCount))
             print("report: \(run.file("report.md").path)")
         }
+    }
+
+    /// Environment steps of each stage of the report (evaluation's counted from its protocol:
+    /// `sheets` goals pictured after one adaptation step, before and after).
+    private func stageSteps(_ pipeline: GMPSPipeline, goals: Int, draws: Int, adaptSteps: Int, sheets: Int,
+                            stages: Set<String>) -> [String: Int] {
+        let config = pipeline.config, horizon = config.environment.horizon, k = config.trajectoriesPerTask
+        let counted = pipeline.environmentSteps
+        var steps = ["experts": counted.expertTraining, "demonstrations": counted.demonstrations,
+                     "meta-training": counted.metaTraining,
+                     "evaluation": MetaTestEvaluator.environmentSteps(goals: goals, draws: draws, adaptationSteps: adaptSteps,
+                                                                      trajectories: k, horizon: horizon),
+                     "expert reference": goals * horizon,
+                     "frames": sheets * horizon * (k + 2)]
+        if stages.contains("multi-task BC evaluation") { steps["multi-task BC evaluation"] = goals * horizon }
+        steps["total"] = steps.values.reduce(0, +)
+        return steps
     }
 
     /// The run directory (locked) and its settings: a resumed run's own, or a new one's.

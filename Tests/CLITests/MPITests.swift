@@ -182,8 +182,11 @@ struct MPITests {
                     "\(key): \(outliers) of \(x.count) differ by more than 1e-4, up to \(differences.max() ?? .infinity)")
         }
         func rows(_ run: String) throws -> [[Double]] {
-            try String(contentsOfFile: run + "/progress.csv", encoding: .utf8).split(separator: "\n").dropFirst()
-                .map { $0.split(separator: ",").dropLast().compactMap { Double($0) } }   // all but seconds
+            let lines = try String(contentsOfFile: run + "/progress.csv", encoding: .utf8).split(separator: "\n")
+            let seconds = try #require(lines.first?.split(separator: ",").firstIndex(of: "seconds"))
+            return lines.dropFirst().map { line in   // all but seconds
+                line.split(separator: ",").enumerated().filter { $0.offset != seconds }.compactMap { Double($0.element) }
+            }
         }
         let (rowsA, rowsB) = try (rows(a), rows(b))
         #expect(rowsA.count == iterations && rowsB.count == iterations)

@@ -89,6 +89,32 @@ struct RunCommandTests {
         #expect(otherEnv.standardError.contains("holds a reach run"))
     }
 
+    @Test func quickRunWithSACExpertsTrainsThemAndCountsEveryStep() throws {
+        let folder = try CLIRunner.temporaryFolder() + "/sac"
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try CLIRunner.run(["run", "--quick", "--env", "reach", "--out", folder, "--json", "--experts", "sac",
+                                        "--size", "24x32", "--adapt-steps", "1", "--eval-goals", "1", "--draws", "1",
+                                        "--tasks", "2", "--iterations", "1", "--trajectories", "2", "--seed", "3"])
+        #expect(result.status == 0, "stderr: \(result.standardError)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any])
+        #expect(json["experts"] as? String == "sac")
+        #expect(json["expert_env_steps"] as? Int == 2 * 300, "--quick's SAC budget per expert")
+        #expect(json["demo_env_steps"] as? Int == 2 * 1 * Self.horizon)
+        // K rollouts per task explore and as many probe at measurement, plus θ's and φ's episodes.
+        #expect(json["meta_training_env_steps"] as? Int == 2 * (2 + 2 + 2) * Self.horizon)
+        #expect(json["evaluation_env_steps"] as? Int ?? 0 > 0)
+        for file in ["experts/experts.json", "experts/expert-001.safetensors", "demos/demos.json", "demos/task-001.safetensors"] {
+            #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "missing \(file)")
+        }
+        let demos = try String(contentsOfFile: folder + "/demos/demos.json", encoding: .utf8)
+        #expect(demos.contains("\"experts\" : \"sac\""))
+        let report = try String(contentsOfFile: folder + "/report.md", encoding: .utf8)
+        #expect(report.contains("| experts | 600 |"), "the report's steps and wall time by stage")
+        let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8).split(separator: "\n")
+        #expect(progress[0].hasSuffix(",seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps"))
+        #expect(progress[1].hasSuffix(",\(json["meta_training_env_steps"] as? Int ?? -1),600,\(2 * Self.horizon)"))
+    }
+
     @Test func unknownEnvironmentAndBadNumbersAreClearErrors() throws {
         let env = try CLIRunner.run(["run", "--quick", "--env", "pong", "--out", "/tmp/unused-gmps-run"])
         #expect(env.status != 0)

@@ -14,6 +14,10 @@ struct ConfigurationCodingTests {
         config.metaTrainTasks = 7
         config.demosPerTask = 3
         config.demoNoise = 0.11
+        config.experts = .sac(.goalConditioned)
+        config.expertSteps = 1234
+        config.demos = "/data/push-demos"
+        config.demoOnlyTasks = 0.25
         config.imageHeight = 24
         config.imageWidth = 32
         config.initialStd = 0.42
@@ -73,6 +77,18 @@ struct ConfigurationCodingTests {
         let data = try JSONEncoder().encode(config)
         #expect(try JSONDecoder().decode(BaselineConfig.self, from: data) == config)
         #expect(try JSONDecoder().decode(GMPSConfig.self, from: data) == config.gmps, "evaluate reads a baseline's config.json")
+    }
+
+    @Test func expertSourcesRoundTripAsTheirCommandLineWords() throws {
+        for text in ["scripted", "sac", "sac:goal-conditioned", "/runs/push-experts"] {
+            let source = ExpertSource(text)
+            #expect(source.description == text)
+            #expect(try JSONDecoder().decode(ExpertSource.self, from: JSONEncoder().encode(source)) == source)
+        }
+        #expect(ExpertSource("sac:per-task") == .sac(.perTask))
+        var config = GMPSConfig()
+        config.demoOnlyTasks = 0.5
+        #expect(config.invalidSetting()?.field == "demoOnlyTasks", "demo-only tasks need a dataset")
     }
 
     @Test func anEmptyFileIsTheDefaultConfiguration() throws {

@@ -24,7 +24,8 @@ struct DaggerTests {
         let demos = goals.map { _ in Self.data(samples: 5, imageCount: imageCount, marker: 0.5) }
         var dagger = goals.map { _ in Self.data(samples: 40, imageCount: imageCount, marker: -0.5) }
         dagger[1] = ImitationData(imageCount: imageCount)
-        let trainer = try MetaTrainer(config: config, goals: goals, demos: demos, expert: { _ in [0, 0, 0] },
+        let trainer = try MetaTrainer(config: config, goals: goals, demos: demos,
+                                      experts: DaggerExperts(byTask: goals.map { _ in ScriptedExpert(config.environment) }),
                                       dagger: dagger)
         var rng = SeededGenerator(seed: 4)
         func rows(_ batch: ImitationBatch, marker: Float) -> Int {

@@ -29,9 +29,8 @@ struct MetaTrainerTests {
         let demos = try scriptedImitationData(environment: config.environment, goals: goals, episodes: 1, noise: 0.3,
                                               imageHeight: config.imageHeight, imageWidth: config.imageWidth,
                                               threads: config.threads, seed: config.seed)
-        let expert = ScriptedExpert(config.environment)
         return try MetaTrainer(config: config, goals: goals, demos: demos,
-                               expert: { state in let a = expert.action(for: state); return [a.x, a.y, a.z] })
+                               experts: DaggerExperts(.scripted(config.environment), goals: goals))
     }
 
     @Test func twoIterationsRunCountSamplesAndRelabelWithDAgger() throws {

@@ -20,6 +20,18 @@ public struct DemoCollection: Sendable {
     /// Tasks collected at once (one environment and renderer each).
     public var workers: Int
     public var assets: AssetLocator
+    /// How each task's stream draws the noise of its episodes.
+    public var noiseStreams: NoiseStreams = .perEpisode
+
+    /// How the executed-action noise is drawn from a task's random stream.
+    public enum NoiseStreams: String, Codable, Sendable {
+        /// Each episode from its own sub-stream of the task's stream (the `demos` command's).
+        case perEpisode = "per-episode"
+        /// The task's episodes one after another from the task's stream itself: the draw order
+        /// of the run's scripted demonstrations before they went through the dataset, kept so
+        /// that a default run computes what it computed before.
+        case perTask = "per-task"
+    }
 
     public init(environment: EnvironmentName, experts: ExpertSet, expertsDescription: String, goals: [Goal],
                 episodesPerTask: Int, noiseStd: Float = 0.3, seed: UInt64, imageHeight: Int = VisionEnv.defaultImageHeight,
@@ -39,35 +51,30 @@ public struct DemoCollection: Sendable {
     /// Over the ranks of `group`, task t is collected and written by rank t mod size (the
     /// folder must be one every rank can write: a shared file system across machines); rank 0
     /// writes the manifest once every rank has finished. Each task has its own random stream,
-    /// so the files do not depend on the number of ranks or workers.
-    public func run(output folder: URL, group: any ProcessGroup = SingleProcess(),
+    /// so the files do not depend on the number of ranks or workers. With `resume`, a task
+    /// file already in `folder` that loads as this collection's task is kept, not collected again.
+    public func run(output folder: URL, group: any ProcessGroup = SingleProcess(), resume: Bool = false,
                     progress: (@Sendable (Progress) -> Void)? = nil) throws -> DemoDataset.Manifest {
-        guard !goals.isEmpty else { throw ExpertError.invalidConfiguration("give at least one task") }
-        guard episodesPerTask >= 1 else { throw ExpertError.invalidConfiguration("collect at least one episode per task") }
-        guard noiseStd >= 0, noiseStd.isFinite else { throw ExpertError.invalidConfiguration("the noise std must be a non-negative number") }
+        try checkSettings()
         do {
             try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         } catch {
             throw DemoDatasetError.cannotWrite(path: folder.path, reason: error.localizedDescription)
         }
         let myTasks = group.share(of: goals.count)
-        let counter = EpisodeCounter(total: myTasks.count * episodesPerTask, report: progress)
+        var manifest = emptyManifest
         let entries = ResultSlots<DemoDataset.Manifest.TaskEntry>(count: myTasks.count)
-        let root = SeededGenerator(seed: seed)
-        let image = DemoDataset.Manifest.ImageShape(height: imageHeight, width: imageWidth)
-        // One environment (and renderer) per worker; each task has its own generator stream.
-        let workerCount = max(1, min(workers, myTasks.count))
-        let envs = try (0..<workerCount).map { _ in
-            try VisionEnv(environment, imageHeight: imageHeight, imageWidth: imageWidth, assets: assets)
-        }
-        try parallelForEach(myTasks.count, workers: workerCount) { worker, item in
-            let t = myTasks[item]
-            let task = try collect(task: t, in: envs[worker], rng: root.split(stream: UInt64(t)), counter: counter)
-            let file = DemoDataset.fileName(task: t)
-            try DemoDataset.writeTask(task, index: t, environment: environment, image: image,
+        let kept: [Int: DemoDataset.Manifest.TaskEntry] = resume ? myTasks.reduce(into: [:]) { kept, t in
+            kept[t] = existingEntry(task: t, in: folder, manifest: manifest)
+        } : [:]
+        for (item, t) in myTasks.enumerated() { if let entry = kept[t] { entries.set(entry, at: item) } }
+        let missing = myTasks.enumerated().filter { kept[$0.element] == nil }
+        try collect(missing.map(\.element), progress: progress) { index, task in
+            let t = missing[index].element, file = DemoDataset.fileName(task: t)
+            try DemoDataset.writeTask(task, index: t, environment: environment, image: manifest.image,
                                       to: folder.appendingPathComponent(file))
             entries.set(.init(task: t, goal: task.goal, file: file, episodes: task.episodes, steps: task.steps,
-                              successRate: task.successRate), at: item)
+                              successRate: task.successRate), at: missing[index].offset)
         }
         let mine = try (0..<myTasks.count).map { item in
             guard let entry = entries[item] else {
@@ -75,14 +82,64 @@ public struct DemoCollection: Sendable {
             }
             return entry
         }
-        let tasks = try group.allGather(mine).flatMap { $0 }.sorted { $0.task < $1.task }
-        let manifest = DemoDataset.Manifest(
-            env: environment, image: image,
-            stateDimension: environment.privilegedStateDimension, actionDimension: 3, episodeLength: environment.horizon,
-            episodesPerTask: episodesPerTask, noiseStd: Double("\(noiseStd)") ?? Double(noiseStd), experts: expertsDescription, seed: seed,
-            tasks: tasks)
+        manifest.tasks = try group.allGather(mine).flatMap { $0 }.sorted { $0.task < $1.task }
         if group.isRoot { try DemoDataset.writeManifest(manifest, to: folder) }
         return manifest
+    }
+
+    /// Every task's demonstrations in memory, in task order (nothing written).
+    public func tasks() throws -> [DemoTask] {
+        try checkSettings()
+        let slots = ResultSlots<DemoTask>(count: goals.count)
+        try collect(Array(goals.indices), progress: nil) { t, task in slots.set(task, at: t) }
+        return try goals.indices.map { t in
+            guard let task = slots[t] else { throw ExpertError.invalidConfiguration("demo collection of task \(t) did not finish") }
+            return task
+        }
+    }
+
+    private func checkSettings() throws {
+        guard !goals.isEmpty else { throw ExpertError.invalidConfiguration("give at least one task") }
+        guard episodesPerTask >= 1 else { throw ExpertError.invalidConfiguration("collect at least one episode per task") }
+        guard noiseStd >= 0, noiseStd.isFinite else { throw ExpertError.invalidConfiguration("the noise std must be a non-negative number") }
+    }
+
+    /// The manifest of this collection before any task is in it.
+    var emptyManifest: DemoDataset.Manifest {
+        DemoDataset.Manifest(
+            env: environment, image: .init(height: imageHeight, width: imageWidth),
+            stateDimension: environment.privilegedStateDimension, actionDimension: 3, episodeLength: environment.horizon,
+            episodesPerTask: episodesPerTask, noiseStd: Double("\(noiseStd)") ?? Double(noiseStd), experts: expertsDescription,
+            seed: seed, noiseStreams: noiseStreams == .perEpisode ? nil : noiseStreams, tasks: [])
+    }
+
+    /// Task `t`'s entry when its file in `folder` loads as this collection's task `t`.
+    private func existingEntry(task t: Int, in folder: URL, manifest: DemoDataset.Manifest) -> DemoDataset.Manifest.TaskEntry? {
+        let steps = episodesPerTask * environment.horizon, file = DemoDataset.fileName(task: t)
+        var entry = DemoDataset.Manifest.TaskEntry(task: t, goal: goals[t], file: file, episodes: episodesPerTask,
+                                                   steps: steps, successRate: 0)
+        guard let task = try? DemoDataset.loadTask(entry, manifest: manifest, url: folder.appendingPathComponent(file)) else {
+            return nil
+        }
+        entry.successRate = task.successRate
+        return entry
+    }
+
+    /// Collects `tasks` (indices into `goals`), `workers` at a time (one environment and
+    /// renderer each); `done(i, task)` receives the i-th's episodes.
+    private func collect(_ tasks: [Int], progress: (@Sendable (Progress) -> Void)?,
+                         done: (Int, DemoTask) throws -> Void) throws {
+        guard !tasks.isEmpty else { return }
+        let counter = EpisodeCounter(total: tasks.count * episodesPerTask, report: progress)
+        let root = SeededGenerator(seed: seed)
+        let workerCount = max(1, min(workers, tasks.count))
+        let envs = try (0..<workerCount).map { _ in
+            try VisionEnv(environment, imageHeight: imageHeight, imageWidth: imageWidth, assets: assets)
+        }
+        try parallelForEach(tasks.count, workers: workerCount) { worker, item in
+            try done(item, try collect(task: tasks[item], in: envs[worker], rng: root.split(stream: UInt64(tasks[item])),
+                                       counter: counter))
+        }
     }
 
     /// The episodes of task `t`, from its own generator stream (one stream per episode).
@@ -96,8 +153,10 @@ public struct DemoCollection: Sendable {
         task.images.reserveCapacity(n * pixels)
         var frame = [Float](repeating: 0, count: pixels)
         var frameBytes = [UInt8](repeating: 0, count: pixels)
+        var taskStream = rng
         for episode in 0..<episodesPerTask {
-            var noise = rng.split(stream: UInt64(episode))
+            var noise = noiseStreams == .perEpisode ? rng.split(stream: UInt64(episode)) : taskStream
+            defer { taskStream = noise }
             try env.reset(goal: goal)
             var success = false
             for _ in 0..<horizon {

@@ -48,6 +48,8 @@ public struct DemoDataset: Sendable {
         /// "scripted", or the expert folder the labels came from.
         public var experts: String
         public var seed: UInt64
+        /// How the noise was drawn, when not each episode from its own stream (`DemoCollection.NoiseStreams`).
+        public var noiseStreams: DemoCollection.NoiseStreams? = nil
         public var tasks: [TaskEntry]
 
         public struct ImageShape: Codable, Equatable, Sendable {
@@ -72,6 +74,7 @@ public struct DemoDataset: Sendable {
             case format, version, env, image, experts, seed, tasks
             case stateDimension = "state_dimension", actionDimension = "action_dimension"
             case episodeLength = "episode_length", episodesPerTask = "episodes_per_task", noiseStd = "noise_std"
+            case noiseStreams = "noise_streams"
         }
     }
 

@@ -55,6 +55,14 @@ public struct MetaTestEvaluator {
         return (steps, samples)
     }
 
+    /// The environment steps `evaluate` takes: on each goal one mean-action episode before
+    /// adaptation, then per draw and adaptation step K exploring rollouts and one mean-action
+    /// episode of the adapted policy.
+    public static func environmentSteps(goals: Int, draws: Int, adaptationSteps: Int, trajectories: Int,
+                                        horizon: Int) -> Int {
+        goals * horizon * (1 + draws * adaptationSteps * (trajectories + 1))
+    }
+
     /// Evaluates `draws` independent adaptations on each goal, goals spread over `threads` workers;
     /// `finishedGoal` is called (from any worker) as each goal is done.
     public func evaluate(goals: [Goal], theta: [Float], alpha: [Float], draws: Int, seed: UInt64,

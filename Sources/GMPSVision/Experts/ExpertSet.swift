@@ -25,6 +25,8 @@ public struct ExpertSet: Sendable {
     /// goal-conditioned: the goals it trained on). Empty for scripted experts.
     public let goals: [Goal]
     let experts: [any Expert]
+    /// Environment steps the experts trained for, from the folder's manifest (0: scripted).
+    public private(set) var trainingSteps = 0
 
     /// Hand-written experts for every goal of `environment`.
     public static func scripted(_ environment: EnvironmentName) -> ExpertSet {
@@ -149,6 +151,8 @@ public struct ExpertSet: Sendable {
             guard parameters.allSatisfy(\.isFinite) else { throw bad("\(entry.file) holds NaN or infinite weights") }
             experts.append(try SACExpert(environment: manifest.env, network: network, parameters: parameters))
         }
-        return ExpertSet(environment: manifest.env, mode: manifest.mode, goals: manifest.goals, experts: experts)
+        var set = ExpertSet(environment: manifest.env, mode: manifest.mode, goals: manifest.goals, experts: experts)
+        set.trainingSteps = manifest.experts.map(\.envSteps).reduce(0, +)
+        return set
     }
 }

@@ -36,11 +36,16 @@ public struct ExpertTraining: Sendable {
     /// Trains, saves each expert as it finishes, re-evaluates the saved experts through
     /// `ExpertSet.load`, and writes the manifest last. Returns the manifest.
     ///
+    /// With `resume`, an expert that a previous, interrupted training of the same job finished
+    /// (its `expert-NNN.json` record, written last, names this job and the checksum of its
+    /// actor file) is kept and only the others train: each job has its own random stream, so
+    /// the folder's files come out as an uninterrupted training writes them.
+    ///
     /// Over the ranks of `group`, per-task job j is trained and saved by rank j mod size (the
     /// folder must be one every rank can write: a shared file system across machines); once
     /// every rank has finished, rank 0 evaluates the saved experts and writes the manifest, and
     /// every rank returns it. A goal-conditioned expert is one job: rank 0 trains it.
-    public func run(output folder: URL, group: any ProcessGroup = SingleProcess(),
+    public func run(output folder: URL, group: any ProcessGroup = SingleProcess(), resume: Bool = false,
                     progress: (@Sendable (Progress) -> Void)? = nil) throws -> ExpertSet.Manifest {
         guard mode != .scripted else { throw ExpertError.invalidConfiguration("scripted experts need no training") }
         guard !goals.isEmpty else { throw ExpertError.invalidConfiguration("give at least one task") }
@@ -63,6 +68,12 @@ public struct ExpertTraining: Sendable {
         // which worker (or rank) runs which job.
         try parallelForEach(myJobs.count, workers: mode == .perTask ? workers : 1) { _, item in
             let j = myJobs[item]
+            let name = String(format: "expert-%03d", j)
+            if resume, let finished = try finishedJob(name, goals: jobs[j], in: folder) {
+                tracker.finish(job: item, steps: stepsPerExpert)
+                results.set(finished, at: item)
+                return
+            }
             let env = try ManipulationTrainingEnvironment(environment, goals: jobs[j], assets: assets)
             let started = Date()
             var jobSeeds = root.split(stream: UInt64(j))
@@ -71,14 +82,15 @@ public struct ExpertTraining: Sendable {
                 seed: jobSeeds.next(), threads: threadsPerJob,
                 progress: { tracker.update(job: item, steps: $0.envSteps, success: $0.evalSuccess) })
             tracker.finish(job: item, steps: stepsPerExpert)
-            let name = String(format: "expert-%03d", j)
-            try Safetensors.save(parameters: result.bestActorParameters, of: result.learner.actor,
-                                 to: folder.appendingPathComponent("\(name).safetensors"),
+            let actorFile = folder.appendingPathComponent("\(name).safetensors")
+            try Safetensors.save(parameters: result.bestActorParameters, of: result.learner.actor, to: actorFile,
                                  metadata: ["env": environment.rawValue, "features": StateFeatures.version,
                                             "goals": jobs[j].map(\.description).joined(separator: "; ")])
             try write(LearningCurveRow.csv(result.curve), to: folder.appendingPathComponent("\(name).csv"))
-            results.set(.init(file: "\(name).safetensors", curve: "\(name).csv", envSteps: result.envSteps,
-                              seconds: Date().timeIntervalSince(started)), at: item)
+            let entry = ExpertSet.Manifest.Entry(file: "\(name).safetensors", curve: "\(name).csv", envSteps: result.envSteps,
+                                                 seconds: Date().timeIntervalSince(started))
+            try recordFinished(entry, name: name, goals: jobs[j], actorFile: actorFile, in: folder)
+            results.set(entry, at: item)
         }
         let mine = try (0..<myJobs.count).map { item in
             guard let entry = results[item] else { throw ExpertError.invalidConfiguration("training job \(myJobs[item]) did not finish") }
@@ -116,6 +128,54 @@ public struct ExpertTraining: Sendable {
         }
         try writeManifest(manifest, to: folder)
         return manifest
+    }
+
+    // MARK: Resuming per expert
+
+    /// `expert-NNN.json`: a finished job, written after its actor and learning curve.
+    struct FinishedJob: Codable, Equatable {
+        var environment: EnvironmentName, mode: ExpertMode, goals: [Goal], seed: UInt64, stepsPerExpert: Int
+        var config: SACConfig, rewardScale: Float?
+        /// Checksum of the actor file as written.
+        var actorChecksum: String
+        var entry: ExpertSet.Manifest.Entry
+    }
+
+    private func finishedRecord(_ entry: ExpertSet.Manifest.Entry, goals: [Goal], checksum: String) -> FinishedJob {
+        FinishedJob(environment: environment, mode: mode, goals: goals, seed: seed, stepsPerExpert: stepsPerExpert,
+                    config: config, rewardScale: rewardScale, actorChecksum: checksum, entry: entry)
+    }
+
+    private func recordFinished(_ entry: ExpertSet.Manifest.Entry, name: String, goals: [Goal], actorFile: URL,
+                                in folder: URL) throws {
+        let actor: Data
+        do { actor = try Data(contentsOf: actorFile) } catch {
+            throw ExpertError.cannotWrite(path: actorFile.path, reason: "it cannot be read back (\(error.localizedDescription))")
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        let record = try encoder.encode(finishedRecord(entry, goals: goals, checksum: Checksum.of(actor)))
+        try write(String(decoding: record, as: UTF8.self) + "\n", to: folder.appendingPathComponent("\(name).json"))
+    }
+
+    /// The entry of job `name` when an earlier training of this very job finished it and its
+    /// actor file is intact; nil when it must train (no record, or an actor file that is
+    /// missing or not the one recorded: an interruption while writing it). A record of another
+    /// job is refused: the folder holds someone else's experts.
+    private func finishedJob(_ name: String, goals: [Goal], in folder: URL) throws -> ExpertSet.Manifest.Entry? {
+        let recordURL = folder.appendingPathComponent("\(name).json")
+        guard let data = try? Data(contentsOf: recordURL) else { return nil }
+        guard let record = try? JSONDecoder().decode(FinishedJob.self, from: data) else { return nil }
+        let expected = finishedRecord(record.entry, goals: goals, checksum: record.actorChecksum)
+        guard record == expected else {
+            throw ExpertError.badExpertFolder(
+                path: folder.path,
+                problem: "\(name).json records an expert trained with other settings (\(record.environment) \(record.mode.rawValue), seed \(record.seed), \(record.stepsPerExpert) steps, goals \(record.goals)); resume only the same training, or use another folder")
+        }
+        guard let actor = try? Data(contentsOf: folder.appendingPathComponent(record.entry.file)),
+              Checksum.of(actor) == record.actorChecksum,
+              FileManager.default.fileExists(atPath: folder.appendingPathComponent(record.entry.curve).path) else { return nil }
+        return record.entry
     }
 
     /// Noisy episodes per task in the final evaluation.

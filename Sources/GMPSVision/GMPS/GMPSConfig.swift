@@ -11,10 +11,27 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     /// Meta-training goals drawn from the task distribution's seeded split; the held-out
     /// meta-test goals follow them in the same split.
     public var metaTrainTasks = 60
-    /// Scripted demonstrations per meta-training task, collected with Gaussian noise of
-    /// `demoNoise` on the executed action and the clean action as label (FINDINGS.md).
+    /// Demonstrations per meta-training task, collected from the experts with Gaussian noise
+    /// of `demoNoise` on the executed action and the clean action as label (FINDINGS.md).
     public var demosPerTask = 5
     public var demoNoise: Float = 0.3
+
+    // MARK: Experts and demonstrations (DESIGN.md §4, "A run, stage by stage")
+
+    /// Who labels demonstrations and DAgger states. Scripted by default for now: whether SAC
+    /// experts become the default is to be decided by measurement (issue 13).
+    public var experts: ExpertSource = .scripted
+    /// SAC environment steps per expert (per-task) or in all (goal-conditioned), when the run
+    /// trains its experts (`experts` = `.sac`).
+    public var expertSteps = 60_000
+    /// A demonstration dataset written by `gmps-vision demos` to use instead of collecting
+    /// demonstrations into `RUN/demos/`: every task's, or with `demoOnlyTasks` the demo-only
+    /// tasks' (nil: collect every task's from the experts).
+    public var demos: String? = nil
+    /// Fraction of the meta-training tasks that have demonstrations only (from `demos`): no
+    /// expert and no DAgger labels for them (DESIGN.md's hybrid setting). Which tasks is drawn
+    /// from the seed (`demoOnlyTaskIndices`).
+    public var demoOnlyTasks: Float = 0
     /// Policy image height and width in pixels.
     public var imageHeight = 48
     public var imageWidth = 64
@@ -110,6 +127,7 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         config.pretrainSteps = 20
         config.pretrainBatch = 16
         config.demosPerTaskBatch = 8
+        config.expertSteps = 300
         return config
     }
 
@@ -160,6 +178,13 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         if demosPerTask < 1 {
             return invalid(.demosPerTask, "must be at least 1: behaviour cloning needs a demonstration of every task; got \(demosPerTask).")
         }
+        if expertSteps < 1 { return invalid(.expertSteps, "must be at least 1; got \(expertSteps).") }
+        if !(0...1).contains(demoOnlyTasks) { return invalid(.demoOnlyTasks, "must be a fraction in [0, 1]; got \(demoOnlyTasks).") }
+        if demoOnlyTasks > 0 && demos == nil {
+            return invalid(.demoOnlyTasks, "needs a demonstration dataset (demos): the demo-only tasks have no expert to collect them from.")
+        }
+        if demos == "" { return invalid(.demos, "must name a dataset folder; got an empty path.") }
+        if case .folder("") = experts { return invalid(.experts, "must be scripted, sac, sac:goal-conditioned or an expert folder; got an empty path.") }
         if iterations < 0 { return invalid(.iterations, "must be at least 0; got \(iterations).") }
         if tasksPerIteration < 1 { return invalid(.tasksPerIteration, "must be at least 1; got \(tasksPerIteration).") }
         if trajectoriesPerTask < 2 {
@@ -215,6 +240,10 @@ extension GMPSConfig {
             case .metaTrainTasks: try container.decode(&metaTrainTasks, forKey: key)
             case .demosPerTask: try container.decode(&demosPerTask, forKey: key)
             case .demoNoise: try container.decode(&demoNoise, forKey: key)
+            case .experts: try container.decode(&experts, forKey: key)
+            case .expertSteps: try container.decode(&expertSteps, forKey: key)
+            case .demos: try container.decode(&demos, forKey: key)
+            case .demoOnlyTasks: try container.decode(&demoOnlyTasks, forKey: key)
             case .imageHeight: try container.decode(&imageHeight, forKey: key)
             case .imageWidth: try container.decode(&imageWidth, forKey: key)
             case .initialStd: try container.decode(&initialStd, forKey: key)

@@ -4,8 +4,8 @@ import Foundation
 import VisionEnvs
 
 /// The stages of a GMPS run over one run directory, shared by `meta-train` and `run`:
-/// goals → demonstrations → behaviour-cloning pre-training → meta-iterations (checkpointed
-/// after each) → meta-test evaluation. Resuming reloads the checkpoint and carries on; because
+/// goals → experts (`+Experts`) → demonstrations (`+Demonstrations`) → behaviour-cloning
+/// pre-training → meta-iterations (checkpointed after each) → meta-test evaluation. Resuming reloads the checkpoint and carries on; because
 /// every random stream derives from (seed, iteration, purpose), the result is bit-identical to
 /// an uninterrupted run.
 ///
@@ -20,6 +20,11 @@ public final class GMPSPipeline {
     /// File → checksum of what the checkpoints rely on besides their policy: DAgger data and
     /// the pre-trained θ (rank 0).
     private var recorded: [String: String] = [:]
+    /// The experts once resolved (`experts()`).
+    var resolvedExperts: (set: ExpertSet?, steps: Int)?
+    /// Environment steps by kind of the stages run so far (expert training and demonstrations
+    /// once resolved; meta-training as of the last iteration).
+    public internal(set) var environmentSteps = EnvironmentSteps()
 
     /// θ after behaviour-cloning pre-training, the multi-task BC reference of the report.
     public static let pretrainedFile = "pretrained_theta.json"
@@ -36,17 +41,11 @@ public final class GMPSPipeline {
                                                            testCount: testCount)
     }
 
-    /// Demonstrations of the scripted expert on every meta-training goal.
-    public func demonstrations() throws -> [ImitationData] {
-        try scriptedImitationData(environment: config.environment, goals: goals(testCount: 0).train,
-                                  episodes: config.demosPerTask, noise: config.demoNoise, imageHeight: config.imageHeight,
-                                  imageWidth: config.imageWidth, threads: config.threads, seed: config.seed)
-    }
-
-    /// A trainer at the run's checkpoint (when `resume` and one exists) or fresh.
+    /// A trainer at the run's checkpoint (when `resume` and one exists) or fresh; DAgger labels
+    /// come from the run's experts, none for the demo-only tasks.
     public func trainer(demos: [ImitationData], resume: Bool) throws -> MetaTrainer {
-        let expert = ScriptedExpert(config.environment)
         let goals = try goals(testCount: 0).train
+        let experts = try experts().map { try DaggerExperts($0, goals: goals, demoOnly: Set(config.demoOnlyTaskIndices)) }
         var state: MetaTrainerState?
         var dagger: [ImitationData]?
         if group.isRoot && resume && run.exists(MetaCheckpoint.stateFile) {
@@ -66,8 +65,7 @@ public final class GMPSPipeline {
             }
         }
         return try MetaTrainer(config: config, goals: goals, demos: demos,
-                               expert: { state in let a = expert.action(for: state); return [a.x, a.y, a.z] },
-                               state: state, dagger: dagger, group: group)
+                               experts: experts, state: state, dagger: dagger, group: group)
     }
 
     /// Pre-trains (if not yet) and runs meta-iterations up to `config.iterations` (or stops
@@ -86,8 +84,11 @@ public final class GMPSPipeline {
                 try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run, recorded: recorded)
             }
         }
+        environmentSteps.metaTraining = trainer.state.onPolicySamples + trainer.state.evaluationSamples
         while trainer.state.iteration < min(config.iterations, stopAfter ?? .max) {
-            let entry = try trainer.runIteration()
+            var entry = try trainer.runIteration()
+            environmentSteps.metaTraining = trainer.state.onPolicySamples + trainer.state.evaluationSamples
+            (entry.expertEnvSteps, entry.demoEnvSteps) = (environmentSteps.expertTraining, environmentSteps.demonstrations)
             progress.append(entry)
             guard group.isRoot else { continue }
             if !trainer.lastDaggerAdditions.isEmpty {

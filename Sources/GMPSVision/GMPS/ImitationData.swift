@@ -73,13 +73,13 @@ extension TaskRollouts {
     /// These rollouts' recorded frames labelled with an expert's actions for their states
     /// (DAgger). Requires rollouts collected with `recordImages`.
     public func relabelled(imageCount: Int, stateCount: Int,
-                           expert: (_ state: [Float]) -> [Float]) -> ImitationData {
+                           expert: (_ state: [Float]) throws -> [Float]) rethrows -> ImitationData {
         var data = ImitationData(imageCount: imageCount)
         guard images.count == sampleCount * imageCount else { return data }
         for row in 0..<sampleCount {
             let state = Array(states[(row * stateCount)..<((row + 1) * stateCount)])
             data.append(image: images[(row * imageCount)..<((row + 1) * imageCount)],
-                        hand: hands[(row * 3)..<((row + 1) * 3)], action: expert(state))
+                        hand: hands[(row * 3)..<((row + 1) * 3)], action: try expert(state))
         }
         return data
     }

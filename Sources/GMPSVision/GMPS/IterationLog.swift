@@ -18,28 +18,43 @@ public struct IterationLog: Codable, Sendable {
     public var onPolicySamples: Int
     public var daggerSamples: Int
     public var seconds: Double
+    /// Environment steps so far spent measuring θ and φ_i (exploring probes and mean-action
+    /// episodes not used as DAgger data): with `onPolicySamples`, every meta-training step.
+    public var measurementSamples = 0
+    /// The run's expert-training and demonstration environment steps (the same on every row).
+    public var expertEnvSteps = 0
+    public var demoEnvSteps = 0
 
-    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,imitation_loss,mean_alpha,learning_rate,on_policy_samples,dagger_samples,seconds"
+    /// Every environment step of meta-training so far.
+    public var metaTrainingEnvSteps: Int { onPolicySamples + measurementSamples }
+
+    /// The columns; later ones are appended so that readers of the earlier ones keep working.
+    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,imitation_loss,mean_alpha,learning_rate,on_policy_samples,dagger_samples,seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps"
 
     public var csvRow: String {
         [String(iteration), format(preSuccess), format(postSuccess), format(preReturn), format(postReturn),
          format(explorationSuccess), format(imitationLoss), format(meanAlpha), format(learningRate),
-         String(onPolicySamples), String(daggerSamples), String(format: "%.2f", seconds)].joined(separator: ",")
+         String(onPolicySamples), String(daggerSamples), String(format: "%.2f", seconds), String(measurementSamples),
+         String(metaTrainingEnvSteps), String(expertEnvSteps), String(demoEnvSteps)].joined(separator: ",")
     }
 
     private func format(_ value: Double) -> String { String(format: "%.5g", value) }
 }
 
 extension IterationLog {
-    /// Parses a `csvRow`; nil for a malformed line.
+    /// Parses a `csvRow` (or one written before the step columns were appended: they read 0);
+    /// nil for a malformed line.
     public init?(csvRow: String) {
         let fields = csvRow.split(separator: ",").map(String.init)
-        guard fields.count == 12, let iteration = Int(fields[0]),
+        guard fields.count == 12 || fields.count == 16, let iteration = Int(fields[0]),
               let values = Optional(fields[1...8].compactMap(Double.init)), values.count == 8,
               let samples = Int(fields[9]), let dagger = Int(fields[10]), let seconds = Double(fields[11]) else { return nil }
         self.init(iteration: iteration, preSuccess: values[0], preReturn: values[2], postSuccess: values[1],
                   postReturn: values[3], explorationSuccess: values[4], imitationLoss: values[5],
                   meanAlpha: values[6], learningRate: values[7], onPolicySamples: samples,
                   daggerSamples: dagger, seconds: seconds)
+        guard fields.count == 16 else { return }
+        guard let measurement = Int(fields[12]), let expert = Int(fields[14]), let demos = Int(fields[15]) else { return nil }
+        (measurementSamples, expertEnvSteps, demoEnvSteps) = (measurement, expert, demos)
     }
 }

@@ -30,12 +30,14 @@ struct IterationStatistics {
     var evaluationSamples: Int { Int(sums[6]) }
 
     func log(iteration: Int, imitationLoss: Double, meanAlpha: Double, learningRate: Double,
-             onPolicySamples: Int, daggerSamples: Int, seconds: Double) -> IterationLog {
-        IterationLog(iteration: iteration,
+             onPolicySamples: Int, daggerSamples: Int, measurementSamples: Int, seconds: Double) -> IterationLog {
+        var log = IterationLog(iteration: iteration,
                      preSuccess: sums[0] / taskCount, preReturn: sums[1] / taskCount,
                      postSuccess: sums[2] / taskCount, postReturn: sums[3] / taskCount,
                      explorationSuccess: sums[4] / taskCount, imitationLoss: imitationLoss,
                      meanAlpha: meanAlpha, learningRate: learningRate, onPolicySamples: onPolicySamples,
                      daggerSamples: daggerSamples, seconds: seconds)
+        log.measurementSamples = measurementSamples
+        return log
     }
 }

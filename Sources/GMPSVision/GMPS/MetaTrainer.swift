@@ -23,15 +23,15 @@ public final class MetaTrainer {
     public private(set) var dagger: [ImitationData]
     /// What the last iteration appended to `dagger`, in order (saved beside the checkpoint).
     public private(set) var lastDaggerAdditions: [(task: Int, data: ImitationData)] = []
-    /// The expert's clean action for a privileged state (DAgger labels); nil disables DAgger.
-    private let expert: (@Sendable ([Float]) -> [Float])?
+    /// Each task's expert for DAgger labels; nil disables DAgger.
+    private let experts: DaggerExperts?
     public let group: any ProcessGroup
 
     private let streams: RandomStreams
     private let resources: ThreadResources
 
     public init(config: GMPSConfig, goals: [Goal], demos: [ImitationData],
-                expert: (@Sendable ([Float]) -> [Float])?, state: MetaTrainerState? = nil,
+                experts: DaggerExperts?, state: MetaTrainerState? = nil,
                 dagger: [ImitationData]? = nil, group: any ProcessGroup = SingleProcess()) throws {
         if let problem = config.problem() { throw MetaTrainingError.mismatch("invalid configuration: \(problem)") }
         guard goals.count == demos.count, !goals.isEmpty else {
@@ -50,7 +50,10 @@ public final class MetaTrainer {
             throw MetaTrainingError.mismatch("the DAgger data holds \(dagger.count) tasks; this run has \(goals.count).")
         }
         self.dagger = dagger ?? demos.map { ImitationData(imageCount: $0.imageCount) }
-        self.expert = expert
+        if let experts, experts.byTask.count != goals.count {
+            throw MetaTrainingError.mismatch("DAgger has experts for \(experts.byTask.count) tasks; this run has \(goals.count).")
+        }
+        self.experts = experts
         self.group = group
         if let state { try state.checkFits(policy) }
         self.state = try state ?? MetaTrainerState(policy: policy, config: config)
@@ -100,7 +103,7 @@ public final class MetaTrainer {
 
         // 3. Outer steps: the inner step φ_i = θ + α ⊙ ∇Ĵ_i(θ), then imitation of the expert by
         //    φ_i, on the same rollouts (the importance weights keep the inner gradient valid).
-        let daggerActive = expert != nil && (config.daggerStartIteration.map { iteration >= $0 } ?? false)
+        let daggerActive = experts != nil && (config.daggerStartIteration.map { iteration >= $0 } ?? false)
         var lossSum = 0.0
         for step in 0..<config.outerSteps {
             lossSum += Double(try outerStep(step, iteration: iteration, batch: batch, innerData: innerData,
@@ -124,7 +127,7 @@ public final class MetaTrainer {
             iteration: iteration + 1, imitationLoss: lossSum / Double(config.outerSteps),
             meanAlpha: state.meanAdaptedAlpha(policy.alphaMask(config.adaptedParameters)),
             learningRate: Double(learningRate), onPolicySamples: state.onPolicySamples,
-            daggerSamples: daggerSamples, seconds: state.seconds)
+            daggerSamples: daggerSamples, measurementSamples: state.evaluationSamples, seconds: state.seconds)
     }
 
     /// One Adam step of θ and α on L(θ, α) = mean_i BC_i(φ_i) (+ the anchor weight × BC_i(θ)
@@ -182,16 +185,17 @@ public final class MetaTrainer {
         }
     }
 
-    /// DAgger: the expert labels the states each adapted φ_i visited; every rank keeps every
-    /// task's new data, appended in slot order as one process would. Returns the samples added.
+    /// DAgger: each task's expert labels the states its adapted φ_i visited (a task without an
+    /// expert adds nothing); every rank keeps every task's new data, appended in slot order as
+    /// one process would. Returns the samples added.
     private func relabel(_ measured: ResultSlots<Measurement>, batch: MetaBatch) throws -> Int {
-        guard let expert else { return 0 }
+        guard let experts else { return 0 }
         var relabelled: [Int: ImitationData] = [:]
         for slot in batch.mySlots {
-            guard let result = measured[slot] else { continue }
-            relabelled[slot] = result.post.relabelled(
+            guard let result = measured[slot], let expert = experts.byTask[batch.tasks[slot]] else { continue }
+            relabelled[slot] = try result.post.relabelled(
                 imageCount: policy.network.imageInputCount,
-                stateCount: config.environment.privilegedStateDimension, expert: expert)
+                stateCount: config.environment.privilegedStateDimension) { try DaggerExperts.label(expert, $0) }
         }
         lastDaggerAdditions = []
         var added = 0

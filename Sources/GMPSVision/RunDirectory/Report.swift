@@ -14,13 +14,15 @@ public struct RunReport {
     /// Contact sheets already written into the run directory: (caption, file name).
     public var sheets: [(caption: String, file: String)]
     public var stageSeconds: [(stage: String, seconds: Double)]
+    /// Environment steps of each stage (by the stage's name in `stageSeconds`), by kind.
+    public var stageSteps: [String: Int]
     /// Sentences under the results table: what is missing from it, and why.
     public var notes: [String]
 
     public init(title: String, config: GMPSConfig, progress: [IterationLog],
                 results: [(label: String, summary: EvaluationSummary, samples: Int?)], evaluationDraws: Int,
                 evaluationGoals: Int, sheets: [(caption: String, file: String)],
-                stageSeconds: [(stage: String, seconds: Double)], notes: [String] = []) {
+                stageSeconds: [(stage: String, seconds: Double)], stageSteps: [String: Int] = [:], notes: [String] = []) {
         self.title = title
         self.config = config
         self.progress = progress
@@ -29,6 +31,7 @@ public struct RunReport {
         self.evaluationGoals = evaluationGoals
         self.sheets = sheets
         self.stageSeconds = stageSeconds
+        self.stageSteps = stageSteps
         self.notes = notes
     }
 
@@ -56,6 +59,7 @@ public struct RunReport {
             "## Configuration", "",
             "| setting | value |", "|---|---|",
             "| environment | \(config.environment) |",
+            "| experts, demonstrations | \(config.experts)\(config.experts == .scripted ? "" : " (\(config.expertSteps) steps per expert)"), \(config.demos ?? "collected into demos/")\(config.demoOnlyTasks > 0 ? "; \(config.demoOnlyTaskIndices.count) demo-only tasks" : "") |",
             "| image | \(config.imageHeight) × \(config.imageWidth) |",
             "| meta-training tasks | \(config.metaTrainTasks) |",
             "| iterations × tasks per iteration × rollouts | \(config.iterations) × \(config.tasksPerIteration) × \(config.trajectoriesPerTask) |",
@@ -97,8 +101,10 @@ public struct RunReport {
             for sheet in sheets { lines += ["\(sheet.caption)", "", "![\(sheet.caption)](\(sheet.file))", ""] }
         }
         if !stageSeconds.isEmpty {
-            lines += ["## Wall time", "", "| stage | seconds |", "|---|---|"]
-            lines += stageSeconds.map { "| \($0.stage) | \(String(format: "%.1f", $0.seconds)) |" }
+            lines += ["## Environment steps and wall time by stage", "",
+                      "Expert training is off-policy (SAC on privileged state); meta-training counts pre-update, measurement and DAgger rollouts. Seconds are this process's (a resumed run's earlier stages took theirs before).", "",
+                      "| stage | environment steps | seconds |", "|---|---|---|"]
+            lines += stageSeconds.map { "| \($0.stage) | \(stageSteps[$0.stage].map(String.init) ?? "–") | \(String(format: "%.1f", $0.seconds)) |" }
             lines.append("")
         }
         return lines.joined(separator: "\n")

@@ -8,7 +8,9 @@ import VisionEnvs
 struct GMPSOptions: ParsableArguments {
     @OptionGroup var metaBatch: MetaBatchOptions
 
-    @Option(help: "Scripted demonstrations per meta-training task.")
+    @OptionGroup var sources: ExpertOptions
+
+    @Option(help: "Demonstrations per meta-training task.")
     var demosPerTask: Int?
 
     @Option(help: "Meta-iterations.")
@@ -45,7 +47,7 @@ struct GMPSOptions: ParsableArguments {
     var threads: Int?
 
     /// The option that sets each configuration field, to name it in a message.
-    static let optionSetting = MetaBatchOptions.optionSetting.merging([
+    static let optionSetting = MetaBatchOptions.optionSetting.merging(ExpertOptions.optionSetting) { first, _ in first }.merging([
         "demosPerTask": "--demos-per-task", "iterations": "--iterations",
         "outerSteps": "--outer-steps", "pretrainSteps": "--pretrain-steps", "learningRate": "--learning-rate",
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
@@ -78,6 +80,7 @@ struct GMPSOptions: ParsableArguments {
     private func apply(to config: GMPSConfig) -> GMPSConfig {
         var config = config
         metaBatch.apply(to: &config)
+        sources.apply(to: &config)
         if let demosPerTask { config.demosPerTask = demosPerTask }
         if let iterations { config.iterations = iterations }
         if let outerSteps { config.outerSteps = outerSteps }
