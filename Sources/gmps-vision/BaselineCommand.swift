@@ -19,8 +19,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
             """
     )
 
-    @Option(help: "The baseline.")
-    var algo: BaselineAlgorithm
+    @Option(help: "The baseline.") var algo: BaselineAlgorithm
 
     @OptionGroup var environment: EnvironmentOrPushOption
 
@@ -32,29 +31,22 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
 
     @OptionGroup var metaBatch: MetaBatchOptions
 
-    @Option(help: "pg-scratch and expert: updates (adaptation steps), each on K fresh rollouts.")
-    var adaptSteps = 1
+    @Option(help: "pg-scratch and expert: updates (adaptation steps), each on K fresh rollouts.") var adaptSteps = 1
 
-    @Option(help: "pg-scratch and expert: independent draws per held-out goal.")
-    var draws = 10
+    @Option(help: "pg-scratch and expert: independent draws per held-out goal.") var draws = 10
 
-    @Option(help: "pg-scratch and expert: held-out goals.")
-    var goalCount = 20
+    @Option(help: "pg-scratch and expert: held-out goals.") var goalCount = 20
 
     @Option(help: "Adam learning rate (maml-pg outer step, multitask-bc, pg-scratch; maml-pg --pretrain clones at GMPS's).")
     var learningRate: Float = 1e-3
 
-    @Option(help: "maml-pg: initial inner step size α on every adapted parameter.")
-    var alpha: Float = 0.05
+    @Option(help: "maml-pg: initial inner step size α on every adapted parameter.") var alpha: Float = 0.05
 
-    @Option(help: "maml-pg: adapted parameters.")
-    var adapt = GMPSConfig.AdaptedParameters.head
+    @Option(help: "maml-pg: adapted parameters.") var adapt = GMPSConfig.AdaptedParameters.head
 
-    @Flag(help: "maml-pg: start from a behaviour-cloned θ instead of random parameters.")
-    var pretrain = false
+    @Flag(help: "maml-pg: start from a behaviour-cloned θ instead of random parameters.") var pretrain = false
 
-    @Option(help: "maml-pg --pretrain: behaviour-cloning steps before meta-training.")
-    var pretrainSteps = 300
+    @Option(help: "maml-pg --pretrain: behaviour-cloning steps before meta-training.") var pretrainSteps = 300
 
     @Option(help: "maml-pg: also keep the checkpoint every N iterations in OUT/snapshots/iter-N (each a run directory evaluate reads; 0: none).")
     var snapshotEvery = 0
@@ -62,20 +54,15 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
     @Option(help: "multitask-bc and maml-pg --pretrain: scripted demos per meta-training task. Default: GMPS's.")
     var scriptedDemos = GMPSConfig().demosPerTask
 
-    @Option(help: "Initial per-step action standard deviation. Default: GMPS's.")
-    var std = GMPSConfig().initialStd
+    @Option(help: "Initial per-step action standard deviation. Default: GMPS's.") var std = GMPSConfig().initialStd
 
-    @Flag(help: "pg-scratch: plain gradient ascent instead of Adam.")
-    var sgd = false
+    @Flag(help: "pg-scratch: plain gradient ascent instead of Adam.") var sgd = false
 
-    @Option(help: "Policy image size as HxW.")
-    var size = ImageSize(height: 48, width: 64)
+    @Option(help: "Policy image size as HxW.") var size = ImageSize(height: 48, width: 64)
 
-    @Option(help: "Worker threads.")
-    var threads = 2
+    @Option(help: "Worker threads.") var threads = 2
 
-    @Option(help: "Master seed (goal split, initialisation, noise).")
-    var seed: UInt64 = 1
+    @Option(help: "Master seed (goal split, initialisation, noise).") var seed: UInt64 = 1
 
     @OptionGroup var output: JSONOption
 

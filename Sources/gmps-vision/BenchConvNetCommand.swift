@@ -20,8 +20,7 @@ struct BenchConvNetCommand: ParsableCommand, Benchmark {
 
     @OptionGroup var output: JSONOption
 
-    @Option(help: "Workers a batch is split over (OpenBLAS itself runs one thread per worker).")
-    var threads = 2
+    @Option(help: "Workers a batch is split over (OpenBLAS itself runs one thread per worker).") var threads = 2
 
     @OptionGroup var timing: RepetitionsOption<Self>
 

@@ -23,8 +23,7 @@ struct BenchEnvCommand: ParsableCommand, Benchmark {
 
     @OptionGroup var environment: EnvironmentOrPushOption
 
-    @Option(help: "Control steps per thread per repetition.")
-    var steps = 20_000
+    @Option(help: "Control steps per thread per repetition.") var steps = 20_000
 
     @OptionGroup var timing: RepetitionsOption<Self>
 

@@ -20,14 +20,11 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
 
     @OptionGroup var environment: EnvironmentOrPushOption
 
-    @Option(help: "Timed meta-iterations; the median is reported.")
-    var iterations = 5
+    @Option(help: "Timed meta-iterations; the median is reported.") var iterations = 5
 
-    @Option(help: "Worker threads per process (default: the cores shared among this machine's ranks).")
-    var threads: Int?
+    @Option(help: "Worker threads per process (default: the cores shared among this machine's ranks).") var threads: Int?
 
-    @Flag(help: "The tiny configuration of `run --quick` instead of the default (a smoke test, not a figure).")
-    var quick = false
+    @Flag(help: "The tiny configuration of `run --quick` instead of the default (a smoke test, not a figure).") var quick = false
 
     @OptionGroup var output: JSONOption
 

@@ -19,8 +19,7 @@ struct BenchRenderCommand: ParsableCommand, Benchmark {
 
     @OptionGroup var timing: RepetitionsOption<Self>
 
-    @Option(help: "Frames per repetition.")
-    var frames = 4000
+    @Option(help: "Frames per repetition.") var frames = 4000
 
     func validate() throws {
         guard frames >= 1 else { throw ValidationError("--frames must be at least 1; got \(frames).") }

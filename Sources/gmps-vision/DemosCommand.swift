@@ -22,30 +22,23 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
 
     @OptionGroup var environment: EnvironmentOption
 
-    @Option(help: "An expert folder written by `gmps-vision experts`, or scripted.")
-    var experts: String
+    @Option(help: "An expert folder written by `gmps-vision experts`, or scripted.") var experts: String
 
-    @Option(help: "Episodes per task.")
-    var perTask: Int
+    @Option(help: "Episodes per task.") var perTask: Int
 
     @OptionGroup var folder: OutputFolderOption
 
-    @Option(help: "Number of meta-training tasks (default: all of an expert folder's, 10 for scripted).")
-    var tasks: Int?
+    @Option(help: "Number of meta-training tasks (default: all of an expert folder's, 10 for scripted).") var tasks: Int?
 
-    @Option(help: "Seed of the action noise.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the action noise.") var seed: UInt64 = 0
 
     @OptionGroup var goalSplit: GoalSeedOption
 
-    @Option(help: "Standard deviation of the Gaussian noise on the executed actions.")
-    var noise: Float = 0.3
+    @Option(help: "Standard deviation of the Gaussian noise on the executed actions.") var noise: Float = 0.3
 
-    @Option(help: "Image size as HxW.")
-    var size = ImageSize(height: 48, width: 64)
+    @Option(help: "Image size as HxW.") var size = ImageSize(height: 48, width: 64)
 
-    @Option(help: "Tasks collected at once.")
-    var workers = Launch.threadsPerRank
+    @Option(help: "Tasks collected at once.") var workers = Launch.threadsPerRank
 
     @OptionGroup var models: AssetsOption
 

@@ -16,29 +16,22 @@ struct EvaluateCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .customLong("run"), help: "Run directory written by meta-train.")
-    var runDirectory: String
+    @Option(name: .customLong("run"), help: "Run directory written by meta-train.") var runDirectory: String
 
-    @Option(help: "meta-test (the run's held-out goals) or a goals file.")
-    var goals = "meta-test"
+    @Option(help: "meta-test (the run's held-out goals) or a goals file.") var goals = "meta-test"
 
-    @Option(help: "Held-out goals to draw from the meta-test split.")
-    var goalCount = 20
+    @Option(help: "Held-out goals to draw from the meta-test split.") var goalCount = 20
 
-    @Option(help: "Rollouts per adaptation step (K).")
-    var trajectories: Int?
+    @Option(help: "Rollouts per adaptation step (K).") var trajectories: Int?
 
-    @Option(help: "Adaptation steps, each on fresh rollouts.")
-    var adaptSteps = 1
+    @Option(help: "Adaptation steps, each on fresh rollouts.") var adaptSteps = 1
 
-    @Option(help: "Independent adaptations per goal.")
-    var draws = 10
+    @Option(help: "Independent adaptations per goal.") var draws = 10
 
     @Option(help: "Factor on the latent's spread at each further adaptation step (default: the run's, 0.5).")
     var latentDecay: Float?
 
-    @Option(help: "Seed of the adaptation noise.")
-    var seed: UInt64 = 1
+    @Option(help: "Seed of the adaptation noise.") var seed: UInt64 = 1
 
     @OptionGroup var output: JSONOption
 

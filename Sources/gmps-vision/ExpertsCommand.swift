@@ -26,17 +26,13 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
 
     @OptionGroup var folder: OutputFolderOption
 
-    @Option(help: "per-task (one expert per task) or goal-conditioned (one for all tasks).")
-    var mode: ExpertModeArgument = .perTask
+    @Option(help: "per-task (one expert per task) or goal-conditioned (one for all tasks).") var mode: ExpertModeArgument = .perTask
 
-    @Option(help: "Number of meta-training tasks.")
-    var tasks = 10
+    @Option(help: "Number of meta-training tasks.") var tasks = 10
 
-    @Option(help: "Environment steps per expert (per-task) or in all (goal-conditioned).")
-    var steps = 60_000
+    @Option(help: "Environment steps per expert (per-task) or in all (goal-conditioned).") var steps = 60_000
 
-    @Option(help: "Seed of the networks, exploration and replay sampling.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the networks, exploration and replay sampling.") var seed: UInt64 = 0
 
     @OptionGroup var goalSplit: GoalSeedOption
 

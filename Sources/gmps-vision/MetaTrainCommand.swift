@@ -22,8 +22,7 @@ struct MetaTrainCommand: ParsableCommand, RunsOnRanks {
 
     @OptionGroup var environment: EnvironmentOrPushOption
 
-    @Option(help: "Run directory (config.json, progress.csv, checkpoints).")
-    var out: String
+    @Option(help: "Run directory (config.json, progress.csv, checkpoints).") var out: String
 
     @OptionGroup var options: GMPSOptions
 

@@ -55,26 +55,19 @@ struct RenderCommand: ParsableCommand {
     @Flag(help: "With meta:RUN, adapt to each episode's goal first (one inner step on fresh rollouts, reward only).")
     var adapted = false
 
-    @Option(help: "Number of episodes (default: one per goal of --goals, else 1).")
-    var episodes: Int?
+    @Option(help: "Number of episodes (default: one per goal of --goals, else 1).") var episodes: Int?
 
-    @Option(help: "One goal for every episode: x,y (push), angle (door) or x,y,z (reach).")
-    var goal: String?
+    @Option(help: "One goal for every episode: x,y (push), angle (door) or x,y,z (reach).") var goal: String?
 
-    @Option(help: "A goals file {\"env\": ENV, \"goals\": [[...], ...]}, its goals used in turn.")
-    var goals: String?
+    @Option(help: "A goals file {\"env\": ENV, \"goals\": [[...], ...]}, its goals used in turn.") var goals: String?
 
-    @Option(help: "Seed of the goal draws and the random policy.")
-    var seed: UInt64 = 0
+    @Option(help: "Seed of the goal draws and the random policy.") var seed: UInt64 = 0
 
-    @Option(help: "Image size as HxW.")
-    var size = ImageSize(height: 48, width: 64)
+    @Option(help: "Image size as HxW.") var size = ImageSize(height: 48, width: 64)
 
-    @Flag(help: "Draw the hidden goal (frames for people; the policy never sees it).")
-    var showGoal = false
+    @Flag(help: "Draw the hidden goal (frames for people; the policy never sees it).") var showGoal = false
 
-    @Option(help: "Image file format of the frames: png or jpeg (contact sheets are PNG).")
-    var format = ImageFormat.png
+    @Option(help: "Image file format of the frames: png or jpeg (contact sheets are PNG).") var format = ImageFormat.png
 
     @OptionGroup var models: AssetsOption
 

@@ -26,25 +26,19 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
 
     @OptionGroup var environment: EnvironmentOrPushOption
 
-    @Option(help: "Run directory (default: runs/ENV-gmps-seedS-TIME).")
-    var out: String?
+    @Option(help: "Run directory (default: runs/ENV-gmps-seedS-TIME).") var out: String?
 
-    @Option(help: "Continue the run in this directory from its last checkpoint.")
-    var resume: String?
+    @Option(help: "Continue the run in this directory from its last checkpoint.") var resume: String?
 
-    @Flag(help: "Every stage on a tiny budget (about a minute).")
-    var quick = false
+    @Flag(help: "Every stage on a tiny budget (about a minute).") var quick = false
 
     @OptionGroup var output: JSONOption
 
-    @Option(help: "Held-out goals for the evaluation.")
-    var evalGoals: Int?
+    @Option(help: "Held-out goals for the evaluation.") var evalGoals: Int?
 
-    @Option(help: "Independent adaptation draws per held-out goal.")
-    var draws: Int?
+    @Option(help: "Independent adaptation draws per held-out goal.") var draws: Int?
 
-    @Option(help: "Adaptation steps at evaluation (success is reported after each; default 3).")
-    var adaptSteps: Int?
+    @Option(help: "Adaptation steps at evaluation (success is reported after each; default 3).") var adaptSteps: Int?
 
     @OptionGroup var options: GMPSOptions
 

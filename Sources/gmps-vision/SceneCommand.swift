@@ -11,17 +11,13 @@ struct SceneCommand: ParsableCommand {
 
     @OptionGroup var folder: OutputFolderOption
 
-    @Option(help: "Image size as HxW, e.g. 48x64.")
-    var size = ImageSize(height: 240, width: 320)
+    @Option(help: "Image size as HxW, e.g. 48x64.") var size = ImageSize(height: 240, width: 320)
 
-    @Flag(help: "Draw projected shadows on the table.")
-    var shadows = false
+    @Flag(help: "Draw projected shadows on the table.") var shadows = false
 
-    @Option(help: "Supersampling factor per axis for anti-aliasing (1 = off, at most 4).")
-    var supersampling = 1
+    @Option(help: "Supersampling factor per axis for anti-aliasing (1 = off, at most 4).") var supersampling = 1
 
-    @Option(help: "Image file format: png or jpeg.")
-    var format = ImageFormat.png
+    @Option(help: "Image file format: png or jpeg.") var format = ImageFormat.png
 
     func validate() throws {
         try size.check(atMost: ImageSize.largestPictureSide)

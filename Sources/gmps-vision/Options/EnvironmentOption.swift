@@ -11,12 +11,10 @@ extension EnvironmentName: ExpressibleByArgument {
 
 /// `--env`, for the commands that need to be told which environment.
 struct EnvironmentOption: ParsableArguments {
-    @Option(name: .customLong("env"), help: "Environment.")
-    var name: EnvironmentName
+    @Option(name: .customLong("env"), help: "Environment.") var name: EnvironmentName
 }
 
 /// `--env`, push unless given: the training and benchmark commands.
 struct EnvironmentOrPushOption: ParsableArguments {
-    @Option(name: .customLong("env"), help: "Environment.")
-    var name: EnvironmentName = .push
+    @Option(name: .customLong("env"), help: "Environment.") var name: EnvironmentName = .push
 }

@@ -7,13 +7,17 @@ import GMPSVision
 /// are stored as absolute paths, so that a run continues from any working folder.
 struct ExpertOptions: ParsableArguments {
     /// `config.experts`: parsed by `ExpertSource(_:)`, so a folder named like a keyword needs `./`.
-    @Option(help: "Experts: scripted, sac (per-task SAC experts on privileged state, trained by the run into RUN/experts), sac:goal-conditioned, or a folder written by `gmps-vision experts` for the run's goals (default: scripted).") var experts: String?
+    @Option(help: "Experts: scripted, sac (per-task SAC experts on privileged state, trained by the run into RUN/experts), sac:goal-conditioned, or a folder written by `gmps-vision experts` for the run's goals (default: scripted).")
+    var experts: String?
     /// `config.expertSteps`.
-    @Option(help: "SAC environment steps per expert with --experts sac (per-task), or in all (goal-conditioned).") var expertSteps: Int?
+    @Option(help: "SAC environment steps per expert with --experts sac (per-task), or in all (goal-conditioned).")
+    var expertSteps: Int?
     /// `config.demos`.
-    @Option(help: "A dataset written by `gmps-vision demos` for the run's goals, used instead of collecting demonstrations into RUN/demos (with --demo-only-tasks: the demo-only tasks' demonstrations).") var demos: String?
+    @Option(help: "A dataset written by `gmps-vision demos` for the run's goals, used instead of collecting demonstrations into RUN/demos (with --demo-only-tasks: the demo-only tasks' demonstrations).")
+    var demos: String?
     /// `config.demoOnlyTasks`; its bounds and its need of --demos are the configuration's.
-    @Option(help: "Fraction of the meta-training tasks with demonstrations only (from --demos): no expert, no DAgger labels; drawn from the seed.") var demoOnlyTasks: Float?
+    @Option(help: "Fraction of the meta-training tasks with demonstrations only (from --demos): no expert, no DAgger labels; drawn from the seed.")
+    var demoOnlyTasks: Float?
 
     /// The option that sets each of these configuration fields, to name it in a message.
     static let optionSetting = ["experts": "--experts", "expertSteps": "--expert-steps", "demos": "--demos",

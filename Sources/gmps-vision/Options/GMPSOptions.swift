@@ -10,38 +10,28 @@ struct GMPSOptions: ParsableArguments {
 
     @OptionGroup var sources: ExpertOptions
 
-    @Option(help: "Demonstrations per meta-training task.")
-    var demosPerTask: Int?
+    @Option(help: "Demonstrations per meta-training task.") var demosPerTask: Int?
 
-    @Option(help: "Meta-iterations.")
-    var iterations: Int?
+    @Option(help: "Meta-iterations.") var iterations: Int?
 
-    @Option(help: "Outer Adam steps per iteration.")
-    var outerSteps: Int?
+    @Option(help: "Outer Adam steps per iteration.") var outerSteps: Int?
 
-    @Option(help: "Behaviour-cloning pre-training steps.")
-    var pretrainSteps: Int?
+    @Option(help: "Behaviour-cloning pre-training steps.") var pretrainSteps: Int?
 
-    @Option(help: "Outer Adam learning rate at the first iteration (decays linearly to a tenth).")
-    var learningRate: Float?
+    @Option(help: "Outer Adam learning rate at the first iteration (decays linearly to a tenth).") var learningRate: Float?
 
     @Option(help: "Exploration: a latent per rollout (per-trajectory) or noise on every step (per-step).")
     var exploration: ExplorationArgument?
 
-    @Option(help: "Adapted parameters.")
-    var adapt: GMPSConfig.AdaptedParameters?
+    @Option(help: "Adapted parameters.") var adapt: GMPSConfig.AdaptedParameters?
 
-    @Option(help: "Image size as HxW.")
-    var size: ImageSize?
+    @Option(help: "Image size as HxW.") var size: ImageSize?
 
-    @Option(help: "First DAgger iteration (0-based); off when not given.")
-    var daggerStart: Int?
+    @Option(help: "First DAgger iteration (0-based); off when not given.") var daggerStart: Int?
 
-    @Flag(help: "Use the second-order meta-gradient.")
-    var secondOrder = false
+    @Flag(help: "Use the second-order meta-gradient.") var secondOrder = false
 
-    @Option(help: "Master seed.")
-    var seed: UInt64?
+    @Option(help: "Master seed.") var seed: UInt64?
 
     @Option(help: "Worker threads per process (default: the configuration's; under MPI, the cores shared among this machine's ranks). Results do not depend on it.")
     var threads: Int?

@@ -5,14 +5,11 @@ import GMPSVision
 /// many of them per iteration, and K rollouts per task. Each maps onto a `GMPSConfig` field and
 /// is left at the configuration's default when not given.
 struct MetaBatchOptions: ParsableArguments {
-    @Option(help: "Meta-training tasks (goals of the seeded meta-train split; held-out goals follow them).")
-    var tasks: Int?
+    @Option(help: "Meta-training tasks (goals of the seeded meta-train split; held-out goals follow them).") var tasks: Int?
 
-    @Option(help: "Tasks per meta-iteration.")
-    var tasksPerIteration: Int?
+    @Option(help: "Tasks per meta-iteration.") var tasksPerIteration: Int?
 
-    @Option(help: "Rollouts per task and iteration (K).")
-    var trajectories: Int?
+    @Option(help: "Rollouts per task and iteration (K).") var trajectories: Int?
 
     /// The option that sets each of these configuration fields, to name it in a message.
     static let optionSetting = ["metaTrainTasks": "--tasks", "tasksPerIteration": "--tasks-per-iteration",
@@ -28,6 +25,5 @@ struct MetaBatchOptions: ParsableArguments {
 
 /// `--goal-seed`: which seeded meta-training split the experts and demonstrations are for.
 struct GoalSeedOption: ParsableArguments {
-    @Option(help: "Seed of the meta-training goals (the environment's meta split).")
-    var goalSeed: UInt64 = 0
+    @Option(help: "Seed of the meta-training goals (the environment's meta split).") var goalSeed: UInt64 = 0
 }

@@ -3,8 +3,7 @@ import VisionEnvs
 
 /// `--out`, for the commands that write files into a folder of the user's choosing.
 struct OutputFolderOption: ParsableArguments {
-    @Option(name: .customLong("out"), help: "Folder to write into (created if missing).")
-    var path: String
+    @Option(name: .customLong("out"), help: "Folder to write into (created if missing).") var path: String
 
     func validate() throws {
         if path.isEmpty { throw ValidationError(Self.emptyPath) }
@@ -16,8 +15,7 @@ struct OutputFolderOption: ParsableArguments {
 
 /// `--json`: one JSON object on standard output instead of the text report.
 struct JSONOption: ParsableArguments {
-    @Flag(help: "Print one JSON object instead of text.")
-    var json = false
+    @Flag(help: "Print one JSON object instead of text.") var json = false
 }
 
 /// `--assets`, for the commands that load MuJoCo models.

@@ -7,8 +7,7 @@ protocol Benchmark {
 
 /// `--repetitions` of a benchmark, defaulting to the benchmark's own count.
 struct RepetitionsOption<Bench: Benchmark>: ParsableArguments {
-    @Option(help: "Timed repetitions; the median is reported.")
-    var repetitions = Bench.defaultRepetitions
+    @Option(help: "Timed repetitions; the median is reported.") var repetitions = Bench.defaultRepetitions
 
     func validate() throws {
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1; got \(repetitions).") }
