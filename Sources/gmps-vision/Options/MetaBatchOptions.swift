@@ -23,7 +23,10 @@ struct MetaBatchOptions: ParsableArguments {
     }
 }
 
-/// `--goal-seed`: which seeded meta-training split the experts and demonstrations are for.
+/// `--goal-seed`: which seeded meta-training split the experts and demonstrations are for. The
+/// default is a run's default seed, so that with the defaults they serve `run`'s first goals
+/// (the split draws goals in order: the first N of a run's goals are N tasks' goals).
 struct GoalSeedOption: ParsableArguments {
-    @Option(help: "Seed of the meta-training goals (the environment's meta split).") var goalSeed: UInt64 = 0
+    @Option(help: "Seed of the meta-training goals (the environment's meta split; a run's --seed).")
+    var goalSeed: UInt64 = GMPSConfig().seed
 }
