@@ -107,9 +107,11 @@ public final class GMPSPipeline {
             }
             try run.writeCSV(header: IterationLog.csvHeader, rows: progress.map(\.csvRow), to: "progress.csv")
             try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run, recorded: recorded)
-            let validation = entry.validationPostSuccess.map { String(format: " · validation %.2f → %.2f", entry.validationPreSuccess ?? 0, $0) }
-            display?.update(entry.iteration, detail: String(format: "success %.2f → %.2f · loss %.4f",
-                                                            entry.preSuccess, entry.postSuccess, entry.imitationLoss) + (validation ?? ""))
+            var detail = String(format: "success %.2f → %.2f · loss %.4f", entry.preSuccess, entry.postSuccess, entry.imitationLoss)
+            if let pre = entry.validationPreSuccess, let post = entry.validationPostSuccess {
+                detail += String(format: " · validation %.2f → %.2f", pre, post)
+            }
+            display?.update(entry.iteration, detail: detail)
         }
     }
 
