@@ -121,8 +121,9 @@ struct RunCommandTests {
         let report = try String(contentsOfFile: folder + "/report.md", encoding: .utf8)
         #expect(report.contains("| experts | 600 |"), "the report's steps and wall time by stage")
         let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8).split(separator: "\n")
-        #expect(progress[0].hasSuffix(",seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps"))
-        #expect(progress[1].hasSuffix(",\(json["meta_training_env_steps"] as? Int ?? -1),600,\(2 * Self.horizon)"))
+        #expect(progress[0].hasSuffix(",seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success"))
+        let lastRow = try #require(progress.last).split(separator: ",", omittingEmptySubsequences: false).dropLast(2)
+        #expect(lastRow.joined(separator: ",").hasSuffix(",\(json["meta_training_env_steps"] as? Int ?? -1),600,\(2 * Self.horizon)"))
     }
 
     @Test func unknownEnvironmentAndBadNumbersAreClearErrors() throws {
