@@ -138,6 +138,9 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
             try pipeline.writeContactSheets(theta: state.theta, alpha: state.alpha,
                                             goals: Array(testGoals.prefix(2)), seed: config.seed)
         }
+        if pipeline.environmentSteps.evaluation > 0 {
+            stages.append(("validation (within meta-training)", pipeline.validationSeconds))
+        }
         stages.append(("total", Date().timeIntervalSince(started)))
         let steps = stageSteps(pipeline, goals: goalCount, draws: drawCount, adaptSteps: adaptSteps, sheets: sheets.count / 2,
                                stages: Set(stages.map(\.stage)))
@@ -155,7 +158,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
                 "seconds": Date().timeIntervalSince(started), "experts": config.experts.description,
                 "expert_env_steps": steps["experts"] ?? 0, "demo_env_steps": steps["demonstrations"] ?? 0,
                 "meta_training_env_steps": steps["meta-training"] ?? 0,
-                "evaluation_env_steps": ["evaluation", "multi-task BC evaluation", "expert reference", "frames"].compactMap { steps[$0] }.reduce(0, +),
+                "evaluation_env_steps": ["evaluation", "multi-task BC evaluation", "expert reference", "frames", "validation (within meta-training)"].compactMap { steps[$0] }.reduce(0, +),
             ]
             for (label, summary, _) in results.dropFirst() {
                 object[label.hasPrefix("multi-task") ? "multitask_bc_success" : "expert_success"] = summary.preSuccess
@@ -179,7 +182,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
                      "evaluation": MetaTestEvaluator.environmentSteps(goals: goals, draws: draws, adaptationSteps: adaptSteps,
                                                                       trajectories: k, horizon: horizon),
                      "expert reference": goals * horizon,
-                     "frames": sheets * horizon * (k + 2)]
+                     "frames": sheets * horizon * (k + 2), "validation (within meta-training)": counted.evaluation]
         if stages.contains("multi-task BC evaluation") { steps["multi-task BC evaluation"] = goals * horizon }
         steps["total"] = steps.values.reduce(0, +)
         return steps

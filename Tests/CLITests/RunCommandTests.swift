@@ -14,7 +14,8 @@ struct RunCommandTests {
                                         "--size", "24x32", "--adapt-steps", "1", "--eval-goals", "2", "--draws", "1",
                                         "--tasks", "\(Self.tasks)", "--demos-per-task", "\(Self.demosPerTask)",
                                         "--iterations", "\(Self.iterations)", "--tasks-per-iteration", "\(Self.tasksPerIteration)",
-                                        "--trajectories", "\(Self.trajectories)", "--seed", "\(Self.seed)"])
+                                        "--trajectories", "\(Self.trajectories)", "--seed", "\(Self.seed)",
+                                        "--dagger-share", "0.5", "--anchor-weight", "0.25"])
         #expect(result.status == 0, "stderr: \(result.standardError)")
         let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
         let json = try #require(object)
@@ -70,6 +71,15 @@ struct RunCommandTests {
         ]
         for (key, value) in given { #expect(config[key] as? Int == value, "config.json \(key)") }
         #expect(config["environment"] as? String == "reach")
+        #expect(config["daggerShare"] as? Double == 0.5 && config["anchorWeight"] as? Double == 0.25)
+
+        // The held-out learning curve: --quick validates after the last iteration only.
+        let validation = try (column("validation_pre_success"), column("validation_post_success"))
+        let last = progress.last.map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) } ?? []
+        for value in [last[validation.0], last[validation.1]] {
+            #expect(Double(value).map { (0...1).contains($0) } == true, "validation success \(value)")
+        }
+        #expect(FileManager.default.fileExists(atPath: folder + "/plots/validation_success.png"))
 
         // The run's meta-policy, adapted to a goal, through the render command.
         let frames = folder + "-frames"
@@ -111,8 +121,9 @@ struct RunCommandTests {
         let report = try String(contentsOfFile: folder + "/report.md", encoding: .utf8)
         #expect(report.contains("| experts | 600 |"), "the report's steps and wall time by stage")
         let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8).split(separator: "\n")
-        #expect(progress[0].hasSuffix(",seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps"))
-        #expect(progress[1].hasSuffix(",\(json["meta_training_env_steps"] as? Int ?? -1),600,\(2 * Self.horizon)"))
+        #expect(progress[0].hasSuffix(",seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success"))
+        let lastRow = try #require(progress.last).split(separator: ",", omittingEmptySubsequences: false).dropLast(2)
+        #expect(lastRow.joined(separator: ",").hasSuffix(",\(json["meta_training_env_steps"] as? Int ?? -1),600,\(2 * Self.horizon)"))
     }
 
     @Test func unknownEnvironmentAndBadNumbersAreClearErrors() throws {
@@ -124,6 +135,10 @@ struct RunCommandTests {
         #expect(trajectories.standardError.contains("--trajectories"))
         let size = try CLIRunner.run(["run", "--quick", "--size", "8x8"])
         #expect(size.standardError.contains("--size"))
+        let share = try CLIRunner.run(["run", "--quick", "--dagger-share", "1.5"])
+        #expect(share.status != 0 && share.standardError.contains("--dagger-share must be in [0, 1]"), "\(share.standardError)")
+        let anchor = try CLIRunner.run(["meta-train", "--out", "/tmp/unused-gmps-run", "--anchor-weight=-1"])
+        #expect(anchor.status != 0 && anchor.standardError.contains("--anchor-weight"), "\(anchor.standardError)")
     }
 
     @Test func resumingAFolderWithoutARunSaysWhatToDo() throws {

@@ -43,6 +43,10 @@ struct ConfigurationCodingTests {
         config.pretrainBatch = 17
         config.daggerStartIteration = 2
         config.daggerShare = 0.4
+        config.validationGoals = 6
+        config.validationEvery = 3
+        config.validationDraws = 4
+        config.validationAdaptationSteps = 2
         config.seed = 99
         config.threads = 3
         return config

@@ -21,6 +21,23 @@ import Testing
         }
     }
 
+    /// Validation goals come after the training and test goals in the same stream: asking for
+    /// them changes neither list, and they are distinct from both.
+    @Test func validationGoalsLeaveTrainingAndTestGoalsUnchanged() throws {
+        for name in EnvironmentName.allCases {
+            let distribution = TaskDistribution(name)
+            let without = try distribution.metaSplit(seed: 5, trainCount: 30, testCount: 20)
+            let with = try distribution.metaSplit(seed: 5, trainCount: 30, testCount: 20, validationCount: 10)
+            #expect(with.train == without.train && with.test == without.test)
+            #expect(without.validation.isEmpty && with.validation.count == 10 && Set(with.validation).count == 10)
+            #expect(Set(with.validation).isDisjoint(with: Set(with.train + with.test)))
+        }
+        let door = TaskDistribution(.door)
+        #expect(throws: VisionEnvError.tooManyGoals(.door, requested: 8_002, capacity: 8_001)) {
+            try door.metaSplit(seed: 1, trainCount: 7_990, testCount: 10, validationCount: 2)
+        }
+    }
+
     /// The door's 0.2…1.0 rad on a 0.1 mrad grid: 8,001 goals, all of which the split reaches;
     /// one more is refused with the capacity instead of searching forever.
     @Test func goalCountsBeyondTheDistributionsCapacityAreRefused() throws {

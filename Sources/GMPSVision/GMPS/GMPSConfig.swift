@@ -105,6 +105,20 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     /// Largest share of each task's outer minibatch drawn from relabelled states.
     public var daggerShare: Float = 0.3
 
+    // MARK: Validation (a learning curve on held-out goals)
+
+    /// Held-out validation goals: drawn after the meta-training goals and the first
+    /// `validationTestReserve` meta-test goals of the seeded split, so disjoint from both.
+    public var validationGoals = 10
+    /// Iterations between evaluations of θ, α on the validation goals, as meta-test evaluates
+    /// (and after the last iteration); 0: none. Validation has its own random stream and leaves
+    /// training's state alone: θ is the same with it or without.
+    public var validationEvery = 5
+    /// Independent adaptation draws per validation goal.
+    public var validationDraws = 2
+    /// Adaptation steps at validation; success after the last is recorded.
+    public var validationAdaptationSteps = 1
+
     // MARK: Runs
 
     /// Master seed: tasks, noise, initialisation and minibatches all derive from it.
@@ -128,6 +142,8 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         config.pretrainBatch = 16
         config.demosPerTaskBatch = 8
         config.expertSteps = 300
+        config.validationGoals = 2
+        config.validationDraws = 1
         return config
     }
 
@@ -142,6 +158,10 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     /// The largest image side the policy takes: beyond it memory, not the network, is the
     /// limit (at 1024x1024 each rollout in flight holds about 100 MB of frames and activations).
     public static let maximumImageSide = 1024
+
+    /// Meta-test goals that come before the validation goals in the seeded split: evaluations of
+    /// up to this many meta-test goals never meet a validation goal.
+    public static let validationTestReserve = 1_000
 
     /// The outer learning rate at `iteration` (0-based) of `iterations`.
     public func learningRate(at iteration: Int) -> Float {
@@ -205,11 +225,37 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
             return invalid(.daggerStartIteration, "must be at least 0 (the first iteration is 0); got \(start).")
         }
         if !(0...1).contains(daggerShare) { return invalid(.daggerShare, "must be in [0, 1]; got \(daggerShare).") }
+        if !(anchorWeight >= 0 && anchorWeight.isFinite) {
+            return invalid(.anchorWeight, "must be a finite weight of at least 0 (0: no anchor); got \(anchorWeight).")
+        }
+        if let problem = invalidValidationSetting(capacity: capacity) { return problem }
         if demosPerTaskBatch < 1 { return invalid(.demosPerTaskBatch, "must be at least 1; got \(demosPerTaskBatch).") }
         if pretrainBatch < 1 { return invalid(.pretrainBatch, "must be at least 1; got \(pretrainBatch).") }
         if !(1...256).contains(threads) { return invalid(.threads, "must be between 1 and 256; got \(threads).") }
         return memoryEstimate.exceeding(MemoryEstimate.physicalMemory)
             .map { InvalidSetting(field: $0.field, requirement: $0.sentence) }
+    }
+}
+
+extension GMPSConfig {
+    /// The first validation setting out of range, or nil (`capacity`: the task distribution's).
+    func invalidValidationSetting(capacity: Int) -> InvalidSetting? {
+        func invalid(_ key: CodingKeys, _ requirement: String) -> InvalidSetting {
+            InvalidSetting(field: key.stringValue, requirement: requirement)
+        }
+        if validationEvery < 0 { return invalid(.validationEvery, "must be at least 0 (0: no validation); got \(validationEvery).") }
+        if validationGoals < 1 { return invalid(.validationGoals, "must be at least 1; got \(validationGoals).") }
+        if validationDraws < 1 { return invalid(.validationDraws, "must be at least 1; got \(validationDraws).") }
+        if !(1...10).contains(validationAdaptationSteps) {
+            return invalid(.validationAdaptationSteps, "must be in 1...10; got \(validationAdaptationSteps).")
+        }
+        let room = capacity - metaTrainTasks - Self.validationTestReserve
+        if validationEvery > 0 && validationGoals > room {
+            return invalid(.validationGoals, "must be at most \(max(room, 0)): the \(environment) task distribution holds \(capacity) goals, "
+                           + "\(metaTrainTasks) are for meta-training and \(Self.validationTestReserve) kept for meta-test; "
+                           + "use fewer, or turn validation off (validationEvery 0).")
+        }
+        return nil
     }
 }
 
@@ -269,6 +315,10 @@ extension GMPSConfig {
             case .pretrainBatch: try container.decode(&pretrainBatch, forKey: key)
             case .daggerStartIteration: try container.decode(&daggerStartIteration, forKey: key)
             case .daggerShare: try container.decode(&daggerShare, forKey: key)
+            case .validationGoals: try container.decode(&validationGoals, forKey: key)
+            case .validationEvery: try container.decode(&validationEvery, forKey: key)
+            case .validationDraws: try container.decode(&validationDraws, forKey: key)
+            case .validationAdaptationSteps: try container.decode(&validationAdaptationSteps, forKey: key)
             case .seed: try container.decode(&seed, forKey: key)
             case .threads: try container.decode(&threads, forKey: key)
             }

@@ -78,7 +78,8 @@ public struct EnvironmentSteps: Codable, Equatable, Sendable {
     public var demonstrations = 0
     /// On-policy meta-training: pre-update rollouts, measurement rollouts and DAgger rollouts.
     public var metaTraining = 0
-    /// Meta-test evaluation and the report's reference rows and pictures.
+    /// Evaluation: so far the validations during meta-training (`GMPSPipeline+Validation`);
+    /// meta-test evaluation and the report's reference rows are counted by the run command.
     public var evaluation = 0
 
     public init() {}

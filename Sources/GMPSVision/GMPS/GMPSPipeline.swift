@@ -25,6 +25,8 @@ public final class GMPSPipeline {
     /// Environment steps by kind of the stages run so far (expert training and demonstrations
     /// once resolved; meta-training as of the last iteration).
     public internal(set) var environmentSteps = EnvironmentSteps()
+    /// Seconds this process spent on validation during meta-training (`+Validation`).
+    public internal(set) var validationSeconds = 0.0
 
     /// θ after behaviour-cloning pre-training, the multi-task BC reference of the report.
     public static let pretrainedFile = "pretrained_theta.json"
@@ -85,11 +87,19 @@ public final class GMPSPipeline {
             }
         }
         environmentSteps.metaTraining = trainer.state.onPolicySamples + trainer.state.evaluationSamples
+        environmentSteps.evaluation = validationEnvSteps
         while trainer.state.iteration < min(config.iterations, stopAfter ?? .max) {
             var entry = try trainer.runIteration()
             environmentSteps.metaTraining = trainer.state.onPolicySamples + trainer.state.evaluationSamples
             (entry.expertEnvSteps, entry.demoEnvSteps) = (environmentSteps.expertTraining, environmentSteps.demonstrations)
+            if group.isRoot && validates(after: entry.iteration) {
+                let started = Date()
+                (entry.validationPreSuccess, entry.validationPostSuccess) = try validate(theta: trainer.state.theta,
+                                                                                       alpha: trainer.state.alpha)
+                validationSeconds += Date().timeIntervalSince(started)
+            }
             progress.append(entry)
+            environmentSteps.evaluation = validationEnvSteps
             guard group.isRoot else { continue }
             if !trainer.lastDaggerAdditions.isEmpty {
                 let saved = try DaggerCheckpoint.save(trainer.lastDaggerAdditions, iteration: entry.iteration - 1, in: run)
@@ -97,8 +107,11 @@ public final class GMPSPipeline {
             }
             try run.writeCSV(header: IterationLog.csvHeader, rows: progress.map(\.csvRow), to: "progress.csv")
             try MetaCheckpoint.save(trainer.state, policy: trainer.policy, in: run, recorded: recorded)
-            display?.update(entry.iteration, detail: String(format: "success %.2f → %.2f · loss %.4f",
-                                                            entry.preSuccess, entry.postSuccess, entry.imitationLoss))
+            var detail = String(format: "success %.2f → %.2f · loss %.4f", entry.preSuccess, entry.postSuccess, entry.imitationLoss)
+            if let pre = entry.validationPreSuccess, let post = entry.validationPostSuccess {
+                detail += String(format: " · validation %.2f → %.2f", pre, post)
+            }
+            display?.update(entry.iteration, detail: detail)
         }
     }
 

@@ -24,37 +24,46 @@ public struct IterationLog: Codable, Sendable {
     /// The run's expert-training and demonstration environment steps (the same on every row).
     public var expertEnvSteps = 0
     public var demoEnvSteps = 0
+    /// Mean-action success of θ on the held-out validation goals, and of θ adapted on them as
+    /// at meta-test; nil on iterations without a validation (`GMPSConfig.validationEvery`).
+    public var validationPreSuccess: Double? = nil
+    public var validationPostSuccess: Double? = nil
 
     /// Every environment step of meta-training so far.
     public var metaTrainingEnvSteps: Int { onPolicySamples + measurementSamples }
 
     /// The columns; later ones are appended so that readers of the earlier ones keep working.
-    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,imitation_loss,mean_alpha,learning_rate,on_policy_samples,dagger_samples,seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps"
+    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,imitation_loss,mean_alpha,learning_rate,on_policy_samples,dagger_samples,seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success"
 
     public var csvRow: String {
         [String(iteration), format(preSuccess), format(postSuccess), format(preReturn), format(postReturn),
          format(explorationSuccess), format(imitationLoss), format(meanAlpha), format(learningRate),
          String(onPolicySamples), String(daggerSamples), String(format: "%.2f", seconds), String(measurementSamples),
-         String(metaTrainingEnvSteps), String(expertEnvSteps), String(demoEnvSteps)].joined(separator: ",")
+         String(metaTrainingEnvSteps), String(expertEnvSteps), String(demoEnvSteps),
+         validationPreSuccess.map(format) ?? "", validationPostSuccess.map(format) ?? ""].joined(separator: ",")
     }
 
     private func format(_ value: Double) -> String { String(format: "%.5g", value) }
 }
 
 extension IterationLog {
-    /// Parses a `csvRow` (or one written before the step columns were appended: they read 0);
-    /// nil for a malformed line.
+    /// Parses a `csvRow`, or one written before later columns were appended (the step
+    /// columns read 0, the validation columns nil); nil for a malformed line.
     public init?(csvRow: String) {
-        let fields = csvRow.split(separator: ",").map(String.init)
-        guard fields.count == 12 || fields.count == 16, let iteration = Int(fields[0]),
+        let fields = csvRow.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        guard [12, 16, 18].contains(fields.count), let iteration = Int(fields[0]),
               let values = Optional(fields[1...8].compactMap(Double.init)), values.count == 8,
               let samples = Int(fields[9]), let dagger = Int(fields[10]), let seconds = Double(fields[11]) else { return nil }
         self.init(iteration: iteration, preSuccess: values[0], preReturn: values[2], postSuccess: values[1],
                   postReturn: values[3], explorationSuccess: values[4], imitationLoss: values[5],
                   meanAlpha: values[6], learningRate: values[7], onPolicySamples: samples,
                   daggerSamples: dagger, seconds: seconds)
-        guard fields.count == 16 else { return }
+        guard fields.count >= 16 else { return }
         guard let measurement = Int(fields[12]), let expert = Int(fields[14]), let demos = Int(fields[15]) else { return nil }
         (measurementSamples, expertEnvSteps, demoEnvSteps) = (measurement, expert, demos)
+        // Both empty (no validation that iteration) or both numbers.
+        guard fields.count == 18, !(fields[16].isEmpty && fields[17].isEmpty) else { return }
+        guard let pre = Double(fields[16]), let post = Double(fields[17]) else { return nil }
+        (validationPreSuccess, validationPostSuccess) = (pre, post)
     }
 }

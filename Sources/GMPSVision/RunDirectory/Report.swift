@@ -50,6 +50,14 @@ public struct RunReport {
             try run.write(try PNGFile.encode(success.render()), to: "plots/success.png")
             try run.write(try PNGFile.encode(loss.render()), to: "plots/imitation_loss.png")
         }
+        if !validations.isEmpty {
+            var validation = LineChart(yRange: 0...1)
+            validation.series = [
+                .init(points: validations.map { (x: Double($0.iteration), y: $0.pre) }, color: (150, 150, 150)),
+                .init(points: validations.map { (x: Double($0.iteration), y: $0.post) }, color: (200, 60, 40)),
+            ]
+            try run.write(try PNGFile.encode(validation.render()), to: "plots/validation_success.png")
+        }
         try run.write(Data(markdown.utf8), to: "report.md")
     }
 
@@ -69,6 +77,7 @@ public struct RunReport {
             "| meta-gradient | \(config.secondOrder ? "second order" : "first order") |",
             "| behaviour-cloning pre-training | \(config.pretrainSteps) steps |",
             "| DAgger | \(config.daggerStartIteration.map { "from iteration \($0), ≤ \(Int(config.daggerShare * 100))% of each minibatch" } ?? "off") |",
+            "| validation | \(config.validationEvery > 0 ? "\(config.validationGoals) goals × \(config.validationDraws) draws, every \(config.validationEvery) iterations" : "off") |",
             "| seed | \(config.seed) |", "",
         ]
         lines += [
@@ -96,6 +105,19 @@ public struct RunReport {
                 "![imitation loss](plots/imitation_loss.png)", "",
             ]
         }
+        if let last = validations.last {
+            lines += [
+                "## Validation on held-out goals", "",
+                "Success on \(config.validationGoals) validation goals (held out from meta-training and meta-test) × \(config.validationDraws) adaptation draws, "
+                + "every \(config.validationEvery) iterations and after the last: y success (0 to 1) against x meta-iteration; "
+                + "grey before adaptation, red after \(config.validationAdaptationSteps) adaptation step\(config.validationAdaptationSteps == 1 ? "" : "s") on fresh rollouts. "
+                + String(format: "Last (iteration %d): %.2f → %.2f.", last.iteration, last.pre, last.post), "",
+                "![validation success](plots/validation_success.png)", "",
+                "| iteration | on-policy samples | before | after |", "|---|---|---|---|",
+            ]
+            lines += validations.map { String(format: "| %d | %d | %.2f | %.2f |", $0.iteration, $0.samples, $0.pre, $0.post) }
+            lines.append("")
+        }
         if !sheets.isEmpty {
             lines += ["## Held-out episodes", "", "The goal marker is drawn for people; the policy never sees it.", ""]
             for sheet in sheets { lines += ["\(sheet.caption)", "", "![\(sheet.caption)](\(sheet.file))", ""] }
@@ -108,6 +130,14 @@ public struct RunReport {
             lines.append("")
         }
         return lines.joined(separator: "\n")
+    }
+
+    /// The iterations that ended with a validation, with its success before and after adaptation.
+    private var validations: [(iteration: Int, samples: Int, pre: Double, post: Double)] {
+        progress.compactMap { row in
+            guard let pre = row.validationPreSuccess, let post = row.validationPostSuccess else { return nil }
+            return (row.iteration, row.onPolicySamples, pre, post)
+        }
     }
 
     private func describe(_ exploration: Exploration) -> String {

@@ -28,6 +28,11 @@ public struct RandomStreams: Sendable {
         return SeededGenerator(seed: seed).split(stream: UInt64(iteration + 1) &* 1_000_003 &+ index)
     }
 
+    /// The stream of the master seed that seeds validation (`GMPSPipeline.validate`): far above
+    /// every iteration's ((iteration + 1) · 1,000,003 + index stays below it for 10⁸ iterations),
+    /// so validation draws nothing training draws.
+    public static let validation: UInt64 = 0x7A1D_0000_0000
+
     /// Where each purpose sits in the split space. These numbers decide every random draw of a
     /// run: changing one changes every result (and resumed runs would no longer match).
     /// Known overlap, kept because changing it changes every result: from outer step 10 on,

@@ -30,31 +30,36 @@ public struct TaskDistribution: Sendable {
         }
     }
 
-    /// `trainCount` meta-training and `testCount` meta-test goals from `seed`: the same seed
-    /// gives the same lists; no goal appears twice, so the lists are disjoint. Asking for more
-    /// goals than `capacity` is an error (the search for new ones would never end).
-    public func metaSplit(seed: UInt64, trainCount: Int, testCount: Int) throws(VisionEnvError) -> MetaGoalSplit {
-        let (train, test) = (max(trainCount, 0), max(testCount, 0))
-        guard train <= capacity - test else {
-            throw .tooManyGoals(environment, requested: train + test, capacity: capacity)
+    /// `trainCount` meta-training, `testCount` meta-test and `validationCount` validation goals
+    /// from `seed`: the same seed gives the same lists; no goal appears twice, so the lists are
+    /// disjoint. Validation goals are drawn after the others from the same stream, so asking for
+    /// them leaves the training and test goals as they were. Asking for more goals than
+    /// `capacity` is an error (the search for new ones would never end).
+    public func metaSplit(seed: UInt64, trainCount: Int, testCount: Int,
+                          validationCount: Int = 0) throws(VisionEnvError) -> MetaGoalSplit {
+        let (train, test, validation) = (max(trainCount, 0), max(testCount, 0), max(validationCount, 0))
+        guard train <= capacity - test, validation <= capacity - test - train else {
+            throw .tooManyGoals(environment, requested: train + test + validation, capacity: capacity)
         }
         var generator = SplitMix64(seed: seed)
         var seen = Set<Goal>()
         var goals: [Goal] = []
-        while goals.count < train + test {
+        while goals.count < train + test + validation {
             let goal = sample(using: &generator)
             if seen.insert(goal).inserted { goals.append(goal) }
         }
-        return MetaGoalSplit(train: Array(goals.prefix(train)), test: Array(goals.dropFirst(train)))
+        return MetaGoalSplit(train: Array(goals.prefix(train)), test: Array(goals[train..<(train + test)]),
+                             validation: Array(goals.suffix(validation)))
     }
 }
 
-/// Meta-training goals (experts, demos, meta-training) and held-out meta-test goals.
+/// Meta-training goals (experts, demos, meta-training), held-out meta-test goals, and held-out
+/// validation goals (the learning curve on goals meta-training never sees).
 public struct MetaGoalSplit: Hashable, Sendable, Codable {
     public var train: [Goal]
     public var test: [Goal]
+    public var validation: [Goal] = []
 }
-
 extension Goal {
     /// For goals already known valid (drawn from the sampling ranges).
     init(unchecked environment: EnvironmentName, _ coordinates: [Double]) {

@@ -29,6 +29,10 @@ struct GMPSOptions: ParsableArguments {
 
     @Option(help: "First DAgger iteration (0-based); off when not given.") var daggerStart: Int?
 
+    @Option(help: "Largest share of each task's outer minibatch drawn from DAgger-relabelled states, in [0, 1] (default 0.3).") var daggerShare: Float?
+
+    @Option(help: "Weight of behaviour cloning of the pre-update policy on demos in the outer loss (default 0: no anchor).") var anchorWeight: Float?
+
     @Flag(help: "Use the second-order meta-gradient.") var secondOrder = false
 
     @Option(help: "Master seed.") var seed: UInt64?
@@ -41,7 +45,8 @@ struct GMPSOptions: ParsableArguments {
         "demosPerTask": "--demos-per-task", "iterations": "--iterations",
         "outerSteps": "--outer-steps", "pretrainSteps": "--pretrain-steps", "learningRate": "--learning-rate",
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
-        "imageWidth": "--size", "daggerStartIteration": "--dagger-start", "seed": "--seed", "threads": "--threads",
+        "imageWidth": "--size", "daggerStartIteration": "--dagger-start",
+        "daggerShare": "--dagger-share", "anchorWeight": "--anchor-weight", "seed": "--seed", "threads": "--threads",
         "adaptedParameters": "--adapt", "secondOrder": "--second-order",
     ]) { first, _ in first }
 
@@ -80,6 +85,8 @@ struct GMPSOptions: ParsableArguments {
         if let adapt { config.adaptedParameters = adapt }
         if let size { (config.imageHeight, config.imageWidth) = (size.height, size.width) }
         if let daggerStart { config.daggerStartIteration = daggerStart }
+        if let daggerShare { config.daggerShare = daggerShare }
+        if let anchorWeight { config.anchorWeight = anchorWeight }
         if secondOrder { config.secondOrder = true }
         if let seed { config.seed = seed }
         if let threads { config.threads = threads }
