@@ -88,11 +88,15 @@ enum Im2col {
     }
 
     /// Adjoint of `im2col`: dx[c, iy, ix] += dcol[...] for every (kh, kw, oy, ox) that read it.
-    /// dcol is (CKK,OHW), dx is (C,H,W) and is overwritten (zeroed first).
-    static func col2im(_ g: ConvGeometry, dcol: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>) {
-        dx.update(repeating: 0, count: g.inputCount)
+    /// dcol is (CKK,OHW), dx is (C,H,W) and is overwritten (zeroed first). With `channels`,
+    /// dcol holds only the rows of those input channels ((c1-c0)KK, OHW) and only their planes
+    /// of dx are written.
+    static func col2im(_ g: ConvGeometry, dcol: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                       channels: Range<Int>? = nil) {
+        let channels = channels ?? 0..<g.c
+        (dx + channels.lowerBound * g.h * g.w).update(repeating: 0, count: channels.count * g.h * g.w)
         var row = dcol
-        for c in 0..<g.c {
+        for c in channels {
             let plane = dx + c * g.h * g.w
             for kh in 0..<g.k {
                 for kw in 0..<g.k {
