@@ -13,6 +13,8 @@ struct Conv2DTests {
         (1, 5, 7, 2, 5, 2, .same),
         (3, 13, 11, 5, 5, 2, .valid),
         (2, 4, 4, 2, 1, 2, .same),    // strided 1x1
+        (2, 40, 37, 3, 5, 2, .valid), // rows long enough for the eight-lane stride-2 gather
+        (2, 21, 20, 3, 3, 1, .valid), // and for the eight-lane row copy and col2im add
     ]
 
     @Test func im2colConvolutionMatchesDirectConvolutionForwardAndBackward() throws {
