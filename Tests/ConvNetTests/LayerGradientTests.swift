@@ -65,6 +65,22 @@ struct LayerGradientTests {
         #expect(diff < 1e-3)
     }
 
+    /// Bias gradients eight columns at a time against the scalar row-order sums, bit for bit
+    /// (19 columns: two blocks of eight and a scalar tail; a slice starting mid-row too).
+    @Test(arguments: [0..<19, 3..<17])
+    func denseBiasGradientIsBitIdenticalToRowOrderSums(_ columns: Range<Int>) {
+        var rng = SeededGenerator(seed: 16)
+        let (n, o) = (37, 19)
+        let dy = randomVector(n * o, scale: 100, &rng)
+        var fast = [Float](repeating: .nan, count: o)
+        Dense.columnSums(n: n, o: o, dy: dy, into: &fast, columns: columns)
+        for j in columns {
+            var sum: Float = 0
+            for i in 0..<n { sum += dy[i * o + j] }
+            #expect(fast[j].bitPattern == sum.bitPattern)
+        }
+    }
+
     /// The eight-lane backward against the scalar formula it vectorises, bit for bit, on an odd
     /// length with zeros of both signs and a NaN among the activations.
     @Test(arguments: [Activation.relu, .tanh])
