@@ -18,17 +18,11 @@ struct BenchSACCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Width of each of the two hidden layers of the actor and the critics.")
-    var hidden = 64
-
-    @Option(help: "Transitions per update.")
-    var batch = 128
-
-    @Option(help: "Workers a batch is split over (1: everything on the calling thread).")
-    var threads = 1
-
-    @Option(help: "Updates per timed round (5 rounds; 50 untimed updates first).")
-    var updates = 200
+    // The sizes of torch_sac.py's arguments, and the length of a timed round.
+    @Option(help: "Width of each of the two hidden layers of the actor and the critics.") var hidden = 64
+    @Option(help: "Transitions per update.") var batch = 128
+    @Option(help: "Workers a batch is split over (1: everything on the calling thread).") var threads = 1
+    @Option(help: "Updates per timed round (5 rounds; 50 untimed updates first).") var updates = 200
 
     @OptionGroup var output: JSONOption
 
