@@ -22,8 +22,14 @@ import Darwin
 /// - The reference CNN's first dense layer (22 MB of weights) is bound by memory bandwidth at
 ///   batch 1 (6.6 GFLOP/s on one core); slicing it over both cores nearly doubles batch-1
 ///   throughput, which a BLAS call at M = 1 does not do as well.
+/// - Workers that wait on each other must not spin on a busy machine: PyTorch's two OpenMP
+///   threads fell from ~80 to 6-12 SAC updates/s when other processes loaded the two cores
+///   (load 4-5), where these one-thread-per-worker passes kept ~95. Coarse work (a chunk of
+///   images, one of SAC's twin critics per worker) costs one dispatch per phase.
 /// OpenBLAS's pthread build may be called from several threads at once when it runs with one
-/// thread (each call then works in its caller's thread).
+/// thread (each call then works in its caller's thread). Tests that call layers directly
+/// touch `BLAS.configured` first: a multi-threaded sgemm racing with another test's call is
+/// not safe in 0.3.21.
 public enum BLAS {
     /// Sets OpenBLAS to one thread. Runs once, the first time any network is built.
     public static let configured: Bool = {

@@ -5,6 +5,6 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure the speed of the renderer, environments, networks and meta-training (use a release build).",
-        subcommands: [BenchRenderCommand.self, BenchEnvCommand.self, BenchConvNetCommand.self, BenchMetaTrainCommand.self]
+        subcommands: [BenchRenderCommand.self, BenchEnvCommand.self, BenchConvNetCommand.self, BenchSACCommand.self, BenchMetaTrainCommand.self]
     )
 }

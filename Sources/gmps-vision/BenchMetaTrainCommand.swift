@@ -47,22 +47,27 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
         let trainer = try MetaTrainer(config: config, goals: goals, demos: demos, experts: nil, group: group)
         _ = try trainer.runIteration()  // warm-up: caches, first allocations
         var seconds: [Double] = []
+        var steps: [[Double]] = [[], [], []]   // rollouts, outer steps, measurement
         for _ in 0..<iterations {
             let start = DispatchTime.now().uptimeNanoseconds
             _ = try trainer.runIteration()
             seconds.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+            let split = trainer.lastStepSeconds
+            for (i, t) in [split.rollouts, split.outerSteps, split.measurement].enumerated() { steps[i].append(t) }
         }
         guard group.isRoot else { return }
         let perIteration = median(seconds)
+        let (rollouts, outer, measurement) = (median(steps[0]), median(steps[1]), median(steps[2]))
         // Environment steps per iteration: exploring rollouts, then per task K probes + θ + φ_i.
-        let steps = config.tasksPerIteration * (2 * config.trajectoriesPerTask + 2) * config.environment.horizon
+        let envSteps = config.tasksPerIteration * (2 * config.trajectoriesPerTask + 2) * config.environment.horizon
         let load = oneMinuteLoadAverage()
         if output.json {
             try printJSON([
                 "env": config.environment.rawValue, "ranks": group.size, "threads_per_rank": config.threads,
                 "tasks_per_iteration": config.tasksPerIteration, "trajectories_per_task": config.trajectoriesPerTask,
                 "outer_steps": config.outerSteps, "iterations": iterations,
-                "seconds_per_iteration": perIteration, "env_steps_per_second": Double(steps) / perIteration,
+                "seconds_per_iteration": perIteration, "env_steps_per_second": Double(envSteps) / perIteration,
+                "rollout_seconds": rollouts, "outer_step_seconds": outer, "measurement_seconds": measurement,
                 "load_average_1min": load ?? -1,
             ])
         } else {
@@ -70,6 +75,8 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
                          config.environment.rawValue, perIteration, iterations, group.size, config.threads,
                          config.tasksPerIteration, config.trajectoriesPerTask, config.outerSteps)
                   + (load.map { String(format: ", load average %.2f", $0) } ?? ""))
+            print(String(format: "  rollouts %.2f s, outer steps (inner step + imitation) %.2f s, measurement %.2f s (medians)",
+                         rollouts, outer, measurement))
         }
     }
 }

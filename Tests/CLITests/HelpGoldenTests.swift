@@ -7,7 +7,7 @@ import Testing
 struct HelpGoldenTests {
     static let commands: [[String]] = [
         [], ["run"], ["meta-train"], ["evaluate"], ["baseline"], ["render"], ["scene"], ["experts"], ["demos"],
-        ["bench"], ["bench", "render"], ["bench", "convnet"], ["bench", "env"], ["bench", "meta-train"],
+        ["bench"], ["bench", "render"], ["bench", "convnet"], ["bench", "sac"], ["bench", "env"], ["bench", "meta-train"],
     ]
 
     static var goldenFolder: URL {

@@ -13,6 +13,8 @@ struct Conv2DTests {
         (1, 5, 7, 2, 5, 2, .same),
         (3, 13, 11, 5, 5, 2, .valid),
         (2, 4, 4, 2, 1, 2, .same),    // strided 1x1
+        (2, 40, 37, 3, 5, 2, .valid), // rows long enough for the eight-lane stride-2 gather
+        (2, 21, 20, 3, 3, 1, .valid), // and for the eight-lane row copy and col2im add
     ]
 
     @Test func im2colConvolutionMatchesDirectConvolutionForwardAndBackward() throws {
@@ -63,6 +65,42 @@ struct Conv2DTests {
         let r1 = Conv2D.naiveBackward(g, x: x1, weight: w, dout: d1), r2 = Conv2D.naiveBackward(g, x: x2, weight: w, dout: d2)
         let expected = zip(r1.dweight, r2.dweight).map { $0 + $1 }
         #expect(maxDiff(dw, expected) < 1e-5)
+    }
+
+    /// The backward-data path in blocks of input channels must give the same bits as one GEMM
+    /// over all of dcol (and so as before blocking), on the reference CNN's conv1 and conv0.
+    @Test(arguments: [(32, 30, 3, 1), (3, 64, 5, 2)])
+    func blockedBackwardDataIsBitIdenticalToOneBlock(_ shape: (c: Int, hw: Int, k: Int, s: Int)) throws {
+        // OpenBLAS on one thread, as networks run it: a multi-threaded sgemm racing with another
+        // test's call is not safe in OpenBLAS 0.3.21.
+        _ = BLAS.configured
+        let g = try ConvGeometry(channels: shape.c, height: shape.hw, width: shape.hw, outChannels: 32, kernel: shape.k,
+                                 stride: shape.s, padding: .valid)
+        var rng = SeededGenerator(seed: 8)
+        let x = randomVector(g.inputCount, &rng), w = randomVector(g.oc * g.ckk, &rng), d = randomVector(g.outputCount, &rng)
+        var results: [[Float]] = []
+        for block in [g.c, 16, 8, Conv2D.channelBlock(g), 3, 1] {
+            var col = [Float](repeating: 0, count: g.ckk * g.ohw), dcol = col
+            var dw = [Float](repeating: 0, count: g.oc * g.ckk), db = [Float](repeating: 0, count: g.oc)
+            var dx = [Float](repeating: .nan, count: g.inputCount)
+            Conv2D.backward(g, x: x, weight: w, dout: d, dweight: &dw, dbias: &db, accumulate: false,
+                            col: &col, dcol: &dcol, dx: &dx, channelBlock: block)
+            results.append(dx + dw + db)
+        }
+        #expect(results.allSatisfy { $0 == results[0] })
+    }
+
+    @Test func blockedBackwardDataMatchesTheDirectOracle() throws {
+        let g = try ConvGeometry(channels: 5, height: 9, width: 8, outChannels: 3, kernel: 3, stride: 2, padding: .same)
+        var rng = SeededGenerator(seed: 9)
+        let x = randomVector(g.inputCount, &rng), w = randomVector(g.oc * g.ckk, &rng), d = randomVector(g.outputCount, &rng)
+        var col = [Float](repeating: 0, count: g.ckk * g.ohw), dcol = col
+        var dw = [Float](repeating: 0, count: g.oc * g.ckk), db = [Float](repeating: 0, count: g.oc)
+        var dx = [Float](repeating: .nan, count: g.inputCount)
+        Conv2D.backward(g, x: x, weight: w, dout: d, dweight: &dw, dbias: &db, accumulate: false,
+                        col: &col, dcol: &dcol, dx: &dx, channelBlock: 2)
+        let reference = Conv2D.naiveBackward(g, x: x, weight: w, dout: d)
+        #expect(maxDiff(dx, reference.dx) < 1e-5)
     }
 
     @Test func validKernelLargerThanInputIsRejected() {

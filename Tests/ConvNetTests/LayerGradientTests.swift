@@ -65,6 +65,37 @@ struct LayerGradientTests {
         #expect(diff < 1e-3)
     }
 
+    /// Bias gradients eight columns at a time against the scalar row-order sums, bit for bit
+    /// (19 columns: two blocks of eight and a scalar tail; a slice starting mid-row too).
+    @Test(arguments: [0..<19, 3..<17])
+    func denseBiasGradientIsBitIdenticalToRowOrderSums(_ columns: Range<Int>) {
+        var rng = SeededGenerator(seed: 16)
+        let (n, o) = (37, 19)
+        let dy = randomVector(n * o, scale: 100, &rng)
+        var fast = [Float](repeating: .nan, count: o)
+        Dense.columnSums(n: n, o: o, dy: dy, into: &fast, columns: columns)
+        for j in columns {
+            var sum: Float = 0
+            for i in 0..<n { sum += dy[i * o + j] }
+            #expect(fast[j].bitPattern == sum.bitPattern)
+        }
+    }
+
+    /// The eight-lane backward against the scalar formula it vectorises, bit for bit, on an odd
+    /// length with zeros of both signs and a NaN among the activations.
+    @Test(arguments: [Activation.relu, .tanh])
+    func activationBackwardIsBitIdenticalToTheScalarFormula(_ act: Activation) {
+        var rng = SeededGenerator(seed: 15)
+        var y = randomVector(37, &rng)
+        y[3] = 0; y[4] = -0.0; y[9] = .nan
+        if act == .tanh { y = y.map { $0 / (1 + abs($0)) } }   // in (-1, 1), like tanh
+        let dy = randomVector(37, &rng)
+        var fast = dy
+        Activations.backward(act, y: y, dy: &fast, count: fast.count)
+        let scalar = zip(y, dy).map { y, d in act == .relu ? (y > 0 ? d : 0) : d * (1 - y * y) }
+        #expect(fast.map(\.bitPattern) == scalar.map(\.bitPattern))
+    }
+
     @Test(arguments: [Float(0), 0.7])
     func spatialSoftmaxGradientsMatchFiniteDifferences(_ logT: Float) {
         let (c, h, w) = (3, 5, 6)

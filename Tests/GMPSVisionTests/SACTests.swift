@@ -29,6 +29,29 @@ struct SACTests {
         #expect(a.learner.actorParameters != c.learner.actorParameters)
     }
 
+    /// With two threads the twin critics run side by side on a one-thread copy of the critic;
+    /// the updates must give the same bits as one thread (the experts' bytes depend on it).
+    @Test func twoThreadUpdatesAreBitIdenticalToOneThread() throws {
+        var config = smallSACConfig()
+        config.batchSize = 16
+        let learners = try [1, 2].map { try SACLearner(config: config, stateDimension: 4, actionDimension: 2, seed: 7, threads: $0) }
+        var buffer = ReplayBuffer(capacity: 100, stateDimension: 4, actionDimension: 2)
+        var rng = SeededGenerator(seed: 8)
+        for _ in 0..<100 {
+            buffer.append(state: (0..<4).map { _ in rng.nextGaussian() }, action: (0..<2).map { _ in rng.nextUniformFloat() * 2 - 1 },
+                          reward: rng.nextGaussian(), nextState: (0..<4).map { _ in rng.nextGaussian() })
+        }
+        let batches = (0..<5).map { _ in buffer.sample(16, using: &rng) }
+        for k in learners.indices {
+            var updateRNG = SeededGenerator(seed: 9)
+            for batch in batches { try learners[k].update(batch, using: &updateRNG) }
+        }
+        #expect(learners[0].actorParameters == learners[1].actorParameters)
+        #expect(learners[0].criticParameters == learners[1].criticParameters)
+        #expect(learners[0].targetParameters == learners[1].targetParameters)
+        #expect(learners[0].logTemperature == learners[1].logTemperature)
+    }
+
     @Test func targetCriticsFollowTheOnlineCriticsByPolyakAveraging() throws {
         var config = smallSACConfig()
         config.polyak = 0.25

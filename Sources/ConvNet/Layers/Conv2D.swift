@@ -28,12 +28,13 @@ enum Conv2D {
     ///   dweight (+)= dout · colᵀ        dbias (+)= rowsum(dout)        dcol = weightᵀ · dout → dx = col2im(dcol)
     /// `accumulate` false overwrites dweight and dbias (first image of a chunk), true adds.
     /// x is (C,H,W), dout is (OC,OHW), dweight is (OC,CKK), dbias (OC), col/dcol scratch (CKK,OHW),
-    /// dx (C,H,W) or nil when the input gradient is not needed.
+    /// dx (C,H,W) or nil when the input gradient is not needed. `channelBlock` overrides the
+    /// block of input channels of the backward-data path (the tests compare blocks).
     static func backward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                          dout: UnsafePointer<Float>, dweight: UnsafeMutablePointer<Float>,
                          dbias: UnsafeMutablePointer<Float>, accumulate: Bool,
                          col: UnsafeMutablePointer<Float>, dcol: UnsafeMutablePointer<Float>,
-                         dx: UnsafeMutablePointer<Float>?) {
+                         dx: UnsafeMutablePointer<Float>?, channelBlock block: Int? = nil) {
         let pointwise = g.k == 1 && g.s == 1 && g.padTop == 0 && g.padLeft == 0
         let colIn: UnsafePointer<Float>
         if pointwise {
@@ -55,9 +56,24 @@ enum Conv2D {
                        a: weight, lda: g.ckk, b: dout, ldb: g.ohw, beta: 0, c: dx, ldc: g.ohw)
             return
         }
-        BLAS.sgemm(transA: true, transB: false, m: g.ckk, n: g.ohw, k: g.oc,
-                   a: weight, lda: g.ckk, b: dout, ldb: g.ohw, beta: 0, c: dcol, ldc: g.ohw)
-        Im2col.col2im(g, dcol: dcol, dx: dx)
+        // dcol = Wᵀ · dout and col2im, a block of input channels at a time: the block's rows of
+        // dcol (CB·K·K, OHW) stay in L2 between the GEMM that writes them and the col2im that
+        // reads them (the whole dcol of the reference CNN's conv1 is 0.9 MB). Bit-identical to
+        // one GEMM over all rows: each dcol entry is the same K = OC dot product, and col2im adds
+        // into a channel's plane in the same order (channels never share a plane).
+        let block = block ?? channelBlock(g)
+        for c0 in stride(from: 0, to: g.c, by: block) {
+            let channels = c0..<min(g.c, c0 + block)
+            BLAS.sgemm(transA: true, transB: false, m: channels.count * g.k * g.k, n: g.ohw, k: g.oc,
+                       a: weight + c0 * g.k * g.k, lda: g.ckk, b: dout, ldb: g.ohw, beta: 0, c: dcol, ldc: g.ohw)
+            Im2col.col2im(g, dcol: dcol, dx: dx, channels: channels)
+        }
+    }
+
+    /// Input channels per block of the backward-data path: as many as keep the block's dcol
+    /// rows under 128 KB (L2 holds them with room for dout), at least one.
+    static func channelBlock(_ g: ConvGeometry, bytes: Int = 128 << 10) -> Int {
+        max(1, min(g.c, bytes / (4 * g.k * g.k * g.ohw)))
     }
 
     /// Direct convolution, the slow obviously-correct oracle of `forward` for the tests.

@@ -33,10 +33,29 @@ enum Dense {
             BLAS.sgemm(transA: true, transB: false, m: r.count, n: d, k: n, a: dy + r.lowerBound, lda: o,
                        b: x, ldb: d, beta: 0, c: dweight + r.lowerBound * d, ldc: d)
         }
-        for j in r {
+        columnSums(n: n, o: o, dy: dy, into: dbias, columns: r)
+    }
+
+    /// dbias[j] = Σ_i dy[i, j] for j in `columns`, each sum taken in row order i = 0, 1, …
+    /// Eight columns at a time, one lane per column: the same additions in the same order as
+    /// the scalar loop (bit-identical), but eight independent chains instead of one serial chain
+    /// of strided loads, which was a tenth of a small MLP's SAC update. dy is (N,O).
+    @inline(__always)
+    static func columnSums(n: Int, o: Int, dy: UnsafePointer<Float>, into dbias: UnsafeMutablePointer<Float>,
+                           columns r: Range<Int>) {
+        let raw = UnsafeRawPointer(dy)
+        var j = r.lowerBound
+        while j + 8 <= r.upperBound {
+            var sum = SIMD8<Float>.zero
+            for i in 0..<n { sum += raw.loadUnaligned(fromByteOffset: (i * o + j) * 4, as: SIMD8<Float>.self) }
+            UnsafeMutableRawPointer(dbias + j).storeBytes(of: sum, as: SIMD8<Float>.self)
+            j += 8
+        }
+        while j < r.upperBound {
             var sum: Float = 0
             for i in 0..<n { sum += dy[i * o + j] }
             dbias[j] = sum
+            j += 1
         }
     }
 

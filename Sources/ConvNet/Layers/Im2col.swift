@@ -69,11 +69,13 @@ enum Im2col {
                         let line = plane + iy * g.w
                         let ix0 = kw - g.padLeft
                         if g.s == 1 && ix0 >= 0 && ix0 + g.ow <= g.w {
-                            out.update(from: line + ix0, count: g.ow)
+                            copyRow(from: line + ix0, to: out, count: g.ow)
                         } else if ix0 >= 0 && ix0 + (g.ow - 1) * g.s < g.w {
                             // Strided, but inside the image: no bounds checks.
                             let src = line + ix0
-                            for ox in 0..<g.ow { out[ox] = src[ox * g.s] }
+                            var ox = 0
+                            if g.s == 2 { ox = copyEvenLanes(from: src, available: g.w - ix0, to: out, count: g.ow) }
+                            while ox < g.ow { out[ox] = src[ox * g.s]; ox += 1 }
                         } else {
                             for ox in 0..<g.ow {
                                 let ix = ox * g.s + ix0
@@ -87,12 +89,58 @@ enum Im2col {
         }
     }
 
+    /// out[0..<count] = src[0..<count], eight lanes at a time. An output row is short (26-30
+    /// floats in the reference CNN): a memmove call per row cost more than the copy.
+    @inline(__always)
+    static func copyRow(from src: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>, count: Int) {
+        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(out)
+        var i = 0
+        while i + 8 <= count {
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { out[i] = src[i]; i += 1 }
+    }
+
+    /// out[0..<count] += src[0..<count], eight lanes at a time (each sum as the scalar loop's).
+    @inline(__always)
+    static func addRow(from src: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>, count: Int) {
+        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(out)
+        var i = 0
+        while i + 8 <= count {
+            let sum = to.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                + from.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+            to.storeBytes(of: sum, toByteOffset: i * 4, as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count { out[i] += src[i]; i += 1 }
+    }
+
+    /// out[ox] = src[2 ox] for the leading ox whose 16-float loads stay within `available`
+    /// floats of src (the rest of the image row); returns how many it wrote (a multiple of 8).
+    @inline(__always)
+    static func copyEvenLanes(from src: UnsafePointer<Float>, available: Int, to out: UnsafeMutablePointer<Float>,
+                              count: Int) -> Int {
+        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(out)
+        var ox = 0
+        while ox + 8 <= count && 2 * ox + 16 <= available {
+            let pairs = from.loadUnaligned(fromByteOffset: 2 * ox * 4, as: SIMD16<Float>.self)
+            to.storeBytes(of: pairs.evenHalf, toByteOffset: ox * 4, as: SIMD8<Float>.self)
+            ox += 8
+        }
+        return ox
+    }
+
     /// Adjoint of `im2col`: dx[c, iy, ix] += dcol[...] for every (kh, kw, oy, ox) that read it.
-    /// dcol is (CKK,OHW), dx is (C,H,W) and is overwritten (zeroed first).
-    static func col2im(_ g: ConvGeometry, dcol: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>) {
-        dx.update(repeating: 0, count: g.inputCount)
+    /// dcol is (CKK,OHW), dx is (C,H,W) and is overwritten (zeroed first). With `channels`,
+    /// dcol holds only the rows of those input channels ((c1-c0)KK, OHW) and only their planes
+    /// of dx are written.
+    static func col2im(_ g: ConvGeometry, dcol: UnsafePointer<Float>, dx: UnsafeMutablePointer<Float>,
+                       channels: Range<Int>? = nil) {
+        let channels = channels ?? 0..<g.c
+        (dx + channels.lowerBound * g.h * g.w).update(repeating: 0, count: channels.count * g.h * g.w)
         var row = dcol
-        for c in 0..<g.c {
+        for c in channels {
             let plane = dx + c * g.h * g.w
             for kh in 0..<g.k {
                 for kw in 0..<g.k {
@@ -103,8 +151,7 @@ enum Im2col {
                         let src = row + oy * g.ow
                         let ix0 = kw - g.padLeft
                         if g.s == 1 && ix0 >= 0 && ix0 + g.ow <= g.w {
-                            let dst = line + ix0
-                            for ox in 0..<g.ow { dst[ox] += src[ox] }
+                            addRow(from: src, to: line + ix0, count: g.ow)
                         } else if ix0 >= 0 && ix0 + (g.ow - 1) * g.s < g.w {
                             let dst = line + ix0
                             for ox in 0..<g.ow { dst[ox * g.s] += src[ox] }

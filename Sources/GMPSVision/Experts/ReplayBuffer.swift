@@ -54,15 +54,22 @@ public struct ReplayBuffer: Sendable {
         let (s, a) = (stateDimension, actionDimension)
         var batch = Batch(states: [Float](repeating: 0, count: size * s), actions: [Float](repeating: 0, count: size * a),
                           rewards: [Float](repeating: 0, count: size), nextStates: [Float](repeating: 0, count: size * s))
-        for b in 0..<size {
-            let i = Int(rng.next() % UInt64(count))
-            for j in 0..<s {
-                batch.states[b * s + j] = states[i * s + j]
-                batch.nextStates[b * s + j] = nextStates[i * s + j]
+        let indices = (0..<size).map { _ in Int(rng.next() % UInt64(count)) }
+        // Row copies through buffer pointers: indexing the four arrays element by element
+        // (bounds checks, uniqueness checks of the batch's arrays) was 6% of a SAC update.
+        func gather(_ source: [Float], width: Int, into target: inout [Float]) {
+            source.withUnsafeBufferPointer { from in
+                target.withUnsafeMutableBufferPointer { to in
+                    for (b, i) in indices.enumerated() {
+                        (to.baseAddress! + b * width).update(from: from.baseAddress! + i * width, count: width)
+                    }
+                }
             }
-            for j in 0..<a { batch.actions[b * a + j] = actions[i * a + j] }
-            batch.rewards[b] = rewards[i]
         }
+        gather(states, width: s, into: &batch.states)
+        gather(nextStates, width: s, into: &batch.nextStates)
+        gather(actions, width: a, into: &batch.actions)
+        gather(rewards, width: 1, into: &batch.rewards)
         return batch
     }
 }

@@ -31,6 +31,10 @@ public final class SACLearner {
     /// Workspaces: acting (batch 1), actor updates, online critics, target critic.
     private let actWorkspace: Workspace, actorWorkspace: Workspace
     private let criticWorkspaces: [Workspace], targetWorkspace: Workspace
+    /// With threads > 1: a one-thread copy of the critic network and a workspace per critic, so
+    /// that the twin critics' passes run side by side (see `bothCritics`) rather than each
+    /// layer of each critic being split over the workers (a dispatch per layer).
+    private let pairCritic: Network?, pairWorkspaces: [Workspace]
     public private(set) var updates = 0
 
     /// What one update measured (for the learning curve).
@@ -67,6 +71,9 @@ public final class SACLearner {
         let critic = critic
         criticWorkspaces = [critic.makeWorkspace(maxBatch: config.batchSize), critic.makeWorkspace(maxBatch: config.batchSize)]
         targetWorkspace = critic.makeWorkspace(maxBatch: config.batchSize)
+        let pair = threads > 1 ? try Network(spec: critic.spec, threads: 1) : nil
+        pairCritic = pair
+        pairWorkspaces = pair.map { p in (0..<2).map { _ in p.makeWorkspace(maxBatch: config.batchSize) } } ?? []
     }
 
     public var temperature: Float { expf(logTemperature) }
@@ -98,8 +105,10 @@ public final class SACLearner {
         let nextOut = try actor.forward(parameters: actorParameters, extras: batch.nextStates, batch: b, workspace: actorWorkspace)
         let next = head.sample(outputs: nextOut, batch: b, using: &rng)
         let nextInputs = Self.concatenate(batch.nextStates, s, next.actions, a, rows: b)
-        let tq1 = try critic.forward(parameters: targets[0], extras: nextInputs, batch: b, workspace: targetWorkspace)
-        let tq2 = try critic.forward(parameters: targets[1], extras: nextInputs, batch: b, workspace: targetWorkspace)
+        let tq = try bothCritics(workspaces: [targetWorkspace, targetWorkspace]) { k, net, ws in
+            try net.forward(parameters: targets[k], extras: nextInputs, batch: b, workspace: ws)
+        }
+        let (tq1, tq2) = (tq[0], tq[1])
         var y = [Float](repeating: 0, count: b)
         for i in 0..<b {
             y[i] = batch.rewards[i] + config.discount * (min(tq1[i], tq2[i]) - alpha * next.logProbability[i])
@@ -108,36 +117,46 @@ public final class SACLearner {
         // Critic loss: Σ_k mean_i ½(Q_k(s,a) − y)²; ∂/∂Q_k = (Q_k − y)/B.
         let inputs = Self.concatenate(batch.states, s, batch.actions, a, rows: b)
         var criticLoss: Float = 0, meanQ: Float = 0
-        var gradient = [Float](repeating: 0, count: critic.parameterCount)
-        for k in 0..<2 {
-            let q = try critic.forward(parameters: critics[k], extras: inputs, batch: b, workspace: criticWorkspaces[k])
+        // Each critic's Q and gradient (the two are independent), then the sums and Adam steps
+        // in critic order, as one critic after the other would take them.
+        let fits = try bothCritics(workspaces: criticWorkspaces) { k, net, ws -> (q: [Float], gradient: [Float]) in
+            let q = try net.forward(parameters: critics[k], extras: inputs, batch: b, workspace: ws)
             var dq = [Float](repeating: 0, count: b)
+            for i in 0..<b { dq[i] = (q[i] - y[i]) * invB }
+            var gradient = [Float](repeating: 0, count: net.parameterCount)
+            try net.backward(parameters: critics[k], outputGradient: dq, workspace: ws, into: &gradient)
+            return (q, gradient)
+        }
+        for k in 0..<2 {
+            let q = fits[k].q
             for i in 0..<b {
                 let diff = q[i] - y[i]
                 criticLoss += 0.5 * diff * diff * invB
-                dq[i] = diff * invB
                 meanQ += q[i] * invB * 0.5
             }
-            try critic.backward(parameters: critics[k], outputGradient: dq, workspace: criticWorkspaces[k], into: &gradient)
-            try criticAdams[k].update(&critics[k], gradient: gradient)
+            try criticAdams[k].update(&critics[k], gradient: fits[k].gradient)
         }
 
         // Actor loss: mean_i [α log π(ã_i|s_i) − min_k Q_k(s_i, ã_i)], ã reparameterised.
         let out = try actor.forward(parameters: actorParameters, extras: batch.states, batch: b, workspace: actorWorkspace)
         let sample = head.sample(outputs: out, batch: b, using: &rng)
         let actorInputs = Self.concatenate(batch.states, s, sample.actions, a, rows: b)
-        let q1 = try critic.forward(parameters: critics[0], extras: actorInputs, batch: b, workspace: criticWorkspaces[0])
-        let q2 = try critic.forward(parameters: critics[1], extras: actorInputs, batch: b, workspace: criticWorkspaces[1])
+        let qs = try bothCritics(workspaces: criticWorkspaces) { k, net, ws in
+            try net.forward(parameters: critics[k], extras: actorInputs, batch: b, workspace: ws)
+        }
+        let (q1, q2) = (qs[0], qs[1])
         // ∂(−min Q)/∂Q_k: −1/B on the smaller critic of each row, 0 on the other.
-        var dActions = [Float](repeating: 0, count: b * a)
-        var actorLoss: Float = 0, entropy: Float = 0
-        for k in 0..<2 {
+        let criticInputGradients = try bothCritics(workspaces: criticWorkspaces) { k, net, ws -> [Float]? in
             var dq = [Float](repeating: 0, count: b)
             for i in 0..<b where (k == 0) == (q1[i] <= q2[i]) { dq[i] = -invB }
-            guard dq.contains(where: { $0 != 0 }) else { continue }
-            try critic.backward(parameters: critics[k], outputGradient: dq, workspace: criticWorkspaces[k],
-                                into: &gradient, inputGradients: true)
-            let dInputs = criticWorkspaces[k].extraInputGradient   // (B, S+A)
+            guard dq.contains(where: { $0 != 0 }) else { return nil }
+            var gradient = [Float](repeating: 0, count: net.parameterCount)
+            try net.backward(parameters: critics[k], outputGradient: dq, workspace: ws, into: &gradient, inputGradients: true)
+            return ws.extraInputGradient   // (B, S+A)
+        }
+        var dActions = [Float](repeating: 0, count: b * a)
+        var actorLoss: Float = 0, entropy: Float = 0
+        for case let dInputs? in criticInputGradients {
             for i in 0..<b { for j in 0..<a { dActions[i * a + j] += dInputs[i * (s + a) + s + j] } }
         }
         for i in 0..<b {
@@ -159,6 +178,17 @@ public final class SACLearner {
         for k in 0..<2 { Self.polyakAverage(&targets[k], toward: critics[k], rate: config.polyak) }
         updates += 1
         return UpdateStatistics(criticLoss: criticLoss, actorLoss: actorLoss, temperature: alpha, entropy: entropy, meanQ: meanQ)
+    }
+
+    /// `body(k, network, workspace)` for the critics k = 0, 1; results in critic order. With a
+    /// one-thread pair, the two run side by side (one worker each, one dispatch per phase, and
+    /// the same bits: a pass's result does not depend on its network's thread count); without,
+    /// one after the other on `critic` and `workspaces[k]`.
+    private func bothCritics<T>(workspaces: [Workspace], _ body: (Int, Network, Workspace) throws -> T) throws -> [T] {
+        guard let pair = pairCritic else { return try (0..<2).map { try body($0, critic, workspaces[$0]) } }
+        let results = ResultSlots<T>(count: 2)
+        try parallelForEach(2, workers: 2) { _, k in results.set(try body(k, pair, pairWorkspaces[k]), at: k) }
+        return results.values.compactMap { $0 }
     }
 
     /// target ← (1 − τ)·target + τ·online (both P).

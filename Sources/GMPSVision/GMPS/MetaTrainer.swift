@@ -30,6 +30,18 @@ public final class MetaTrainer {
     private let streams: RandomStreams
     private let resources: ThreadResources
 
+    /// Wall seconds of the last iteration's steps (for `bench meta-train`; not logged, so
+    /// that a run's outputs stay free of timing).
+    public struct StepSeconds: Sendable {
+        /// Step 2: the exploring rollouts of every task in the meta-batch.
+        public var rollouts = 0.0
+        /// Step 3: the outer steps, each an inner step and the imitation update per task.
+        public var outerSteps = 0.0
+        /// Step 4: measuring θ and φ_i (and DAgger's relabelling).
+        public var measurement = 0.0
+    }
+    public private(set) var lastStepSeconds = StepSeconds()
+
     public init(config: GMPSConfig, goals: [Goal], demos: [ImitationData],
                 experts: DaggerExperts?, state: MetaTrainerState? = nil,
                 dagger: [ImitationData]? = nil, group: any ProcessGroup = SingleProcess()) throws {
@@ -90,6 +102,8 @@ public final class MetaTrainer {
                               group: group, threads: resources.threads)
 
         // 2. Roll out the pre-update policy π_θ on each task, exploring.
+        var clock = Date()
+        func lap() -> Double { defer { clock = Date() }; return Date().timeIntervalSince(clock) }
         let theta0 = state.theta
         let explored = try batch.map { worker, slot in
             var rng = streams.generator(.exploration(slot: slot), iteration: iteration)
@@ -103,6 +117,7 @@ public final class MetaTrainer {
 
         // 3. Outer steps: the inner step φ_i = θ + α ⊙ ∇Ĵ_i(θ), then imitation of the expert by
         //    φ_i, on the same rollouts (the importance weights keep the inner gradient valid).
+        let rolloutSeconds = lap()
         let daggerActive = experts != nil && (config.daggerStartIteration.map { iteration >= $0 } ?? false)
         var lossSum = 0.0
         for step in 0..<config.outerSteps {
@@ -110,11 +125,14 @@ public final class MetaTrainer {
                                             daggerActive: daggerActive))
         }
 
+        let outerSeconds = lap()
+
         // 4. Measure θ and its adaptation on each task as meta-test does; with DAgger, the
         //    expert relabels the states φ_i visited.
         let measured = try measure(iteration: iteration, batch: batch, recordImages: daggerActive)
         let daggerSamples = daggerActive ? try relabel(measured, batch: batch) : 0
         if !daggerActive { lastDaggerAdditions = [] }
+        lastStepSeconds = StepSeconds(rollouts: rolloutSeconds, outerSteps: outerSeconds, measurement: lap())
 
         // 5. Sum the statistics over ranks, then log.
         let statistics = IterationStatistics(batch: batch, explored: explored, measured: measured,
