@@ -1,6 +1,6 @@
 /// What one control step did.
 public struct StepResult: Hashable, Sendable {
-    /// The dense shaped reward of the state after the step.
+    /// The reward of the state after the step, of the environment's `rewardKind`.
     public var reward: Double
     /// Whether the state after the step solves the task (DESIGN.md scores the last step).
     public var success: Bool
@@ -22,13 +22,15 @@ public final class ManipulationEnv {
     public let name: EnvironmentName
     public let physics: GripperPhysics
     public private(set) var task: any ManipulationTask
+    /// What `step` pays: the task's shaped reward, or 1 on success and 0 otherwise.
+    public let rewardKind: RewardKind
     /// Control steps taken since the last reset.
     public private(set) var stepCount = 0
 
     /// Loads `name`'s model from `modelPath`, or finds `<name>.xml` with `assets`.
     /// The environment starts reset, with the centre of the goal ranges as its goal.
     public init(_ name: EnvironmentName, assets: AssetLocator = AssetLocator(),
-                modelPath: String? = nil) throws(VisionEnvError) {
+                modelPath: String? = nil, reward: RewardKind = .dense) throws(VisionEnvError) {
         let path: String
         if let modelPath {
             path = modelPath
@@ -38,6 +40,7 @@ public final class ManipulationEnv {
         let physics = try GripperPhysics(simulation: MuJoCoSimulation(contentsOf: path))
         self.name = name
         self.physics = physics
+        rewardKind = reward
         switch name {
         case .push: task = try PushTask(physics: physics)
         case .door: task = try DoorTask(physics: physics)
@@ -69,7 +72,7 @@ public final class ManipulationEnv {
         let clipped = action.clamped(lowerBound: SIMD3(repeating: -1), upperBound: SIMD3(repeating: 1))
         try physics.moveHand(by: SIMD3<Double>(clipped))
         stepCount += 1
-        return StepResult(reward: task.reward(physics), success: task.isSuccess(physics),
+        return StepResult(reward: task.reward(physics, kind: rewardKind), success: task.isSuccess(physics),
                           done: stepCount >= horizon)
     }
 
@@ -88,6 +91,6 @@ public final class ManipulationEnv {
     /// The expert's low-dimensional state, goal included (`name.privilegedStateDimension`).
     public func privilegedState() -> [Float] { task.privilegedState(physics) }
 
-    public var reward: Double { task.reward(physics) }
+    public var reward: Double { task.reward(physics, kind: rewardKind) }
     public var isSuccess: Bool { task.isSuccess(physics) }
 }

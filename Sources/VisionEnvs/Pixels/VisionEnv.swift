@@ -14,12 +14,13 @@ public final class VisionEnv {
     public static let defaultImageHeight = 48
     public static let defaultImageWidth = 64
 
-    /// Loads `name` (see `ManipulationEnv.init`) and bridges its model to a scene seen by the
+    /// Loads `name` (see `ManipulationEnv.init`, which `reward` goes to) and bridges its model to a scene seen by the
     /// model's `policy` camera at `imageHeight` x `imageWidth`.
     public init(_ name: EnvironmentName, imageHeight: Int = VisionEnv.defaultImageHeight,
                 imageWidth: Int = VisionEnv.defaultImageWidth, assets: AssetLocator = AssetLocator(),
-                modelPath: String? = nil, renderOptions: RenderOptions = RenderOptions()) throws(VisionEnvError) {
-        base = try ManipulationEnv(name, assets: assets, modelPath: modelPath)
+                modelPath: String? = nil, renderOptions: RenderOptions = RenderOptions(),
+                reward: RewardKind = .dense) throws(VisionEnvError) {
+        base = try ManipulationEnv(name, assets: assets, modelPath: modelPath, reward: reward)
         bridge = try SceneBridge(simulation: base.physics.simulation, height: imageHeight,
                                  width: imageWidth, options: renderOptions)
     }
@@ -28,6 +29,7 @@ public final class VisionEnv {
     public var horizon: Int { base.horizon }
     public var goal: Goal { base.goal }
     public var stepCount: Int { base.stepCount }
+    public var rewardKind: RewardKind { base.rewardKind }
     public var imageHeight: Int { bridge.height }
     public var imageWidth: Int { bridge.width }
     /// Floats in one CHW observation image: 3 x H x W.
