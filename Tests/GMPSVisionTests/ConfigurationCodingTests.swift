@@ -11,6 +11,7 @@ struct ConfigurationCodingTests {
     static var everyFieldChanged: GMPSConfig {
         var config = GMPSConfig()
         config.environment = .door
+        config.reward = .sparse
         config.metaTrainTasks = 7
         config.demosPerTask = 3
         config.demoNoise = 0.11

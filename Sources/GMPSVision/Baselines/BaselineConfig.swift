@@ -14,7 +14,7 @@ public enum BaselineAlgorithm: String, Codable, Sendable, CaseIterable {
 /// `gmps-vision evaluate --run` reads it as it reads a GMPS run), plus `"algorithm"` and the
 /// settings only the baselines have.
 ///
-/// Fields of `gmps` that a baseline uses: environment, metaTrainTasks, image size, initialStd,
+/// Fields of `gmps` that a baseline uses: environment, reward, metaTrainTasks, image size, initialStd,
 /// initialAlpha / initialBiasVectorAlpha / adaptedParameters / learnAlpha (maml-pg),
 /// tasksPerIteration, trajectoriesPerTask, exploration (per-step for maml-pg), discount,
 /// importanceWeightClip, iterations, learningRate / finalLearningRate (maml-pg's outer step),

@@ -8,9 +8,9 @@ public enum ExpertEvaluation {
     /// with `draws` identical draws of `steps` steps (the expert and the environment are
     /// deterministic, so repeated episodes are the same bytes).
     public static func evaluate(environment: EnvironmentName, goals: [Goal], draws: Int,
-                                steps: Int = 1) throws -> [GoalEvaluation] {
+                                steps: Int = 1, reward: RewardKind = .dense) throws -> [GoalEvaluation] {
         let expert = ScriptedExpert(environment)
-        let env = try ManipulationEnv(environment)
+        let env = try ManipulationEnv(environment, reward: reward)
         return try goals.map { goal in
             try env.reset(goal: goal)
             var total = 0.0

@@ -22,7 +22,8 @@ public enum MultiTaskBehaviourCloning {
         let policy = try MetaPolicy(config: gmps)
         let demos = try scriptedImitationData(environment: gmps.environment, goals: goals, episodes: gmps.demosPerTask,
                                               noise: gmps.demoNoise, imageHeight: gmps.imageHeight,
-                                              imageWidth: gmps.imageWidth, threads: gmps.threads, seed: gmps.seed)
+                                              imageWidth: gmps.imageWidth, threads: gmps.threads, seed: gmps.seed,
+                                              reward: gmps.reward)
         let cloning = try BehaviourCloning(config: gmps, policy: policy, demos: demos, group: group)
         var state = try MetaTrainerState(policy: policy, config: gmps)
         let loss = try cloning.train(&state.theta, progress: progress)

@@ -22,6 +22,8 @@ public struct DemoCollection: Sendable {
     public var assets: AssetLocator
     /// How each task's stream draws the noise of its episodes.
     public var noiseStreams: NoiseStreams = .perEpisode
+    /// What the environments pay: the recorded rewards.
+    public var reward: RewardKind = .dense
 
     /// How the executed-action noise is drawn from a task's random stream.
     public enum NoiseStreams: String, Codable, Sendable {
@@ -110,7 +112,8 @@ public struct DemoCollection: Sendable {
             env: environment, image: .init(height: imageHeight, width: imageWidth),
             stateDimension: environment.privilegedStateDimension, actionDimension: 3, episodeLength: environment.horizon,
             episodesPerTask: episodesPerTask, noiseStd: Double("\(noiseStd)") ?? Double(noiseStd), experts: expertsDescription,
-            seed: seed, noiseStreams: noiseStreams == .perEpisode ? nil : noiseStreams, tasks: [])
+            seed: seed, noiseStreams: noiseStreams == .perEpisode ? nil : noiseStreams,
+            reward: reward == .dense ? nil : reward, tasks: [])
     }
 
     /// Task `t`'s entry when its file in `folder` loads as this collection's task `t`.
@@ -134,7 +137,7 @@ public struct DemoCollection: Sendable {
         let root = SeededGenerator(seed: seed)
         let workerCount = max(1, min(workers, tasks.count))
         let envs = try (0..<workerCount).map { _ in
-            try VisionEnv(environment, imageHeight: imageHeight, imageWidth: imageWidth, assets: assets)
+            try VisionEnv(environment, imageHeight: imageHeight, imageWidth: imageWidth, assets: assets, reward: reward)
         }
         try parallelForEach(tasks.count, workers: workerCount) { worker, item in
             try done(item, try collect(task: tasks[item], in: envs[worker], rng: root.split(stream: UInt64(tasks[item])),

@@ -50,6 +50,8 @@ public struct DemoDataset: Sendable {
         public var seed: UInt64
         /// How the noise was drawn, when not each episode from its own stream (`DemoCollection.NoiseStreams`).
         public var noiseStreams: DemoCollection.NoiseStreams? = nil
+        /// What the recorded rewards are, when not dense (written only when sparse).
+        public var reward: RewardKind? = nil
         public var tasks: [TaskEntry]
 
         public struct ImageShape: Codable, Equatable, Sendable {
@@ -74,7 +76,7 @@ public struct DemoDataset: Sendable {
             case format, version, env, image, experts, seed, tasks
             case stateDimension = "state_dimension", actionDimension = "action_dimension"
             case episodeLength = "episode_length", episodesPerTask = "episodes_per_task", noiseStd = "noise_std"
-            case noiseStreams = "noise_streams"
+            case noiseStreams = "noise_streams", reward
         }
     }
 

@@ -79,6 +79,9 @@ public struct ExpertSet: Sendable {
         public var goals: [Goal]
         public var seed: UInt64
         public var rewardScale: Float
+        /// What the experts learned from and were scored with; nil: dense (written only when
+        /// sparse, so that a dense folder's manifest reads as before the setting existed).
+        public var reward: RewardKind? = nil
         public var config: SACConfig
         public var experts: [Entry]
         /// Per meta-training task: how its expert did.
@@ -105,7 +108,7 @@ public struct ExpertSet: Sendable {
         }
 
         enum CodingKeys: String, CodingKey {
-            case format, version, env, mode, features, goals, seed, experts, tasks, config
+            case format, version, env, mode, features, goals, seed, experts, tasks, config, reward
             case rewardScale = "reward_scale"
         }
     }

@@ -13,6 +13,8 @@ public struct ExpertTraining: Sendable {
     public var stepsPerExpert: Int
     public var seed: UInt64
     public var config: SACConfig
+    /// What the environments pay: the experts learn from it and are scored with it.
+    public var reward: RewardKind
     /// nil: `ManipulationTrainingEnvironment.defaultRewardScale`.
     public var rewardScale: Float?
     /// Tasks trained at once (per-task), or threads of the one learner (goal-conditioned).
@@ -20,9 +22,11 @@ public struct ExpertTraining: Sendable {
     public var assets: AssetLocator
 
     public init(environment: EnvironmentName, mode: ExpertMode, goals: [Goal], stepsPerExpert: Int, seed: UInt64,
-                config: SACConfig = SACConfig(), rewardScale: Float? = nil, workers: Int = 2, assets: AssetLocator = AssetLocator()) {
+                config: SACConfig = SACConfig(), reward: RewardKind = .dense, rewardScale: Float? = nil, workers: Int = 2,
+                assets: AssetLocator = AssetLocator()) {
         self.environment = environment; self.mode = mode; self.goals = goals; self.stepsPerExpert = stepsPerExpert
-        self.seed = seed; self.config = config; self.rewardScale = rewardScale; self.workers = workers; self.assets = assets
+        self.seed = seed; self.config = config; self.reward = reward; self.rewardScale = rewardScale; self.workers = workers
+        self.assets = assets
     }
 
     /// Progress across all experts, reported after each evaluation of any of them.
@@ -56,7 +60,7 @@ public struct ExpertTraining: Sendable {
         } catch {
             throw ExpertError.cannotWrite(path: folder.path, reason: "\(error.localizedDescription)")
         }
-        let scale = rewardScale ?? ManipulationTrainingEnvironment.defaultRewardScale(environment)
+        let scale = rewardScale ?? ManipulationTrainingEnvironment.defaultRewardScale(environment, reward: reward)
         let jobs: [[Goal]] = mode == .perTask ? goals.map { [$0] } : [goals]
         let threadsPerJob = mode == .perTask ? 1 : max(1, workers)
         let myJobs = group.share(of: jobs.count)
@@ -74,7 +78,7 @@ public struct ExpertTraining: Sendable {
                 results.set(finished, at: item)
                 return
             }
-            let env = try ManipulationTrainingEnvironment(environment, goals: jobs[j], assets: assets)
+            let env = try ManipulationTrainingEnvironment(environment, goals: jobs[j], assets: assets, reward: reward)
             let started = Date()
             var jobSeeds = root.split(stream: UInt64(j))
             let result = try SACTraining.train(
@@ -108,13 +112,14 @@ public struct ExpertTraining: Sendable {
     /// use, and writes the manifest again with each task's evaluation.
     private func evaluateAndWriteManifest(entries: [ExpertSet.Manifest.Entry], to folder: URL,
                                           root: SeededGenerator) throws -> ExpertSet.Manifest {
-        let scale = rewardScale ?? ManipulationTrainingEnvironment.defaultRewardScale(environment)
+        let scale = rewardScale ?? ManipulationTrainingEnvironment.defaultRewardScale(environment, reward: reward)
 
         var manifest = ExpertSet.Manifest(env: environment, mode: mode, features: StateFeatures.version, goals: goals,
                                           seed: seed, rewardScale: scale, config: config, experts: entries, tasks: [])
+        manifest.reward = reward == .dense ? nil : reward
         try writeManifest(manifest, to: folder)
         let set = try ExpertSet.load(from: folder)
-        let env = try ManipulationEnv(environment, assets: assets)
+        let env = try ManipulationEnv(environment, assets: assets, reward: reward)
         manifest.tasks = try goals.enumerated().map { i, goal in
             let expert = try set.expert(for: goal)
             let (success, ret) = try Self.evaluate(expert, goal: goal, in: env)
@@ -136,6 +141,8 @@ public struct ExpertTraining: Sendable {
     struct FinishedJob: Codable, Equatable {
         var environment: EnvironmentName, mode: ExpertMode, goals: [Goal], seed: UInt64, stepsPerExpert: Int
         var config: SACConfig, rewardScale: Float?
+        /// nil: dense (records written before the setting existed have none).
+        var reward: RewardKind?
         /// Checksum of the actor file as written.
         var actorChecksum: String
         var entry: ExpertSet.Manifest.Entry
@@ -143,7 +150,8 @@ public struct ExpertTraining: Sendable {
 
     private func finishedRecord(_ entry: ExpertSet.Manifest.Entry, goals: [Goal], checksum: String) -> FinishedJob {
         FinishedJob(environment: environment, mode: mode, goals: goals, seed: seed, stepsPerExpert: stepsPerExpert,
-                    config: config, rewardScale: rewardScale, actorChecksum: checksum, entry: entry)
+                    config: config, rewardScale: rewardScale, reward: reward == .dense ? nil : reward,
+                    actorChecksum: checksum, entry: entry)
     }
 
     private func recordFinished(_ entry: ExpertSet.Manifest.Entry, name: String, goals: [Goal], actorFile: URL,

@@ -11,7 +11,9 @@ public final class ManipulationTrainingEnvironment: TrainingEnvironment {
     /// Rewards are multiplied by this in the replay buffer: it brings one step's reward to
     /// order 1 (reach's −distance is a few tenths; push and door pay up to 100 per metre or
     /// radian of progress; door pays nothing until the hand holds the handle, so its approach term must be felt: 0.5 learns, 0.05 hovered next to the handle).
-    public static func defaultRewardScale(_ environment: EnvironmentName) -> Float {
+    /// A sparse reward is 0 or 1 already: 1.
+    public static func defaultRewardScale(_ environment: EnvironmentName, reward: RewardKind = .dense) -> Float {
+        guard reward == .dense else { return 1 }
         switch environment {
         case .reach: return 10
         case .push: return 0.1
@@ -19,9 +21,10 @@ public final class ManipulationTrainingEnvironment: TrainingEnvironment {
         }
     }
 
-    public init(_ environment: EnvironmentName, goals: [Goal], assets: AssetLocator = AssetLocator()) throws {
+    public init(_ environment: EnvironmentName, goals: [Goal], assets: AssetLocator = AssetLocator(),
+                reward: RewardKind = .dense) throws {
         guard !goals.isEmpty else { throw ExpertError.invalidConfiguration("an expert needs at least one goal") }
-        env = try ManipulationEnv(environment, assets: assets)
+        env = try ManipulationEnv(environment, assets: assets, reward: reward)
         self.goals = goals
         features = StateFeatures(environment)
     }

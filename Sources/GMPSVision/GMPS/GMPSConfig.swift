@@ -8,6 +8,10 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
 
     /// The environment (push, door, reach).
     public var environment: EnvironmentName = .push
+    /// What the environment pays per step, wherever a reward is computed (experts, demos,
+    /// rollouts, adaptation): the shaped reward, or 1 while the success test holds and 0
+    /// otherwise. A config.json written before this setting existed is dense.
+    public var reward: RewardKind = .dense
     /// Meta-training goals drawn from the task distribution's seeded split; the held-out
     /// meta-test goals follow them in the same split.
     public var metaTrainTasks = 60
@@ -283,6 +287,7 @@ extension GMPSConfig {
         for key in container.allKeys {
             switch key {
             case .environment: try container.decode(&environment, forKey: key)
+            case .reward: try container.decode(&reward, forKey: key)
             case .metaTrainTasks: try container.decode(&metaTrainTasks, forKey: key)
             case .demosPerTask: try container.decode(&demosPerTask, forKey: key)
             case .demoNoise: try container.decode(&demoNoise, forKey: key)

@@ -41,6 +41,7 @@ extension GMPSPipeline {
             // The draw order of the run's scripted demonstrations before they went through the
             // dataset: a default run computes what it did.
             collection.noiseStreams = .perTask
+            collection.reward = config.reward
             let folder = run.file(Self.demosFolder)
             _ = try collection.run(output: folder, resume: true, progress: progress)
             let dataset = try DemoDataset.load(from: folder, expecting: expected)

@@ -47,7 +47,8 @@ extension GMPSPipeline {
         case .sac(let mode):
             let folder = run.file(Self.expertsFolder)
             let training = ExpertTraining(environment: config.environment, mode: mode, goals: expertGoals,
-                                          stepsPerExpert: config.expertSteps, seed: config.seed, workers: config.threads)
+                                          stepsPerExpert: config.expertSteps, seed: config.seed, reward: config.reward,
+                                          workers: config.threads)
             _ = try training.run(output: folder, group: group, resume: true, progress: progress)
             return try ExpertSet.load(from: folder)
         case .folder(let path):

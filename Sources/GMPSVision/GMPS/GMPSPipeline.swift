@@ -171,7 +171,8 @@ public final class GMPSPipeline {
 extension GMPSPipeline {
     /// The scripted expert on `goals` (the upper bound): success, return, final distance.
     public func expertSummary(goals: [Goal]) throws -> EvaluationSummary {
-        EvaluationSummary(try ExpertEvaluation.evaluate(environment: config.environment, goals: goals, draws: 1),
+        EvaluationSummary(try ExpertEvaluation.evaluate(environment: config.environment, goals: goals, draws: 1,
+                                                        reward: config.reward),
                           adaptationSteps: 0)
     }
 

@@ -5,10 +5,11 @@ import VisionEnvs
 /// imitation data.
 public func scriptedImitationData(environment: EnvironmentName, goals: [Goal], episodes: Int, noise: Float,
                                   imageHeight: Int, imageWidth: Int, threads: Int,
-                                  seed: UInt64) throws -> [ImitationData] {
+                                  seed: UInt64, reward: RewardKind = .dense) throws -> [ImitationData] {
     var collection = DemoCollection(environment: environment, experts: .scripted(environment), expertsDescription: "scripted",
                                     goals: goals, episodesPerTask: episodes, noiseStd: noise, seed: seed,
                                     imageHeight: imageHeight, imageWidth: imageWidth, workers: threads)
     collection.noiseStreams = .perTask
+    collection.reward = reward
     return try collection.tasks().map(\.imitationData)
 }

@@ -67,6 +67,7 @@ public struct RunReport {
             "## Configuration", "",
             "| setting | value |", "|---|---|",
             "| environment | \(config.environment) |",
+            "| reward | \(config.reward == .dense ? "dense (shaped)" : "sparse (1 while the success test holds, else 0)") |",
             "| experts, demonstrations | \(config.experts)\(config.experts == .scripted ? "" : " (\(config.expertSteps) steps per expert)"), \(config.demos ?? "collected into demos/")\(config.demoOnlyTasks > 0 ? "; \(config.demoOnlyTaskIndices.count) demo-only tasks" : "") |",
             "| image | \(config.imageHeight) × \(config.imageWidth) |",
             "| meta-training tasks | \(config.metaTrainTasks) |",

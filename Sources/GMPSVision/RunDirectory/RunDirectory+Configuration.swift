@@ -8,14 +8,19 @@ public protocol RunConfiguration: Codable, Equatable, Sendable {
     func invalidSetting() -> InvalidSetting?
     /// Meta-iterations: a checkpoint of the run is at most this far.
     var iterationCount: Int { get }
+    /// Settings added after run directories existed whose absence has one meaning: what every
+    /// run did before them (`reward`: dense). A config.json may lack these and still load.
+    static var settingsOlderRunsLack: Set<String> { get }
 }
 
 extension GMPSConfig: RunConfiguration {
     public var iterationCount: Int { iterations }
+    public static let settingsOlderRunsLack: Set<String> = ["reward"]
 }
 
 extension BaselineConfig: RunConfiguration {
     public var iterationCount: Int { gmps.iterations }
+    public static var settingsOlderRunsLack: Set<String> { GMPSConfig.settingsOlderRunsLack }
 }
 
 /// A setting that differs between a run's `config.json` and the settings now given.
@@ -64,7 +69,7 @@ extension RunDirectory {
         }
         // Every key the configuration writes (an optional left unset writes none).
         let missing = (JSONFields.keys(try JSONEncoder().encode(config)) ?? [])
-            .subtracting(JSONFields.keys(data) ?? []).sorted()
+            .subtracting(JSONFields.keys(data) ?? []).subtracting(C.settingsOlderRunsLack).sorted()
         if !missing.isEmpty {
             throw Failure.damaged(path: path, problem: "it lacks the setting\(missing.count == 1 ? "" : "s") \(missing.joined(separator: ", ")), so the run's settings are unknown (if the run used the defaults, add them)")
         }

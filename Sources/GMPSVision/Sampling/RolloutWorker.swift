@@ -14,6 +14,8 @@ import VisionEnvs
 public final class RolloutWorker {
     public let policy: MetaPolicy
     public let environment: EnvironmentName
+    /// What the environments pay per step (the rollouts' rewards).
+    public let reward: RewardKind
     private var environments: [VisionEnv] = []
     private let imageHeight: Int
     private let imageWidth: Int
@@ -30,9 +32,10 @@ public final class RolloutWorker {
 
     /// `maxTrajectories`: the most rollouts one `collect` runs at once (more grow the buffers).
     public init(policy: MetaPolicy, environment: EnvironmentName, imageHeight: Int, imageWidth: Int,
-                maxTrajectories: Int) throws {
+                maxTrajectories: Int, reward: RewardKind = .dense) throws {
         self.policy = policy
         self.environment = environment
+        self.reward = reward
         self.imageHeight = imageHeight
         self.imageWidth = imageWidth
         workspace = policy.network.makeWorkspace(maxBatch: 1)
@@ -41,15 +44,15 @@ public final class RolloutWorker {
         try grow(to: max(maxTrajectories, 1))
     }
 
-    /// A worker for the configuration's environment and image size.
+    /// A worker for the configuration's environment, reward and image size.
     public convenience init(policy: MetaPolicy, config: GMPSConfig, maxTrajectories: Int) throws {
         try self.init(policy: policy, environment: config.environment, imageHeight: config.imageHeight,
-                      imageWidth: config.imageWidth, maxTrajectories: maxTrajectories)
+                      imageWidth: config.imageWidth, maxTrajectories: maxTrajectories, reward: config.reward)
     }
 
     private func grow(to count: Int) throws {
         while environments.count < count {
-            environments.append(try VisionEnv(environment, imageHeight: imageHeight, imageWidth: imageWidth))
+            environments.append(try VisionEnv(environment, imageHeight: imageHeight, imageWidth: imageWidth, reward: reward))
         }
         workspace = policy.network.makeWorkspace(maxBatch: count)
         headWorkspace = policy.head.makeWorkspace(maxBatch: count)
