@@ -23,6 +23,8 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
 
     @OptionGroup var environment: EnvironmentOrPushOption
 
+    @OptionGroup var reward: RewardOption
+
     @Option(help: "Run directory (required for maml-pg and multitask-bc; pg-scratch and expert write summary.json there if given).")
     var out: String?
 
@@ -73,7 +75,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
          "learningRate": "--learning-rate", "finalLearningRate": "--learning-rate", "pretrainLearningRate": "--learning-rate",
          "scratchLearningRate": "--learning-rate", "initialAlpha": "--alpha", "initialBiasVectorAlpha": "--alpha",
          "iterations": "--iterations", "pretrainSteps": algo == .multitaskBC ? "--iterations" : "--pretrain-steps",
-         "threads": "--threads", "seed": "--seed"]) { first, _ in first }
+         "threads": "--threads", "seed": "--seed", "reward": "--reward"]) { first, _ in first }
     }
 
     /// maml-pg splits each meta-batch over the ranks as GMPS does; the other baselines run as one process.
@@ -97,6 +99,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
     /// algorithm fixes (maml-pg explores per step; multitask-bc only clones).
     private func configuration() -> BaselineConfig {
         var gmps = GMPSConfig(environment: environment.name)
+        gmps.reward = reward.value()
         gmps.seed = seed
         gmps.threads = threads
         metaBatch.apply(to: &gmps)
@@ -190,7 +193,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
         let results: [GoalEvaluation]
         if config.algorithm == .expert {
             results = try ExpertEvaluation.evaluate(environment: gmps.environment, goals: goals, draws: draws,
-                                                    steps: adaptSteps)
+                                                    steps: adaptSteps, reward: gmps.reward)
         } else {
             let policy = try MetaPolicy(config: gmps)
             let scratch = PolicyGradientFromScratch(policy: policy, trajectories: gmps.trajectoriesPerTask, steps: adaptSteps,
@@ -198,7 +201,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
                                                     useAdam: config.scratchAdam, discount: gmps.discount)
             let workers = try (0..<threads).map { _ in
                 try RolloutWorker(policy: policy, environment: gmps.environment, imageHeight: gmps.imageHeight,
-                                  imageWidth: gmps.imageWidth, maxTrajectories: gmps.trajectoriesPerTask)
+                                  imageWidth: gmps.imageWidth, maxTrajectories: gmps.trajectoriesPerTask, reward: gmps.reward)
             }
             let workspaces = (0..<threads).map { _ in policy.network.makeWorkspace(maxBatch: gmps.environment.horizon) }
             results = try scratch.evaluate(goals: goals, draws: draws, seed: seed, workers: workers, workspaces: workspaces)
@@ -207,6 +210,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
         var object = summary.jsonObject
         object["algorithm"] = config.algorithm.rawValue
         object["env"] = gmps.environment.rawValue
+        object["reward"] = gmps.reward.rawValue
         object["goals"] = goals.count
         object["draws"] = draws
         object["trajectories"] = gmps.trajectoriesPerTask

@@ -22,6 +22,8 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
 
     @OptionGroup var environment: EnvironmentOption
 
+    @OptionGroup var reward: RewardOption
+
     @Option(help: "An expert folder written by `gmps-vision experts`, or scripted.") var experts: String
 
     @Option(help: "Episodes per task.") var perTask: Int
@@ -64,9 +66,10 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
         } else {
             goals = try TaskDistribution(name).metaSplit(seed: goalSplit.goalSeed, trainCount: tasks ?? 10, testCount: 0).train
         }
-        let collection = DemoCollection(environment: name, experts: set, expertsDescription: experts, goals: goals,
+        var collection = DemoCollection(environment: name, experts: set, expertsDescription: experts, goals: goals,
                                         episodesPerTask: perTask, noiseStd: noise, seed: seed, imageHeight: size.height,
                                         imageWidth: size.width, workers: workers, assets: models.locator)
+        collection.reward = reward.value()
         let group = Launch.group
         let share = group.share(of: goals.count).count
         let display = group.isRoot ? ProgressDisplay(stage: "demos \(name) (episodes\(group.size > 1 ? " of rank 0's tasks" : ""))", total: share * perTask) : nil
@@ -82,7 +85,7 @@ struct DemosCommand: ParsableCommand, RunsOnRanks {
         let steps = manifest.tasks.map(\.steps).reduce(0, +)
         if output.json {
             try printJSON([
-                "env": name.rawValue, "experts": experts, "out": out, "tasks": manifest.tasks.count, "ranks": group.size,
+                "env": name.rawValue, "reward": reward.value().rawValue, "experts": experts, "out": out, "tasks": manifest.tasks.count, "ranks": group.size,
                 "episodes": episodes, "env_steps": steps, "success_rate": successRate,
                 "image": [size.height, size.width], "noise_std": Double("\(noise)") ?? Double(noise), "seconds": seconds,
             ])

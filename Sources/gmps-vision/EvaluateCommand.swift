@@ -33,6 +33,8 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "Seed of the adaptation noise.") var seed: UInt64 = 1
 
+    @OptionGroup var reward: RewardOption
+
     @OptionGroup var output: JSONOption
 
     func validate() throws {
@@ -52,8 +54,10 @@ struct EvaluateCommand: ParsableCommand {
     }
 
     func run() throws {
-        let (directory, config) = try RunDirectory.existingRun(
+        var (directory, config) = try RunDirectory.existingRun(
             runDirectory, hint: "train one with `gmps-vision meta-train --out \(runDirectory)`")
+        // Adaptation may be scored with another reward than the run trained with.
+        config.reward = reward.value(or: config.reward)
         let policy = try MetaPolicy(config: config)
         let state = try MetaCheckpoint.load(from: directory, policy: policy, iterations: config.iterations)
         let testGoals: [Goal]
@@ -73,6 +77,7 @@ struct EvaluateCommand: ParsableCommand {
         if output.json {
             var object = summary.jsonObject
             object["env"] = config.environment.rawValue
+            object["reward"] = config.reward.rawValue
             object["goals"] = testGoals.count
             object["draws"] = draws
             object["trajectories"] = k

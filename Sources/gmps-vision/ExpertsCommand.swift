@@ -24,6 +24,8 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
 
     @OptionGroup var environment: EnvironmentOption
 
+    @OptionGroup var reward: RewardOption
+
     @OptionGroup var folder: OutputFolderOption
 
     @Option(help: "per-task (one expert per task) or goal-conditioned (one for all tasks).") var mode: ExpertModeArgument = .perTask
@@ -53,7 +55,7 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
         let name = environment.name, out = folder.path
         let goals = try TaskDistribution(name).metaSplit(seed: goalSplit.goalSeed, trainCount: tasks, testCount: 0).train
         let training = ExpertTraining(environment: name, mode: mode.value, goals: goals, stepsPerExpert: steps, seed: seed,
-                                      workers: workers, assets: models.locator)
+                                      reward: reward.value(), workers: workers, assets: models.locator)
         // Environment steps of this rank's experts; one that stops early counts its whole budget.
         let group = Launch.group
         let jobs = group.share(of: mode == .perTask ? tasks : 1).count
@@ -68,7 +70,7 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
         let envSteps = manifest.experts.map(\.envSteps).reduce(0, +)
         if output.json {
             let object: [String: Any] = [
-                "env": name.rawValue, "mode": mode.value.rawValue, "out": out,
+                "env": name.rawValue, "reward": reward.value().rawValue, "mode": mode.value.rawValue, "out": out,
                 "experts": manifest.tasks.map { t -> [String: Any] in
                     ["task": t.task, "goal": t.goal.coordinates, "success": t.success, "return": t.episodeReturn,
                      "noisy_success": t.noisySuccess]

@@ -151,7 +151,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
 
         if output.json {
             var object: [String: Any] = [
-                "env": config.environment.rawValue, "run_dir": run.url.path, "goals": goalCount, "draws": drawCount,
+                "env": config.environment.rawValue, "reward": config.reward.rawValue, "run_dir": run.url.path, "goals": goalCount, "draws": drawCount,
                 "iterations": state.iteration, "on_policy_samples": state.onPolicySamples,
                 "pre_success": gmps.preSuccess, "post_success": gmps.postSuccess.first ?? 0,
                 "post_success_by_step": gmps.postSuccess, "post_success_spread": gmps.postSuccessSpread.first ?? 0,

@@ -6,6 +6,8 @@ import VisionEnvs
 /// and is left at the configuration's default when not given. Their bounds are the
 /// configuration's (`GMPSConfig.invalidSetting()`).
 struct GMPSOptions: ParsableArguments {
+    @OptionGroup var reward: RewardOption
+
     @OptionGroup var metaBatch: MetaBatchOptions
 
     @OptionGroup var sources: ExpertOptions
@@ -47,7 +49,7 @@ struct GMPSOptions: ParsableArguments {
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
         "imageWidth": "--size", "daggerStartIteration": "--dagger-start",
         "daggerShare": "--dagger-share", "anchorWeight": "--anchor-weight", "seed": "--seed", "threads": "--threads",
-        "adaptedParameters": "--adapt", "secondOrder": "--second-order",
+        "adaptedParameters": "--adapt", "secondOrder": "--second-order", "reward": "--reward",
     ]) { first, _ in first }
 
     func validate() throws {
@@ -74,6 +76,7 @@ struct GMPSOptions: ParsableArguments {
     /// `config` with every given option applied.
     private func apply(to config: GMPSConfig) -> GMPSConfig {
         var config = config
+        if let reward = reward.reward { config.reward = reward }
         metaBatch.apply(to: &config)
         sources.apply(to: &config)
         if let demosPerTask { config.demosPerTask = demosPerTask }
