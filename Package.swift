@@ -32,6 +32,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", path: "Sources/COpenBLAS", pkgConfig: "openblas"),
         .systemLibrary(name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng"),
         .systemLibrary(name: "CJPEG", path: "Sources/CJPEG", pkgConfig: "libjpeg"),
+        // giflib, for the animated episodes of a run's report.
+        .systemLibrary(name: "CGIF", path: "Sources/CGIF", pkgConfig: "libgif"),
         .systemLibrary(name: "CMuJoCo", path: "Sources/CMuJoCo"),
         // Open MPI, for task- and data-parallel runs under mpirun (see ProcessGroup).
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),
@@ -40,7 +42,7 @@ let package = Package(
 
         // MARK: Leaves: pixels and networks
 
-        .target(name: "Renderer", dependencies: ["CPNG", "CJPEGErrors"]),
+        .target(name: "Renderer", dependencies: ["CPNG", "CJPEGErrors", "CGIF"]),
         .target(name: "ConvNet", dependencies: ["COpenBLAS"]),
 
         // MARK: Worlds: MuJoCo physics seen through the Renderer
@@ -64,7 +66,8 @@ let package = Package(
 
         // MARK: Tests, one target per library target, plus CLI smoke tests
 
-        .testTarget(name: "RendererTests", dependencies: ["Renderer"]),
+        // RendererTests read GIFs back with giflib's own decoder (DGifSlurp), not ours.
+        .testTarget(name: "RendererTests", dependencies: ["Renderer", "CGIF"]),
         .testTarget(name: "ConvNetTests", dependencies: ["ConvNet"]),
         .testTarget(name: "VisionEnvsTests", dependencies: ["VisionEnvs"]),
         .testTarget(name: "GMPSVisionTests", dependencies: ["GMPSVision"]),

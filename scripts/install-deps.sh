@@ -3,7 +3,7 @@
 # Idempotent: a second run installs nothing. Uses sudo when not running as root.
 set -euo pipefail
 
-packages=(pkg-config libopenblas-dev libmujoco-dev libpng-dev libjpeg-dev libopenmpi-dev openmpi-bin)
+packages=(pkg-config libopenblas-dev libmujoco-dev libpng-dev libjpeg-dev libgif-dev libopenmpi-dev openmpi-bin)
 
 missing=()
 for package in "${packages[@]}"; do

@@ -135,7 +135,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
 
         // Pictures and the report.
         let sheets = try timed("frames") {
-            try pipeline.writeContactSheets(theta: state.theta, alpha: state.alpha,
+            try pipeline.writeEpisodePictures(theta: state.theta, alpha: state.alpha,
                                             goals: Array(testGoals.prefix(2)), seed: config.seed)
         }
         if pipeline.environmentSteps.evaluation > 0 {

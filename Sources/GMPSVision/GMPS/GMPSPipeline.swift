@@ -188,22 +188,26 @@ extension GMPSPipeline {
         return result.steps.last ?? theta
     }
 
-    /// Contact sheets of held-out episodes before and after adaptation, goal drawn, written
-    /// as `frames/goal-N-before.png` and `-after.png`; returns (caption, file) pairs.
-    public func writeContactSheets(theta: [Float], alpha: [Float], goals: [Goal], seed: UInt64) throws -> [(caption: String, file: String)] {
+    /// Held-out episodes before and after one adaptation step, goal drawn: a contact sheet
+    /// `frames/goal-N-before.png` (`-after.png`) and an animation `frames/goal-N-before.gif`
+    /// (`-after.gif`) of each.
+    public func writeEpisodePictures(theta: [Float], alpha: [Float], goals: [Goal], seed: UInt64) throws -> [EpisodePictures] {
         let policy = try MetaPolicy(config: config)
-        var sheets: [(caption: String, file: String)] = []
+        var pictures: [EpisodePictures] = []
         for (index, goal) in goals.enumerated() {
             let phi = try adapted(theta: theta, alpha: alpha, goal: goal, steps: 1, seed: seed &+ UInt64(index))
             for (label, parameters) in [("before", theta), ("after", phi)] {
                 let frames = try episodeFrames(policy: policy, parameters: parameters, goal: goal, frameHeight: 96,
-                                               frameWidth: 128, every: 5)
-                let file = "frames/goal-\(index + 1)-\(label).png"
-                try run.write(try PNGFile.encode(ContactSheet.compose(frames, columns: 6)), to: file)
-                sheets.append(("\(goal), \(label) adaptation (every 5th step)", file))
+                                               frameWidth: 128)
+                let name = "frames/goal-\(index + 1)-\(label)"
+                let sheet = ContactSheet.compose(EpisodePictures.sheetFrames(of: frames), columns: 6)
+                try run.write(try PNGFile.encode(sheet), to: name + ".png")
+                try run.write(try GIFFile.encode(frames, path: run.file(name + ".gif").path), to: name + ".gif")
+                pictures.append(EpisodePictures(caption: "\(goal), \(label) adaptation", sheet: name + ".png",
+                                                animation: name + ".gif"))
             }
         }
-        return sheets
+        return pictures
     }
 }
 

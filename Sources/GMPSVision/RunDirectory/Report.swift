@@ -1,8 +1,9 @@
 import Foundation
 import Renderer
 
-/// `report.md` of a run: the configuration in brief, the results table, learning curves and
-/// contact sheets of held-out episodes before and after adaptation (written beside it as PNG).
+/// `report.md` of a run: the configuration in brief, the results table, learning curves, and
+/// held-out episodes before and after adaptation as contact sheets and animations (written
+/// beside it as PNG and GIF).
 public struct RunReport {
     public var title: String
     public var config: GMPSConfig
@@ -11,8 +12,8 @@ public struct RunReport {
     public var results: [(label: String, summary: EvaluationSummary, samples: Int?)]
     public var evaluationDraws: Int
     public var evaluationGoals: Int
-    /// Contact sheets already written into the run directory: (caption, file name).
-    public var sheets: [(caption: String, file: String)]
+    /// Episode pictures already written into the run directory.
+    public var sheets: [EpisodePictures]
     public var stageSeconds: [(stage: String, seconds: Double)]
     /// Environment steps of each stage (by the stage's name in `stageSeconds`), by kind.
     public var stageSteps: [String: Int]
@@ -21,7 +22,7 @@ public struct RunReport {
 
     public init(title: String, config: GMPSConfig, progress: [IterationLog],
                 results: [(label: String, summary: EvaluationSummary, samples: Int?)], evaluationDraws: Int,
-                evaluationGoals: Int, sheets: [(caption: String, file: String)],
+                evaluationGoals: Int, sheets: [EpisodePictures],
                 stageSeconds: [(stage: String, seconds: Double)], stageSteps: [String: Int] = [:], notes: [String] = []) {
         self.title = title
         self.config = config
@@ -120,8 +121,14 @@ public struct RunReport {
             lines.append("")
         }
         if !sheets.isEmpty {
-            lines += ["## Held-out episodes", "", "The goal marker is drawn for people; the policy never sees it.", ""]
-            for sheet in sheets { lines += ["\(sheet.caption)", "", "![\(sheet.caption)](\(sheet.file))", ""] }
+            lines += ["## Held-out episodes", "",
+                      "The goal marker is drawn for people; the policy never sees it. Each episode as a contact sheet "
+                      + "(every \(EpisodePictures.sheetStride)th step) and, beside it, as an animation (every step, "
+                      + "\(100 / GIFFile.defaultFrameDelay) frames per second).", ""]
+            for sheet in sheets {
+                lines += ["\(sheet.caption)", "",
+                          "![\(sheet.caption), contact sheet](\(sheet.sheet)) ![\(sheet.caption), animation](\(sheet.animation))", ""]
+            }
         }
         if !stageSeconds.isEmpty {
             lines += ["## Environment steps and wall time by stage", "",
