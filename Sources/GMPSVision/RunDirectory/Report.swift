@@ -39,28 +39,36 @@ public struct RunReport {
     /// Writes the plots and `report.md` into `run`.
     public func write(to run: RunDirectory) throws {
         let samples = progress.map { Double($0.onPolicySamples) }
-        var success = LineChart(yRange: 0...1)
+        var success = LineChart(yRange: 0...1, xTitle: "on-policy samples", yTitle: "success (meta-training tasks)")
         success.series = [
-            .init(points: Array(zip(samples, progress.map(\.preSuccess))).map { (x: $0.0, y: $0.1) }, color: (150, 150, 150)),
-            .init(points: Array(zip(samples, progress.map(\.postSuccess))).map { (x: $0.0, y: $0.1) }, color: (200, 60, 40)),
+            .init(points: Array(zip(samples, progress.map(\.preSuccess))).map { (x: $0.0, y: $0.1) }, color: Self.beforeColor,
+                  name: "before adaptation"),
+            .init(points: Array(zip(samples, progress.map(\.postSuccess))).map { (x: $0.0, y: $0.1) }, color: Self.afterColor,
+                  name: "after 1 step"),
         ]
-        var loss = LineChart()
+        var loss = LineChart(xTitle: "on-policy samples", yTitle: "imitation loss")
         loss.series = [.init(points: Array(zip(samples, progress.map(\.imitationLoss))).map { (x: $0.0, y: $0.1) },
-                             color: (40, 90, 200))]
+                             color: (40, 90, 200), name: "adapted policies")]
         if !progress.isEmpty {
             try run.write(try PNGFile.encode(success.render()), to: "plots/success.png")
             try run.write(try PNGFile.encode(loss.render()), to: "plots/imitation_loss.png")
         }
         if !validations.isEmpty {
-            var validation = LineChart(yRange: 0...1)
+            var validation = LineChart(yRange: 0...1, xTitle: "meta-iteration", yTitle: "success (validation goals)")
+            let steps = config.validationAdaptationSteps
             validation.series = [
-                .init(points: validations.map { (x: Double($0.iteration), y: $0.pre) }, color: (150, 150, 150)),
-                .init(points: validations.map { (x: Double($0.iteration), y: $0.post) }, color: (200, 60, 40)),
+                .init(points: validations.map { (x: Double($0.iteration), y: $0.pre) }, color: Self.beforeColor,
+                      name: "before adaptation"),
+                .init(points: validations.map { (x: Double($0.iteration), y: $0.post) }, color: Self.afterColor,
+                      name: "after \(steps) step\(steps == 1 ? "" : "s")"),
             ]
             try run.write(try PNGFile.encode(validation.render()), to: "plots/validation_success.png")
         }
         try run.write(Data(markdown.utf8), to: "report.md")
     }
+
+    /// Curves before adaptation are grey, after it red, in every plot.
+    static let beforeColor: (UInt8, UInt8, UInt8) = (150, 150, 150), afterColor: (UInt8, UInt8, UInt8) = (200, 60, 40)
 
     public var markdown: String {
         var lines = ["# \(title)", ""]

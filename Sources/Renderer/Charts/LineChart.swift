@@ -1,16 +1,23 @@
 import Foundation
 
-/// Line charts drawn straight into an `RGBImage`: axes, ticks labelled with a tiny bitmap
-/// font, and one polyline per series. Enough for learning curves in a run's report without any
-/// plotting library.
+/// Line charts drawn straight into an `RGBImage`: axes, ticks, axis titles and a legend in a
+/// small bitmap font, and one polyline per series. Enough for learning curves in a run's report
+/// without any plotting library.
+///
+/// Layout: the margins always leave room for the axis titles, so a chart with titles has its
+/// plot exactly where the same chart without them has it; a legend (when a series is named)
+/// sits in a box above the plot, right-aligned.
 public struct LineChart: Sendable {
     public struct Series: Sendable {
         public var points: [(x: Double, y: Double)]
         public var color: (UInt8, UInt8, UInt8)
+        /// The series' entry in the legend; nil leaves it out.
+        public var name: String?
 
-        public init(points: [(x: Double, y: Double)], color: (UInt8, UInt8, UInt8)) {
+        public init(points: [(x: Double, y: Double)], color: (UInt8, UInt8, UInt8), name: String? = nil) {
             self.points = points
             self.color = color
+            self.name = name
         }
     }
 
@@ -19,19 +26,30 @@ public struct LineChart: Sendable {
     public var series: [Series] = []
     /// Fixed y range (e.g. 0...1 for success); nil fits the data.
     public var yRange: ClosedRange<Double>?
+    /// What the x axis measures, centred below the tick labels.
+    public var xTitle: String?
+    /// What the y axis measures, reading upwards left of the tick labels.
+    public var yTitle: String?
 
-    public init(width: Int = 480, height: Int = 300, yRange: ClosedRange<Double>? = nil) {
+    public init(width: Int = 480, height: Int = 300, yRange: ClosedRange<Double>? = nil,
+                xTitle: String? = nil, yTitle: String? = nil) {
         self.width = width
         self.height = height
         self.yRange = yRange
+        self.xTitle = xTitle
+        self.yTitle = yTitle
     }
 
-    /// Margins leave room for tick labels: left for y, bottom for x.
-    private let left = 44, right = 12, top = 12, bottom = 24
+    /// Margins: left for the y title and tick labels, bottom for the x tick labels and title,
+    /// top for the legend when there is one.
+    private let left = 58, right = 12, bottom = 36, topWithoutLegend = 12
+    static let textColor: (UInt8, UInt8, UInt8) = (40, 40, 40)
 
     public func render() -> RGBImage {
         var image = RGBImage(width: width, height: height, fill: (255, 255, 255))
         let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
+        let layout = self.layout
+        let top = layout.plot.top
         guard !all.isEmpty, width > left + right + 10, height > top + bottom + 10 else { return image }
         var xMin = all.map(\.x).min() ?? 0, xMax = all.map(\.x).max() ?? 1
         var yMin = yRange?.lowerBound ?? (all.map(\.y).min() ?? 0)
@@ -44,7 +62,7 @@ public struct LineChart: Sendable {
         func px(_ x: Double) -> Int { left + Int(((x - xMin) / (xMax - xMin) * plotWidth).rounded()) }
         func py(_ y: Double) -> Int { top + Int(((yMax - y) / (yMax - yMin) * plotHeight).rounded()) }
 
-        let grey: (UInt8, UInt8, UInt8) = (210, 210, 210), black: (UInt8, UInt8, UInt8) = (40, 40, 40)
+        let grey: (UInt8, UInt8, UInt8) = (210, 210, 210), black = Self.textColor
         for tick in 0...4 {
             let y = yMin + (yMax - yMin) * Double(tick) / 4
             drawLine(&image, (left, py(y)), (width - right, py(y)), grey)
@@ -62,7 +80,85 @@ public struct LineChart: Sendable {
             }
             if points.count == 1 { drawLine(&image, (px(points[0].x) - 2, py(points[0].y)), (px(points[0].x) + 2, py(points[0].y)), line.color, thick: true) }
         }
+        if let xTitle {
+            drawText(&image, xTitle, centerX: (left + width - right) / 2, top: height - 4 - BitmapFont.glyphHeight, black)
+        }
+        if let yTitle {
+            let middle = (top + height - bottom) / 2
+            BitmapFont.drawUpwards(yTitle, into: &image, left: 4, bottom: middle + BitmapFont.width(of: yTitle) / 2, color: black)
+        }
+        if let box = layout.legend { drawLegend(&image, in: box) }
         return image
+    }
+
+    // MARK: Layout and legend
+
+    /// A rectangle of pixels: x in left..<right, y in top..<bottom.
+    struct PixelBox: Equatable {
+        var left: Int, top: Int, right: Int, bottom: Int
+
+        func contains(_ x: Int, _ y: Int) -> Bool { x >= left && x < right && y >= top && y < bottom }
+    }
+
+    /// The plot area (axes on its left and bottom edges) and the legend's box, if any.
+    var layout: (plot: PixelBox, legend: PixelBox?) {
+        let rows = legendRows
+        guard !rows.isEmpty else {
+            return (PixelBox(left: left, top: topWithoutLegend, right: width - right, bottom: height - bottom), nil)
+        }
+        let contentWidth = rows.map { row in row.map(legendEntryWidth).reduce(0, +) + Self.legendGap * (row.count - 1) }.max() ?? 0
+        let boxHeight = rows.count * (BitmapFont.glyphHeight + Self.legendRowGap) - Self.legendRowGap + 2 * Self.legendPadding
+        let box = PixelBox(left: width - right - contentWidth - 2 * Self.legendPadding, top: 4,
+                           right: width - right, bottom: 4 + boxHeight)
+        return (PixelBox(left: left, top: box.bottom + 6, right: width - right, bottom: height - bottom), box)
+    }
+
+    private static let legendPadding = 4, legendGap = 10, legendRowGap = 4, swatchWidth = 12
+
+    private func legendEntryWidth(_ entry: Series) -> Int {
+        Self.swatchWidth + 4 + BitmapFont.width(of: entry.name ?? "")
+    }
+
+    /// The named series, in order, in rows that fit between the margins.
+    private var legendRows: [[Series]] {
+        let available = width - left - right - 2 * Self.legendPadding
+        var rows: [[Series]] = []
+        var rowWidth = 0
+        for entry in series where entry.name != nil {
+            let entryWidth = legendEntryWidth(entry)
+            if let last = rows.indices.last, rowWidth + Self.legendGap + entryWidth <= available {
+                rows[last].append(entry)
+                rowWidth += Self.legendGap + entryWidth
+            } else {
+                rows.append([entry])
+                rowWidth = entryWidth
+            }
+        }
+        return rows
+    }
+
+    /// A white box with a grey border; per named series a swatch of its colour and its name.
+    private func drawLegend(_ image: inout RGBImage, in box: PixelBox) {
+        for y in box.top..<box.bottom {
+            for x in box.left..<box.right where x >= 0 && y >= 0 && x < image.width && y < image.height {
+                let border = x == box.left || x == box.right - 1 || y == box.top || y == box.bottom - 1
+                image[x, y] = border ? (160, 160, 160) : (255, 255, 255)
+            }
+        }
+        for (rowIndex, row) in legendRows.enumerated() {
+            let top = box.top + Self.legendPadding + rowIndex * (BitmapFont.glyphHeight + Self.legendRowGap)
+            var x = box.left + Self.legendPadding
+            for entry in row {
+                // The swatch: five rows level with the letters, in the series' colour.
+                for sy in (top + 1)..<(top + 6) {
+                    for sx in x..<(x + Self.swatchWidth) where sx >= 0 && sy >= 0 && sx < image.width && sy < image.height {
+                        image[sx, sy] = entry.color
+                    }
+                }
+                BitmapFont.draw(entry.name ?? "", into: &image, left: x + Self.swatchWidth + 4, top: top, color: Self.textColor)
+                x += legendEntryWidth(entry) + Self.legendGap
+            }
+        }
     }
 
     /// Bresenham, clipped to the image; `thick` draws a 2×2 pen.
@@ -97,60 +193,6 @@ public struct LineChart: Sendable {
 
     private func drawText(_ image: inout RGBImage, _ text: String, left: Int, top: Int,
                           _ color: (UInt8, UInt8, UInt8)) {
-        var x = left
-        for character in text {
-            for (row, bits) in BitmapFont.glyph(character).enumerated() {
-                for column in 0..<5 where bits & (1 << (4 - column)) != 0 {
-                    let (px, py) = (x + column, top + row)
-                    if px >= 0, py >= 0, px < image.width, py < image.height { image[px, py] = color }
-                }
-            }
-            x += 6
-        }
-    }
-}
-
-/// A 5×7 bitmap font for tick labels: digits, sign, point and the k/M suffixes.
-enum BitmapFont {
-    static func width(of text: String) -> Int { max(0, text.count * 6 - 1) }
-
-    /// Seven rows of five bits, most significant bit leftmost.
-    static func glyph(_ character: Character) -> [UInt8] {
-        switch character {
-        case "0": return [0x0E, 0x11, 0x13, 0x15, 0x19, 0x11, 0x0E]
-        case "1": return [0x04, 0x0C, 0x04, 0x04, 0x04, 0x04, 0x0E]
-        case "2": return [0x0E, 0x11, 0x01, 0x02, 0x04, 0x08, 0x1F]
-        case "3": return [0x1F, 0x02, 0x04, 0x02, 0x01, 0x11, 0x0E]
-        case "4": return [0x02, 0x06, 0x0A, 0x12, 0x1F, 0x02, 0x02]
-        case "5": return [0x1F, 0x10, 0x1E, 0x01, 0x01, 0x11, 0x0E]
-        case "6": return [0x06, 0x08, 0x10, 0x1E, 0x11, 0x11, 0x0E]
-        case "7": return [0x1F, 0x01, 0x02, 0x04, 0x08, 0x08, 0x08]
-        case "8": return [0x0E, 0x11, 0x11, 0x0E, 0x11, 0x11, 0x0E]
-        case "9": return [0x0E, 0x11, 0x11, 0x0F, 0x01, 0x02, 0x0C]
-        case "-": return [0x00, 0x00, 0x00, 0x1F, 0x00, 0x00, 0x00]
-        case ".": return [0x00, 0x00, 0x00, 0x00, 0x00, 0x0C, 0x0C]
-        case "k": return [0x10, 0x10, 0x12, 0x14, 0x18, 0x14, 0x12]
-        case "M": return [0x11, 0x1B, 0x15, 0x15, 0x11, 0x11, 0x11]
-        default: return [0, 0, 0, 0, 0, 0, 0]
-        }
-    }
-
-    /// A short label: 0.25, 12, 3.5k, 1.2M.
-    static func label(_ value: Double) -> String {
-        let magnitude = abs(value)
-        if magnitude >= 1e6 { return trimmed(value / 1e6, digits: 1) + "M" }
-        if magnitude >= 1e4 { return trimmed(value / 1e3, digits: 0) + "k" }
-        if magnitude >= 1e3 { return trimmed(value / 1e3, digits: 1) + "k" }
-        if magnitude >= 10 { return trimmed(value, digits: 0) }
-        return trimmed(value, digits: 2)
-    }
-
-    private static func trimmed(_ value: Double, digits: Int) -> String {
-        var text = String(format: "%.\(digits)f", value)
-        if text.contains(".") {
-            while text.hasSuffix("0") { text.removeLast() }
-            if text.hasSuffix(".") { text.removeLast() }
-        }
-        return text == "-0" ? "0" : text
+        BitmapFont.draw(text, into: &image, left: left, top: top, color: color)
     }
 }

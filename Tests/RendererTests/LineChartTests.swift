@@ -1,0 +1,110 @@
+import Testing
+@testable import Renderer
+
+/// Charts people can read: letters in the bitmap font, axis titles, and a legend naming each
+/// series in its colour.
+struct LineChartTests {
+    static let white: (UInt8, UInt8, UInt8) = (255, 255, 255)
+    static let ink: (UInt8, UInt8, UInt8) = (0, 0, 0)
+
+    /// Glyphs as a person draws them ("#" ink), the oracle for the font's bits.
+    static let drawnA = [" ### ", "#   #", "#   #", "#   #", "#####", "#   #", "#   #"]
+    static let drawnB = ["#    ", "#    ", "# ## ", "##  #", "#   #", "#   #", "#### "]
+
+    static func isInk(_ pixel: (UInt8, UInt8, UInt8)) -> Bool { pixel == ink }
+
+    @Test func textAbPutsEachGlyphInItsOwnBox() {
+        var image = RGBImage(width: 20, height: 12, fill: Self.white)
+        BitmapFont.draw("Ab", into: &image, left: 2, top: 3, color: Self.ink)
+        for y in 0..<12 {
+            for x in 0..<20 {
+                var expected = false
+                if (3..<10).contains(y) {
+                    let row = y - 3
+                    if (2..<7).contains(x) { expected = Array(Self.drawnA[row])[x - 2] == "#" }
+                    if (8..<13).contains(x) { expected = Array(Self.drawnB[row])[x - 8] == "#" }
+                }
+                #expect(Self.isInk(image[x, y]) == expected, "pixel (\(x), \(y))")
+            }
+        }
+        #expect(BitmapFont.width(of: "Ab") == 11)
+    }
+
+    @Test func upwardTextIsTheGlyphTurnedAQuarterLeft() {
+        var image = RGBImage(width: 12, height: 12, fill: Self.white)
+        BitmapFont.drawUpwards("A", into: &image, left: 2, bottom: 9, color: Self.ink)
+        for y in 0..<12 {
+            for x in 0..<12 {
+                // Glyph row r is image column 2 + r; glyph column c is image row 9 − c.
+                let (row, column) = (x - 2, 9 - y)
+                let expected = (0..<7).contains(row) && (0..<5).contains(column) && Array(Self.drawnA[row])[column] == "#"
+                #expect(Self.isInk(image[x, y]) == expected, "pixel (\(x), \(y))")
+            }
+        }
+    }
+
+    @Test func lettersDigitsAndCommonPunctuationEachHaveTheirOwnGlyph() {
+        let characters = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789.,:;!?'\"-+=_/%*#&()[]<>|×→")
+        let glyphs = characters.map(BitmapFont.glyph)
+        #expect(glyphs.allSatisfy { $0.count == 8 && $0.contains { $0 != 0 } && $0.allSatisfy { $0 < 32 } })
+        #expect(Array("gjpqy,;").allSatisfy { BitmapFont.glyph($0)[7] != 0 }, "descenders reach the eighth row")
+        #expect(Array("Abx0.").allSatisfy { BitmapFont.glyph($0)[7] == 0 })
+        for (i, a) in glyphs.enumerated() {
+            for j in (i + 1)..<glyphs.count where glyphs[j] == a {
+                Issue.record("\(characters[i]) and \(characters[j]) are drawn alike")
+            }
+        }
+        #expect(BitmapFont.glyph(" ").allSatisfy { $0 == 0 })
+        #expect(BitmapFont.glyph("€") == BitmapFont.glyph("?"), "a missing character shows as ?")
+        #expect(["0.25", "12", "3.5k", "12k", "1.2M"] == [0.25, 12, 3500, 12_000, 1_200_000].map(BitmapFont.label))
+    }
+
+    static func chart(titles: Bool) -> LineChart {
+        var chart = LineChart(width: 320, height: 200, yRange: 0...1)
+        if titles { (chart.xTitle, chart.yTitle) = ("on-policy samples", "success") }
+        chart.series = [
+            .init(points: [(0, 0.1), (100, 0.4), (200, 0.3)], color: (150, 150, 150), name: "before"),
+            .init(points: [(0, 0.2), (100, 0.7), (200, 0.9)], color: (200, 60, 40), name: "after 1 step"),
+            .init(points: [(0, 0.5), (200, 0.5)], color: (40, 90, 200), name: "expert"),
+            .init(points: [(0, 0.0), (200, 1.0)], color: (10, 200, 10)),
+        ]
+        return chart
+    }
+
+    @Test func theLegendShowsEachNamedSeriesInItsColour() throws {
+        let chart = Self.chart(titles: true)
+        let image = chart.render()
+        let layout = chart.layout
+        let legend = try #require(layout.legend)
+        #expect(legend.bottom <= layout.plot.top && legend.right <= image.width, "above the plot, inside the image")
+        func count(_ color: (UInt8, UInt8, UInt8), in box: LineChart.PixelBox) -> Int {
+            var count = 0
+            for y in box.top..<box.bottom { for x in box.left..<box.right where image[x, y] == color { count += 1 } }
+            return count
+        }
+        for named in chart.series.prefix(3) {
+            #expect(count(named.color, in: legend) >= 12 * 5, "a swatch of \(named.name ?? "")'s colour")
+        }
+        #expect(count((10, 200, 10), in: legend) == 0, "an unnamed series has no entry")
+        #expect(count(LineChart.textColor, in: legend) > 50, "the names are written")
+        var unnamed = chart
+        for index in unnamed.series.indices { unnamed.series[index].name = nil }
+        #expect(unnamed.layout.legend == nil)
+    }
+
+    @Test func titlesChangeOnlyTheMargins() throws {
+        let (plain, titled) = (Self.chart(titles: false), Self.chart(titles: true))
+        #expect(plain.layout.plot == titled.layout.plot, "titles take no room from the plot")
+        let (a, b) = (plain.render(), titled.render())
+        let plot = titled.layout.plot
+        var (left, below) = (0, 0)
+        for y in 0..<a.height {
+            for x in 0..<a.width where a[x, y] != b[x, y] {
+                #expect(!plot.contains(x, y), "pixel (\(x), \(y)) inside the plot changed")
+                if x < plot.left { left += 1 }
+                if y >= plot.bottom { below += 1 }
+            }
+        }
+        #expect(left > 30 && below > 30, "the y title left of the plot (\(left) pixels), the x title below (\(below))")
+    }
+}
