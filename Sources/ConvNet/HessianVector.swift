@@ -52,42 +52,8 @@ extension GaussianPolicy {
             throw ConvNetError.shapeMismatch("Hessian-vector product: need extras (N,\(e)), actions (N,\(a)), weights (N) and θ, v of \(net.parameterCount) values")
         }
         let act = net.spec.activation
-        let L = net.dense.count
-        // Forward and R-forward. hin[l] (N,d_l) is the input of dense layer l, z[l] (N,o_l) its output
-        // after the activation (the output layer's is μ).
-        var hin: [[Float]] = [], rhin: [[Float]] = [], out: [[Float]] = [], rz: [[Float]] = []
-        let d0 = net.concatCount
-        var h = [Float](repeating: 0, count: n * d0), rh = [Float](repeating: 0, count: n * d0)
-        for i in 0..<n {
-            for j in 0..<e { h[i * d0 + j] = extras[i * e + j] }
-            for j in 0..<b {
-                h[i * d0 + e + j] = theta[net.biasVectorOffset + j]
-                rh[i * d0 + e + j] = v[net.biasVectorOffset + j]
-            }
-        }
-        for l in 0..<L {
-            let (d, o) = net.dense[l]
-            hin.append(h); rhin.append(rh)
-            var z = [Float](repeating: 0, count: n * o), r = [Float](repeating: 0, count: n * o)
-            for i in 0..<n {
-                for k in 0..<o {
-                    z[i * o + k] = theta[net.denseBias[l] + k]
-                    r[i * o + k] = v[net.denseBias[l] + k]
-                }
-            }
-            // z = h Wᵀ + c;  R z = R h Wᵀ + h (R W)ᵀ + R c
-            HessianVector.productAndR(x: h, rx: rh, theta: theta, v: v, weight: net.denseWeight[l], transposed: true,
-                                      rows: n, columns: o, inner: d, beta: 1, y: &z, ry: &r)
-            if l < L - 1 {
-                for i in 0..<(n * o) {
-                    let (y, dy) = HessianVector.activation(act, z[i])
-                    z[i] = y
-                    r[i] *= dy
-                }
-            }
-            out.append(z); rz.append(r)
-            h = z; rh = r
-        }
+        let L = net.dense.count, d0 = net.concatCount
+        let (hin, rhin, out, rz) = rForward(parameters: theta, extras: extras, direction: v, batch: n)
         // The Gaussian log-likelihood and its R-derivative.
         let mu = out[L - 1], rmu = rz[L - 1]
         let s = logStd(theta)
@@ -134,6 +100,82 @@ extension GaussianPolicy {
             delta = nd; rdelta = nrd
         }
         return hv
+    }
+
+    /// R{log π_θ(a_i|x_i)} along v for each sample (N): the directional derivative of every
+    /// log-probability, exact, from one forward and one R-forward pass (same networks as
+    /// `logProbabilityHessianVector`). With Rμ and Rs from the R-forward:
+    ///   R log π_i = Σ_j (a_ij − μ_ij) e^{−2s_j} Rμ_ij + ((a_ij − μ_ij)² e^{−2s_j} − 1) Rs_j
+    /// extras (N,E), actions (N,A), v (P).
+    public func logProbabilityDirectionalDerivatives(parameters theta: [Float], extras: [Float], actions: [Float],
+                                                     direction v: [Float]) throws -> [Float] {
+        let net = network
+        guard net.spec.image == nil else {
+            throw ConvNetError.unsupported("exact directional derivatives need a network without image input")
+        }
+        let e = net.extraCount, a = actionCount
+        let n = e > 0 ? extras.count / e : actions.count / max(a, 1)
+        guard n > 0, extras.count == n * e, actions.count == n * a,
+              theta.count == net.parameterCount, v.count == net.parameterCount else {
+            throw ConvNetError.shapeMismatch("directional derivatives: need extras (N,\(e)), actions (N,\(a)) and θ, v of \(net.parameterCount) values")
+        }
+        let (_, _, out, rz) = rForward(parameters: theta, extras: extras, direction: v, batch: n)
+        let mu = out[net.dense.count - 1], rmu = rz[net.dense.count - 1]
+        let s = logStd(theta)
+        let vs = Array(v[logStdOffset..<(logStdOffset + a)])
+        return (0..<n).map { i in
+            var total: Float = 0
+            for j in 0..<a {
+                let iv = expf(-2 * s[j]), diff = actions[i * a + j] - mu[i * a + j]
+                total += diff * iv * rmu[i * a + j] + (diff * diff * iv - 1) * vs[j]
+            }
+            return total
+        }
+    }
+
+    /// Forward and R-forward of the dense stack on [extras, bias vector] (N rows). hin[l] (N,d_l)
+    /// is dense layer l's input and rhin[l] its R-derivative; out[l] (N,o_l) its output after
+    /// the activation (the last is μ) and rz[l] that output's R-derivative.
+    private func rForward(parameters theta: [Float], extras: [Float], direction v: [Float], batch n: Int)
+        -> (hin: [[Float]], rhin: [[Float]], out: [[Float]], rz: [[Float]]) {
+        let net = network
+        let e = net.extraCount, b = net.biasCount
+        let act = net.spec.activation
+        let L = net.dense.count
+        var hin: [[Float]] = [], rhin: [[Float]] = [], out: [[Float]] = [], rz: [[Float]] = []
+        let d0 = net.concatCount
+        var h = [Float](repeating: 0, count: n * d0), rh = [Float](repeating: 0, count: n * d0)
+        for i in 0..<n {
+            for j in 0..<e { h[i * d0 + j] = extras[i * e + j] }
+            for j in 0..<b {
+                h[i * d0 + e + j] = theta[net.biasVectorOffset + j]
+                rh[i * d0 + e + j] = v[net.biasVectorOffset + j]
+            }
+        }
+        for l in 0..<L {
+            let (d, o) = net.dense[l]
+            hin.append(h); rhin.append(rh)
+            var z = [Float](repeating: 0, count: n * o), r = [Float](repeating: 0, count: n * o)
+            for i in 0..<n {
+                for k in 0..<o {
+                    z[i * o + k] = theta[net.denseBias[l] + k]
+                    r[i * o + k] = v[net.denseBias[l] + k]
+                }
+            }
+            // z = h Wᵀ + c;  R z = R h Wᵀ + h (R W)ᵀ + R c
+            HessianVector.productAndR(x: h, rx: rh, theta: theta, v: v, weight: net.denseWeight[l], transposed: true,
+                                      rows: n, columns: o, inner: d, beta: 1, y: &z, ry: &r)
+            if l < L - 1 {
+                for i in 0..<(n * o) {
+                    let (y, dy) = HessianVector.activation(act, z[i])
+                    z[i] = y
+                    r[i] *= dy
+                }
+            }
+            out.append(z); rz.append(r)
+            h = z; rh = r
+        }
+        return (hin, rhin, out, rz)
     }
 }
 

@@ -64,6 +64,26 @@ struct HessianVectorTests {
         #expect(rel < 5e-3)
     }
 
+    @Test(arguments: [Activation.tanh, .relu])
+    func exactDirectionalDerivativesOfLogProbabilitiesMatchCentralDifferences(_ act: Activation) throws {
+        // R{log π_i} along v for each sample against (log π_i(θ + hu) − log π_i(θ − hu)) / 2h · ‖v‖, in Double.
+        let p = try Problem(.mlp(inputs: 3, hidden: [8, 6], outputs: 2, activation: act, biasVector: 2, initialStd: 0.6),
+                            batch: 7, seed: act == .tanh ? 43 : 44)
+        let exact = try p.policy.logProbabilityDirectionalDerivatives(parameters: p.theta, extras: p.extras,
+                                                                       actions: p.actions, direction: p.v)
+        let h: Float = 1e-3, norm = Float(VectorOps.norm(p.v))
+        var plus = p.theta, minus = p.theta
+        for i in plus.indices { plus[i] += h * p.v[i] / norm; minus[i] -= h * p.v[i] / norm }
+        let lpPlus = try p.policy.logProbabilities(parameters: plus, extras: p.extras, actions: p.actions, batch: p.batch, workspace: p.ws)
+        let lpMinus = try p.policy.logProbabilities(parameters: minus, extras: p.extras, actions: p.actions, batch: p.batch, workspace: p.ws)
+        let central = (0..<p.batch).map { (Double(lpPlus[$0]) - Double(lpMinus[$0])) / Double(2 * h) * Double(norm) }
+        let scale = max(1, central.map(abs).max() ?? 1)
+        let diff = zip(exact, central).map { abs(Double($0) - $1) }.max()! / scale
+        report("R log π exact vs central differences (\(act) MLP)", diff, tolerance: 2e-3)
+        #expect(exact.count == p.batch)
+        #expect(diff < 2e-3)
+    }
+
     @Test func centralDifferenceHessianOfAVisionNetworkIsSymmetric() throws {
         // For networks without an exact product: uᵀ(H v) = vᵀ(H u) checks the central difference.
         let spec = NetworkGradientTests.smallVision
