@@ -38,12 +38,19 @@ public struct InnerStepData: Sendable {
     public var trajectoryCount: Int { trajectoryLength > 0 ? sampleCount / trajectoryLength : 0 }
 }
 
-/// The importance-weighted coefficients of the inner objective, held constant (stop-gradient).
+/// The importance-weighted coefficients of the inner objective, held constant (stop-gradient)
+/// by the inner gradient, and how they move with θ (for the exact meta-gradient).
 public struct InnerCoefficients: Sendable {
     /// (N): c_τt = w_τt Â_τt / K for the per-step log-probabilities.
     public var perStep: [Float]
     /// (K): c_τ = w_τ A_τ / K for the latent's log-density (empty without latents).
     public var perTrajectory: [Float]
+    /// (N): ∂c_τt / ∂r_τt with r the log importance ratio: c_τt where the clip is inactive
+    /// (w = e^r), 0 where it holds w at the clip (a constant there). Â is data (returns of
+    /// the rollouts), so r is the only way c depends on θ.
+    public var perStepSlope: [Float] = []
+    /// (K): ∂c_τ / ∂r_τ likewise (empty without latents).
+    public var perTrajectorySlope: [Float] = []
 }
 
 /// What one inner step computed: φ and the pieces the meta-gradient needs.
@@ -125,12 +132,17 @@ public struct InnerStep: Sendable {
         }
         let clip = importanceWeightClip
         func weight(_ logRatio: Float) -> Float { min(expf(min(logRatio, 20)), clip) }
+        // w = e^r moves with r, so ∂c/∂r = c, until the clip (or the cap at e^20) holds it.
+        func moves(_ logRatio: Float) -> Bool { logRatio < 20 && expf(logRatio) < clip }
         let perStep = (0..<n).map { weight(logRatios[$0]) * data.advantages[$0] / k }
-        var perTrajectory: [Float] = []
+        let perStepSlope = (0..<n).map { moves(logRatios[$0]) ? perStep[$0] : 0 }
+        var perTrajectory: [Float] = [], perTrajectorySlope: [Float] = []
         if let advantages = data.trajectoryAdvantages, data.latents != nil, latentStd != nil {
             perTrajectory = zip(latentLogRatios, advantages).map { weight($0) * $1 / k }
+            perTrajectorySlope = zip(latentLogRatios, perTrajectory).map { moves($0) ? $1 : 0 }
         }
-        return InnerCoefficients(perStep: perStep, perTrajectory: perTrajectory)
+        return InnerCoefficients(perStep: perStep, perTrajectory: perTrajectory,
+                                 perStepSlope: perStepSlope, perTrajectorySlope: perTrajectorySlope)
     }
 
     /// ∇_tail Ĵ with the coefficients held constant (tailCount).
@@ -177,6 +189,55 @@ public struct InnerStep: Sendable {
                 let weight = c.perTrajectory.isEmpty ? 0 : c.perTrajectory[trajectory]
                 let sigma = latentStd ?? 1
                 for j in 0..<b { part[j] = -weight / (sigma * sigma) * v[j] }
+            }
+            VectorOps.axpy(1, part, &total)
+        }
+        return total
+    }
+
+    /// (∂G/∂θ)ᵀ v for the part of the inner gradient G(θ) = Σ_s c_s(θ) ∇f_s(θ) that comes from
+    /// the coefficients moving with θ (tailCount); `hessianVector` is the part with c fixed, and
+    /// their sum is the exact Jacobian of G transposed, times v. With r_s the log importance
+    /// ratio of sample s and ∂c_s/∂θ = slope_s ∇r_s:
+    ///   (∂G/∂θ)ᵀ v ⊇ Σ_s slope_s ∇r_s (∇f_s · v)
+    /// Per-step terms (f = log π(a|o, z), slope c_τt until clipped), with u_s = ∇f_s · v exact
+    /// by the R-operator: ∇r_s = ∇f_s, plus (z_τ − μ)/σ_z² on the bias vector with latents (r
+    /// includes the latent's log ratio), so
+    ///   Σ_s slope_s u_s ∇f_s  (a weighted log-probability gradient with weights slope · u)
+    ///   + Σ_τ (Σ_t slope_τt u_τt) (z_τ − μ)/σ_z²
+    /// Latent terms (f = r + const = log N(z_τ; μ, σ_z²)): the score's outer product
+    ///   Σ_τ slope_τ (z_τ − μ)(z_τ − μ)ᵀ v_μ / σ_z⁴
+    /// which, with `hessianVector`'s −Σ_τ c_τ v_μ / σ_z², is the latent block's whole curvature.
+    public func coefficientVector(tail: [Float], coefficients c: InnerCoefficients, data: InnerStepData,
+                                  direction v: [Float], workspace: Workspace) throws -> [Float] {
+        var total = [Float](repeating: 0, count: tail.count)
+        guard !c.perStepSlope.isEmpty else { return total }
+        var part = [Float](repeating: 0, count: tail.count)
+        let b = policy.biasVectorCount
+        let mean = Array(tail[0..<b])
+        var direction = v
+        // f_s does not depend on the bias-vector slot when it holds the sample z (see the type).
+        if data.latents != nil { for j in 0..<b { direction[j] = 0 } }
+        try forEachTrajectoryBatch(tail: tail, data: data) { range, parameters, _ in
+            let extras = slice(data.headInputs, range, policy.headInputCount)
+            let actions = slice(data.actions, range, policy.actionCount)
+            // u_s = ∇f_s · v (N_range)
+            let u = try policy.headPolicy.logProbabilityDirectionalDerivatives(
+                parameters: parameters, extras: extras, actions: actions, direction: direction)
+            let weights = zip(c.perStepSlope[range], u).map { $0 * $1 }
+            try policy.headPolicy.weightedLogProbabilityGradient(
+                parameters: parameters, extras: extras, actions: actions, weights: weights,
+                batch: range.count, workspace: workspace, into: &part)
+            if let latents = data.latents {
+                let trajectory = range.lowerBound / data.trajectoryLength
+                let sigma = latentStd ?? 1
+                let z = Array(latents[(trajectory * b)..<((trajectory + 1) * b)])
+                // ∇_μ r = (z − μ)/σ² for every sample of the trajectory and for its latent term.
+                let score = zip(z, mean).map { ($0 - $1) / (sigma * sigma) }
+                let slope = c.perTrajectorySlope.isEmpty ? 0 : c.perTrajectorySlope[trajectory]
+                let latentU = zip(score, v[0..<b]).reduce(Float(0)) { $0 + $1.0 * $1.1 }
+                let perStep = latentStd == nil ? 0 : weights.reduce(0, +)
+                for j in 0..<b { part[j] = (perStep + slope * latentU) * score[j] }
             }
             VectorOps.axpy(1, part, &total)
         }
