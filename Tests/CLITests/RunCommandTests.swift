@@ -15,7 +15,8 @@ struct RunCommandTests {
                                         "--tasks", "\(Self.tasks)", "--demos-per-task", "\(Self.demosPerTask)",
                                         "--iterations", "\(Self.iterations)", "--tasks-per-iteration", "\(Self.tasksPerIteration)",
                                         "--trajectories", "\(Self.trajectories)", "--seed", "\(Self.seed)",
-                                        "--dagger-share", "0.5", "--anchor-weight", "0.25"])
+                                        "--dagger-share", "0.5", "--anchor-weight", "0.25",
+                                        "--alpha-parameterisation", "log-per-group", "--alpha-learning-rate", "0.5"])
         #expect(result.status == 0, "stderr: \(result.standardError)")
         let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
         let json = try #require(object)
@@ -72,6 +73,12 @@ struct RunCommandTests {
         for (key, value) in given { #expect(config[key] as? Int == value, "config.json \(key)") }
         #expect(config["environment"] as? String == "reach")
         #expect(config["daggerShare"] as? Double == 0.5 && config["anchorWeight"] as? Double == 0.25)
+        #expect(config["alphaParameterisation"] as? String == "log-per-group" && config["alphaLearningRate"] as? Double == 0.5)
+        // Each group's mean α: the bias vector's moves from 1 at log α's rate; the unadapted groups stay 0.
+        let biasAlpha = try column("alpha_bias_vector"), headAlpha = try column("alpha_head_weights")
+        let fields = progress.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        #expect(fields.allSatisfy { Double($0[biasAlpha]).map { $0 > 0 && $0 != 1 } == true && Double($0[headAlpha]) == 0 },
+                "\(fields.map { [$0[biasAlpha], $0[headAlpha]] })")
 
         // The held-out learning curve: --quick validates after the last iteration only.
         let validation = try (column("validation_pre_success"), column("validation_post_success"))
@@ -121,8 +128,9 @@ struct RunCommandTests {
         let report = try String(contentsOfFile: folder + "/report.md", encoding: .utf8)
         #expect(report.contains("| experts | 600 |"), "the report's steps and wall time by stage")
         let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8).split(separator: "\n")
-        #expect(progress[0].hasSuffix(",seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success"))
-        let lastRow = try #require(progress.last).split(separator: ",", omittingEmptySubsequences: false).dropLast(2)
+        #expect(progress[0].contains(",seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success,"))
+        // Drop the validation and α-group columns.
+        let lastRow = try #require(progress.last).split(separator: ",", omittingEmptySubsequences: false).dropLast(6)
         #expect(lastRow.joined(separator: ",").hasSuffix(",\(json["meta_training_env_steps"] as? Int ?? -1),600,\(2 * Self.horizon)"))
     }
 
@@ -139,6 +147,9 @@ struct RunCommandTests {
         #expect(share.status != 0 && share.standardError.contains("--dagger-share must be in [0, 1]"), "\(share.standardError)")
         let anchor = try CLIRunner.run(["meta-train", "--out", "/tmp/unused-gmps-run", "--anchor-weight=-1"])
         #expect(anchor.status != 0 && anchor.standardError.contains("--anchor-weight"), "\(anchor.standardError)")
+        let alphaRate = try CLIRunner.run(["run", "--quick", "--alpha-learning-rate", "0"])
+        #expect(alphaRate.status != 0 && alphaRate.standardError.contains("--alpha-learning-rate must be positive"),
+                "\(alphaRate.standardError)")
     }
 
     @Test func resumingAFolderWithoutARunSaysWhatToDo() throws {

@@ -26,6 +26,8 @@ struct ConfigurationCodingTests {
         config.initialBiasVectorAlpha = 0.6
         config.adaptedParameters = .head
         config.learnAlpha = false
+        config.alphaParameterisation = .logPerGroup
+        config.alphaLearningRate = 0.01
         config.tasksPerIteration = 4
         config.trajectoriesPerTask = 6
         config.exploration = .perTrajectory(latentStd: 0.8)

@@ -46,7 +46,10 @@ public final class MAMLPolicyGradientTrainer {
         outer = FullNetworkPolicyGradient(policy: policy, discount: gmps.discount)
         self.goals = goals
         self.group = group
-        if let state { try state.checkFits(policy) }
+        if let state {
+            try state.checkFits(policy)
+            try state.checkFits(gmps)
+        }
         self.state = try state ?? MetaTrainerState(policy: policy, config: gmps, initialTheta: initialTheta)
         streams = RandomStreams(seed: gmps.seed)
         resources = try ThreadResources(policy: policy, config: gmps, threads: gmps.threads,
@@ -68,7 +71,7 @@ public final class MAMLPolicyGradientTrainer {
         let gmps = config.gmps
         let iteration = state.iteration
         let learningRate = gmps.learningRate(at: iteration)
-        state.setLearningRate(learningRate)
+        state.setLearningRate(learningRate, alpha: gmps.alphaLearningRate)
         let k = gmps.trajectoriesPerTask
         let workers = resources.workers
 
@@ -108,7 +111,8 @@ public final class MAMLPolicyGradientTrainer {
         }
         let mean = batch.mean(of: gradients, shapes: [policy.parameterCount, policy.tailCount])
         try state.descend(thetaGradient: mean[0].map { -$0 }, alphaGradient: mean[1].map { -$0 },
-                          alphaMask: policy.alphaMask(gmps.adaptedParameters), learnAlpha: gmps.learnAlpha,
+                          alphaMask: policy.alphaMask(gmps.adaptedParameters), alphaGroups: policy.alphaGroups,
+                          learnAlpha: gmps.learnAlpha,
                           iteration: iteration, what: "outer policy gradient")
 
         // 4. Count and log: per-task figures summed over ranks, then averaged.

@@ -55,6 +55,15 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     public var adaptedParameters: AdaptedParameters = .biasVector
     /// Learn α with the outer loop (otherwise it stays at `initialAlpha`).
     public var learnAlpha = true
+    /// What the outer loop learns of α: each α_j (today's), or one log α per group of the tail
+    /// (`MetaPolicy.alphaGroups`: bias vector, head weights, head biases, log-std), α_j =
+    /// exp(log α of its group) on the adapted parameters, which keeps α positive and moves it
+    /// by factors. Which learns better is to be measured on validation goals.
+    public var alphaParameterisation: AlphaParameterisation = .perParameter
+    /// Adam learning rate of α (per parameter) or of log α (per group), constant; nil: θ's
+    /// learning rate at every iteration (1e-4 → 1e-5 by default, at which α moves about 0.05
+    /// over a whole run).
+    public var alphaLearningRate: Float? = nil
 
     // MARK: Sampling and the inner step
 
@@ -89,7 +98,10 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     public var pretrainLearningRate: Float = 1e-3
     /// Expert samples per task in each outer minibatch.
     public var demosPerTaskBatch = 32
-    /// Include the Hessian term H (α ⊙ g) (FINDINGS: first order was no worse, and faster).
+    /// Include the inner gradient's Jacobian, J (α ⊙ g): the Hessian of Ĵ with c held and how
+    /// the importance weights and the latent's density ratio move c with θ (`MetaObjective`).
+    /// FINDINGS' "first order was no worse, and faster" measured the Hessian alone, which under
+    /// per-trajectory latents is ≈ 0; whether the exact term helps is to be measured.
     public var secondOrder = false
     /// Weight of behaviour cloning of the pre-update policy on demos, added to the outer loss.
     public var anchorWeight: Float = 0
@@ -149,6 +161,14 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         config.validationGoals = 2
         config.validationDraws = 1
         return config
+    }
+
+    /// How the outer loop parameterises the inner step sizes α (`alphaParameterisation`).
+    public enum AlphaParameterisation: String, Codable, Sendable, CaseIterable {
+        /// One α per tail parameter, learned directly.
+        case perParameter = "per-parameter"
+        /// One log α per parameter group of the tail.
+        case logPerGroup = "log-per-group"
     }
 
     /// Which of the policy's tail parameters the inner step moves.
@@ -222,6 +242,13 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         if !(initialStd > 0) { return invalid(.initialStd, "must be positive; got \(initialStd).") }
         if !(initialAlpha >= 0) { return invalid(.initialAlpha, "must be at least 0; got \(initialAlpha).") }
         if !(initialBiasVectorAlpha >= 0) { return invalid(.initialBiasVectorAlpha, "must be at least 0; got \(initialBiasVectorAlpha).") }
+        if alphaParameterisation == .logPerGroup, !(initialAlpha > 0 && initialBiasVectorAlpha > 0) {
+            let (key, value) = initialAlpha > 0 ? (CodingKeys.initialBiasVectorAlpha, initialBiasVectorAlpha) : (.initialAlpha, initialAlpha)
+            return invalid(key, "must be positive when α is learned as log α per group (log 0 is −∞); got \(value).")
+        }
+        if let rate = alphaLearningRate, !(rate > 0 && rate.isFinite) {
+            return invalid(.alphaLearningRate, "must be positive; got \(rate).")
+        }
         if let std = exploration.latentStd, !(std > 0) {
             return invalid(.exploration, "needs a positive latent standard deviation; got \(std).")
         }
@@ -302,6 +329,8 @@ extension GMPSConfig {
             case .initialBiasVectorAlpha: try container.decode(&initialBiasVectorAlpha, forKey: key)
             case .adaptedParameters: try container.decode(&adaptedParameters, forKey: key)
             case .learnAlpha: try container.decode(&learnAlpha, forKey: key)
+            case .alphaParameterisation: try container.decode(&alphaParameterisation, forKey: key)
+            case .alphaLearningRate: try container.decode(&alphaLearningRate, forKey: key)
             case .tasksPerIteration: try container.decode(&tasksPerIteration, forKey: key)
             case .trajectoriesPerTask: try container.decode(&trajectoriesPerTask, forKey: key)
             case .exploration: try container.decode(&exploration, forKey: key)

@@ -28,19 +28,24 @@ public struct IterationLog: Codable, Sendable {
     /// at meta-test; nil on iterations without a validation (`GMPSConfig.validationEvery`).
     public var validationPreSuccess: Double? = nil
     public var validationPostSuccess: Double? = nil
+    /// Mean α of each of `MetaPolicy.alphaGroupNames` (bias vector, head weights, head biases,
+    /// log-std) after the iteration; nil in rows written before these columns.
+    public var meanAlphaByGroup: [Double]? = nil
 
     /// Every environment step of meta-training so far.
     public var metaTrainingEnvSteps: Int { onPolicySamples + measurementSamples }
 
     /// The columns; later ones are appended so that readers of the earlier ones keep working.
-    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,imitation_loss,mean_alpha,learning_rate,on_policy_samples,dagger_samples,seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success"
+    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,imitation_loss,mean_alpha,learning_rate,on_policy_samples,dagger_samples,seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success,alpha_bias_vector,alpha_head_weights,alpha_head_biases,alpha_log_std"
 
     public var csvRow: String {
-        [String(iteration), format(preSuccess), format(postSuccess), format(preReturn), format(postReturn),
+        let groups = meanAlphaByGroup?.map(format) ?? [String](repeating: "", count: MetaPolicy.alphaGroupNames.count)
+        let fields: [String] = [String(iteration), format(preSuccess), format(postSuccess), format(preReturn), format(postReturn),
          format(explorationSuccess), format(imitationLoss), format(meanAlpha), format(learningRate),
          String(onPolicySamples), String(daggerSamples), String(format: "%.2f", seconds), String(measurementSamples),
          String(metaTrainingEnvSteps), String(expertEnvSteps), String(demoEnvSteps),
-         validationPreSuccess.map(format) ?? "", validationPostSuccess.map(format) ?? ""].joined(separator: ",")
+         validationPreSuccess.map(format) ?? "", validationPostSuccess.map(format) ?? ""]
+        return (fields + groups).joined(separator: ",")
     }
 
     private func format(_ value: Double) -> String { String(format: "%.5g", value) }
@@ -48,10 +53,11 @@ public struct IterationLog: Codable, Sendable {
 
 extension IterationLog {
     /// Parses a `csvRow`, or one written before later columns were appended (the step
-    /// columns read 0, the validation columns nil); nil for a malformed line.
+    /// columns read 0, the validation and α-group columns nil); nil for a malformed line.
     public init?(csvRow: String) {
         let fields = csvRow.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        guard [12, 16, 18].contains(fields.count), let iteration = Int(fields[0]),
+        let groups = MetaPolicy.alphaGroupNames.count
+        guard [12, 16, 18, 18 + groups].contains(fields.count), let iteration = Int(fields[0]),
               let values = Optional(fields[1...8].compactMap(Double.init)), values.count == 8,
               let samples = Int(fields[9]), let dagger = Int(fields[10]), let seconds = Double(fields[11]) else { return nil }
         self.init(iteration: iteration, preSuccess: values[0], preReturn: values[2], postSuccess: values[1],
@@ -61,9 +67,17 @@ extension IterationLog {
         guard fields.count >= 16 else { return }
         guard let measurement = Int(fields[12]), let expert = Int(fields[14]), let demos = Int(fields[15]) else { return nil }
         (measurementSamples, expertEnvSteps, demoEnvSteps) = (measurement, expert, demos)
+        guard fields.count >= 18 else { return }
         // Both empty (no validation that iteration) or both numbers.
-        guard fields.count == 18, !(fields[16].isEmpty && fields[17].isEmpty) else { return }
-        guard let pre = Double(fields[16]), let post = Double(fields[17]) else { return nil }
-        (validationPreSuccess, validationPostSuccess) = (pre, post)
+        if !(fields[16].isEmpty && fields[17].isEmpty) {
+            guard let pre = Double(fields[16]), let post = Double(fields[17]) else { return nil }
+            (validationPreSuccess, validationPostSuccess) = (pre, post)
+        }
+        // Every group's mean α, or none.
+        let alphas = fields.dropFirst(18)
+        guard !alphas.isEmpty, !alphas.allSatisfy(\.isEmpty) else { return }
+        let means = alphas.compactMap(Double.init)
+        guard means.count == groups else { return nil }
+        meanAlphaByGroup = means
     }
 }

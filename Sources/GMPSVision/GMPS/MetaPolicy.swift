@@ -76,6 +76,33 @@ public struct MetaPolicy: Sendable {
         return result
     }
 
+    /// A group of tail parameters: one log α under `GMPSConfig.AlphaParameterisation.logPerGroup`,
+    /// one mean-α column in progress.csv.
+    public struct AlphaGroup: Sendable, Equatable {
+        /// "bias_vector", "head_weights", "head_biases" or "log_std".
+        public var name: String
+        /// Indices into the tail (α's indices).
+        public var ranges: [Range<Int>]
+        public var indices: [Int] { ranges.flatMap { Array($0) } }
+    }
+
+    /// The tail's groups, always these four in this order (a group the head lacks is empty).
+    public static let alphaGroupNames = ["bias_vector", "head_weights", "head_biases", "log_std"]
+
+    /// The tail's parameters by `alphaGroupNames`, from the head's layout.
+    public var alphaGroups: [AlphaGroup] {
+        Self.alphaGroupNames.map { name in
+            let tensors = head.layout.tensors.filter { tensor in
+                switch name {
+                case "head_weights": return tensor.group == "head" && tensor.shape.count > 1
+                case "head_biases": return tensor.group == "head" && tensor.shape.count == 1
+                default: return tensor.group == name
+                }
+            }
+            return AlphaGroup(name: name, ranges: tensors.map(\.range))
+        }
+    }
+
     /// The bias vector (B) inside a tail.
     public func biasVector(ofTail tail: [Float]) -> [Float] { Array(tail[0..<biasVectorCount]) }
 }

@@ -67,7 +67,10 @@ public final class MetaTrainer {
         }
         self.experts = experts
         self.group = group
-        if let state { try state.checkFits(policy) }
+        if let state {
+            try state.checkFits(policy)
+            try state.checkFits(config)
+        }
         self.state = try state ?? MetaTrainerState(policy: policy, config: config)
         streams = RandomStreams(seed: config.seed)
         resources = try ThreadResources(policy: policy, config: config, threads: config.threads,
@@ -93,7 +96,7 @@ public final class MetaTrainer {
         let started = Date()
         let iteration = state.iteration
         let learningRate = config.learningRate(at: iteration)
-        state.setLearningRate(learningRate)
+        state.setLearningRate(learningRate, alpha: config.alphaLearningRate)
         let workers = resources.workers
 
         // 1. Sample the meta-batch of tasks.
@@ -141,11 +144,13 @@ public final class MetaTrainer {
         state.evaluationSamples += statistics.evaluationSamples
         state.iteration += 1
         state.seconds += Date().timeIntervalSince(started)
-        return statistics.log(
+        var log = statistics.log(
             iteration: iteration + 1, imitationLoss: lossSum / Double(config.outerSteps),
             meanAlpha: state.meanAdaptedAlpha(policy.alphaMask(config.adaptedParameters)),
             learningRate: Double(learningRate), onPolicySamples: state.onPolicySamples,
             daggerSamples: daggerSamples, measurementSamples: state.evaluationSamples, seconds: state.seconds)
+        log.meanAlphaByGroup = state.meanAlpha(by: policy.alphaGroups)
+        return log
     }
 
     /// One Adam step of θ and α on L(θ, α) = mean_i BC_i(φ_i) (+ the anchor weight × BC_i(θ)
@@ -176,7 +181,8 @@ public final class MetaTrainer {
             throw MetaTrainingError.nonFinite(iteration: iteration, what: "imitation loss or its gradient")
         }
         try state.descend(thetaGradient: thetaGradient, alphaGradient: mean[1],
-                          alphaMask: policy.alphaMask(config.adaptedParameters), learnAlpha: config.learnAlpha,
+                          alphaMask: policy.alphaMask(config.adaptedParameters), alphaGroups: policy.alphaGroups,
+                          learnAlpha: config.learnAlpha,
                           iteration: iteration, what: "imitation loss or its gradient")
         return loss
     }

@@ -4,7 +4,8 @@ import Foundation
 /// A meta-training checkpoint in a run directory, one atomic unit:
 ///   `policy-NNNN.safetensors`  θ after iteration NNNN, with the architecture in the metadata
 ///                              (for PyTorch / numpy), written first under a name of its own
-///   `checkpoint.json`          MetaTrainerState (iteration, θ, α, both Adam states, counters)
+///   `checkpoint.json`          MetaTrainerState (iteration, θ, α, log α per group when α is
+///                              learned so, both Adam states, counters)
 ///                              plus "format": 2, "policyFile" and "checksums" (file → FNV-1a of
 ///                              the policy and of every file the state relies on: DAgger data,
 ///                              pretrained_theta.json), renamed into place last
@@ -142,8 +143,15 @@ public enum MetaCheckpoint {
         guard state.theta.count == policy.parameterCount, state.alpha.count == policy.tailCount else {
             throw damaged("it holds \(state.theta.count) parameters and \(state.alpha.count) step sizes, but this run's configuration builds a policy of \(policy.parameterCount) and \(policy.tailCount); the files are mismatched")
         }
+        if let logAlpha = state.logAlpha {
+            guard logAlpha.count == policy.alphaGroups.count, logAlpha.allSatisfy(\.isFinite) else {
+                throw damaged("it holds \(logAlpha.count) log step sizes, or one not finite; this policy has \(policy.alphaGroups.count) groups")
+            }
+        }
+        // α's optimiser moves α (tail) or, per group, log α.
+        let alphaCount = state.logAlpha?.count ?? policy.tailCount
         for (name, adam, count) in [("thetaOptimizer", state.thetaOptimizer, policy.parameterCount),
-                                    ("alphaOptimizer", state.alphaOptimizer, policy.tailCount)] {
+                                    ("alphaOptimizer", state.alphaOptimizer, alphaCount)] {
             guard adam.m.count == count, adam.v.count == count, adam.step >= 0 else {
                 throw damaged("its Adam state \"\(name)\" holds moments of \(adam.m.count) and \(adam.v.count) values (step \(adam.step)); the policy needs \(count)")
             }

@@ -9,13 +9,13 @@ public protocol RunConfiguration: Codable, Equatable, Sendable {
     /// Meta-iterations: a checkpoint of the run is at most this far.
     var iterationCount: Int { get }
     /// Settings added after run directories existed whose absence has one meaning: what every
-    /// run did before them (`reward`: dense). A config.json may lack these and still load.
+    /// run did before them (`reward`: dense; α per parameter at θ's learning rate). A config.json may lack these and still load.
     static var settingsOlderRunsLack: Set<String> { get }
 }
 
 extension GMPSConfig: RunConfiguration {
     public var iterationCount: Int { iterations }
-    public static let settingsOlderRunsLack: Set<String> = ["reward"]
+    public static let settingsOlderRunsLack: Set<String> = ["reward", "alphaParameterisation", "alphaLearningRate"]
 }
 
 extension BaselineConfig: RunConfiguration {

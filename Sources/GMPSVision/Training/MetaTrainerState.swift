@@ -1,4 +1,9 @@
 import ConvNet
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 
 /// Everything meta-training changes (GMPS, MAML and multi-task behaviour cloning alike); a
 /// checkpoint is this value plus, for GMPS, the DAgger data (`DaggerCheckpoint`).
@@ -9,7 +14,12 @@ public struct MetaTrainerState: Codable, Sendable {
     public var theta: [Float]
     /// α (tail): per-parameter inner step sizes.
     public var alpha: [Float]
+    /// log α per group (`MetaPolicy.alphaGroups`) when α is learned per group: what α's
+    /// optimiser moves, α being mask ⊙ exp(log α of the group); nil when α is learned per
+    /// parameter (and in checkpoints written before per-group α existed).
+    public var logAlpha: [Float]? = nil
     public var thetaOptimizer: Adam
+    /// α's optimiser, over α (tail) or over log α (groups).
     public var alphaOptimizer: Adam
     /// Whether behaviour-cloning pre-training has run.
     public var pretrained = false
@@ -31,18 +41,45 @@ public struct MetaTrainerState: Codable, Sendable {
 
     /// A fresh state: θ from the policy's seeded initialisation (or `initialTheta`, e.g.
     /// behaviour-cloned), α = `initialAlpha` on the adapted parameters and
-    /// `initialBiasVectorAlpha` on the bias vector, and an Adam optimiser for each.
+    /// `initialBiasVectorAlpha` on the bias vector, and an Adam optimiser for each (α's over
+    /// log α per group when the configuration learns α that way).
     public init(policy: MetaPolicy, config: GMPSConfig, initialTheta: [Float]? = nil) throws {
         let theta = initialTheta ?? policy.network.initialParameters(seed: config.seed)
         guard theta.count == policy.parameterCount else {
             throw MetaTrainingError.mismatch("the initial parameters (\(theta.count)) do not fit the policy (\(policy.parameterCount)).")
         }
-        var alpha = policy.alphaMask(config.adaptedParameters).map { $0 * config.initialAlpha }
+        let mask = policy.alphaMask(config.adaptedParameters)
+        var alpha = mask.map { $0 * config.initialAlpha }
         for j in 0..<policy.biasVectorCount { alpha[j] = config.initialBiasVectorAlpha }
-        self.init(theta: theta, alpha: alpha,
+        let alphaRate = config.alphaLearningRate ?? config.learningRate
+        guard config.alphaParameterisation == .logPerGroup else {
+            self.init(theta: theta, alpha: alpha,
+                      thetaOptimizer: Adam(parameterCount: theta.count, learningRate: config.learningRate),
+                      alphaOptimizer: Adam(parameterCount: policy.tailCount, learningRate: alphaRate),
+                      pretrained: initialTheta != nil)
+            return
+        }
+        let groups = policy.alphaGroups
+        let logAlpha = groups.map { logf($0.name == "bias_vector" ? config.initialBiasVectorAlpha : config.initialAlpha) }
+        self.init(theta: theta, alpha: Self.expand(logAlpha, groups: groups, mask: mask),
                   thetaOptimizer: Adam(parameterCount: theta.count, learningRate: config.learningRate),
-                  alphaOptimizer: Adam(parameterCount: policy.tailCount, learningRate: config.learningRate),
+                  alphaOptimizer: Adam(parameterCount: groups.count, learningRate: alphaRate),
                   pretrained: initialTheta != nil)
+        self.logAlpha = logAlpha
+    }
+
+    /// ∂L/∂log α_g = Σ_{j ∈ g} ∂L/∂α_j · α_j (groups), from ∂L/∂α (tail) at α (tail).
+    static func logAlphaGradient(_ alphaGradient: [Float], alpha: [Float], groups: [MetaPolicy.AlphaGroup]) -> [Float] {
+        groups.map { group in Float(group.indices.reduce(0.0) { $0 + Double(alphaGradient[$1]) * Double(alpha[$1]) }) }
+    }
+
+    /// α (tail) from log α per group: mask_j · exp(log α of j's group).
+    static func expand(_ logAlpha: [Float], groups: [MetaPolicy.AlphaGroup], mask: [Float]) -> [Float] {
+        var alpha = [Float](repeating: 0, count: mask.count)
+        for (group, value) in zip(groups, logAlpha) {
+            for j in group.indices { alpha[j] = mask[j] * expf(value) }
+        }
+        return alpha
     }
 
     /// Throws unless θ and α have the policy's sizes (a checkpoint of another configuration).
@@ -50,20 +87,33 @@ public struct MetaTrainerState: Codable, Sendable {
         guard theta.count == policy.parameterCount, alpha.count == policy.tailCount else {
             throw MetaTrainingError.mismatch("the checkpoint's parameters (\(theta.count)) do not fit this configuration's policy (\(policy.parameterCount)).")
         }
+        if let logAlpha, logAlpha.count != policy.alphaGroups.count {
+            throw MetaTrainingError.mismatch("the checkpoint's step sizes hold \(logAlpha.count) groups; this policy has \(policy.alphaGroups.count).")
+        }
     }
 
-    /// Both optimisers' learning rate for this iteration.
-    public mutating func setLearningRate(_ learningRate: Float) {
+    /// Throws unless α is learned as `config` says (per parameter, or log α per group).
+    public func checkFits(_ config: GMPSConfig) throws {
+        guard (logAlpha != nil) == (config.alphaParameterisation == .logPerGroup) else {
+            throw MetaTrainingError.mismatch("the checkpoint learns α \(logAlpha == nil ? "per parameter" : "as log α per group"); this configuration learns it \(config.alphaParameterisation.rawValue).")
+        }
+    }
+
+    /// The optimisers' learning rates for this iteration: θ's, and α's (θ's when nil).
+    public mutating func setLearningRate(_ learningRate: Float, alpha alphaLearningRate: Float? = nil) {
         thetaOptimizer.learningRate = learningRate
-        alphaOptimizer.learningRate = learningRate
+        alphaOptimizer.learningRate = alphaLearningRate ?? learningRate
     }
 
     /// One Adam step of θ and α down gradients that every rank holds alike (already summed over
     /// ranks, so every rank takes the same step and the states stay identical). α's gradient
-    /// is masked to the adapted parameters; `learnAlpha` false keeps α fixed. Throws, leaving
-    /// the state as it was, when a gradient or a parameter is not finite.
+    /// is masked to the adapted parameters; `learnAlpha` false keeps α fixed. With log α per
+    /// group (`alphaGroups`: the policy's) Adam moves log α down
+    ///   ∂L/∂log α_g = Σ_{j ∈ g} ∂L/∂α_j · α_j        (α_j = mask_j · exp(log α_g))
+    /// Throws, leaving the state as it was, when a gradient or a parameter is not finite.
     public mutating func descend(thetaGradient: [Float], alphaGradient: [Float], alphaMask: [Float],
-                                 learnAlpha: Bool, iteration: Int, what: String) throws {
+                                 alphaGroups: [MetaPolicy.AlphaGroup] = [], learnAlpha: Bool, iteration: Int,
+                                 what: String) throws {
         var alphaGradient = alphaGradient
         for j in alphaGradient.indices where alphaMask[j] == 0 { alphaGradient[j] = 0 }
         guard thetaGradient.allSatisfy(\.isFinite), alphaGradient.allSatisfy(\.isFinite) else {
@@ -71,14 +121,31 @@ public struct MetaTrainerState: Codable, Sendable {
         }
         // Local copies: updating `theta` through `thetaOptimizer` would be two overlapping
         // accesses to `self`.
-        var (newTheta, newAlpha) = (theta, alpha)
+        var (newTheta, newAlpha, newLogAlpha) = (theta, alpha, logAlpha)
         var (newThetaOptimizer, newAlphaOptimizer) = (thetaOptimizer, alphaOptimizer)
         try newThetaOptimizer.update(&newTheta, gradient: thetaGradient)
-        if learnAlpha { try newAlphaOptimizer.update(&newAlpha, gradient: alphaGradient) }
-        guard newTheta.allSatisfy(\.isFinite), newAlpha.allSatisfy(\.isFinite) else {
+        if learnAlpha, var values = newLogAlpha {
+            guard alphaGroups.count == values.count else {
+                throw MetaTrainingError.mismatch("log α has \(values.count) groups; the policy has \(alphaGroups.count).")
+            }
+            try newAlphaOptimizer.update(&values, gradient: Self.logAlphaGradient(alphaGradient, alpha: alpha, groups: alphaGroups))
+            newLogAlpha = values
+            newAlpha = Self.expand(values, groups: alphaGroups, mask: alphaMask)
+        } else if learnAlpha {
+            try newAlphaOptimizer.update(&newAlpha, gradient: alphaGradient)
+        }
+        guard newTheta.allSatisfy(\.isFinite), newAlpha.allSatisfy(\.isFinite), newLogAlpha?.allSatisfy(\.isFinite) ?? true else {
             throw MetaTrainingError.nonFinite(iteration: iteration, what: "parameters")
         }
-        (theta, alpha, thetaOptimizer, alphaOptimizer) = (newTheta, newAlpha, newThetaOptimizer, newAlphaOptimizer)
+        (theta, alpha, logAlpha, thetaOptimizer, alphaOptimizer) = (newTheta, newAlpha, newLogAlpha, newThetaOptimizer, newAlphaOptimizer)
+    }
+
+    /// Mean α of each group (`MetaPolicy.alphaGroups`; 0 for an empty group).
+    public func meanAlpha(by groups: [MetaPolicy.AlphaGroup]) -> [Double] {
+        groups.map { group in
+            let indices = group.indices
+            return indices.isEmpty ? 0 : indices.reduce(0.0) { $0 + Double(alpha[$1]) } / Double(indices.count)
+        }
     }
 
     /// Mean α over the adapted parameters (mask 1).

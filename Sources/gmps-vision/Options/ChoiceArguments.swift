@@ -16,6 +16,9 @@ enum ExplorationArgument: String, ExpressibleByArgument, CaseIterable {
 /// `--adapt`: bias-vector or head.
 extension GMPSConfig.AdaptedParameters: ExpressibleByArgument {}
 
+/// `--alpha-parameterisation`: per-parameter or log-per-group.
+extension GMPSConfig.AlphaParameterisation: ExpressibleByArgument {}
+
 /// `baseline --algo`.
 extension BaselineAlgorithm: ExpressibleByArgument {}
 

@@ -35,6 +35,10 @@ struct GMPSOptions: ParsableArguments {
 
     @Option(help: "Weight of behaviour cloning of the pre-update policy on demos in the outer loss (default 0: no anchor).") var anchorWeight: Float?
 
+    @Option(help: "What the outer loop learns of the inner step sizes α: each α, or one log α per parameter group (default per-parameter).") var alphaParameterisation: GMPSConfig.AlphaParameterisation?
+
+    @Option(help: "Adam learning rate of α, or of log α per group, constant (default: θ's, decaying with it).") var alphaLearningRate: Float?
+
     @Flag(help: "Use the second-order meta-gradient.") var secondOrder = false
 
     @Option(help: "Master seed.") var seed: UInt64?
@@ -50,6 +54,7 @@ struct GMPSOptions: ParsableArguments {
         "imageWidth": "--size", "daggerStartIteration": "--dagger-start",
         "daggerShare": "--dagger-share", "anchorWeight": "--anchor-weight", "seed": "--seed", "threads": "--threads",
         "adaptedParameters": "--adapt", "secondOrder": "--second-order", "reward": "--reward",
+        "alphaParameterisation": "--alpha-parameterisation", "alphaLearningRate": "--alpha-learning-rate",
     ]) { first, _ in first }
 
     func validate() throws {
@@ -90,6 +95,8 @@ struct GMPSOptions: ParsableArguments {
         if let daggerStart { config.daggerStartIteration = daggerStart }
         if let daggerShare { config.daggerShare = daggerShare }
         if let anchorWeight { config.anchorWeight = anchorWeight }
+        if let alphaParameterisation { config.alphaParameterisation = alphaParameterisation }
+        if let alphaLearningRate { config.alphaLearningRate = alphaLearningRate }
         if secondOrder { config.secondOrder = true }
         if let seed { config.seed = seed }
         if let threads { config.threads = threads }
