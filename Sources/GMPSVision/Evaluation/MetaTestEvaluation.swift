@@ -38,13 +38,7 @@ public struct MetaTestEvaluator {
         var steps: [[Float]] = []
         var samples = 0
         for step in 0..<adaptationSteps {
-            var (exploration, inner, alpha) = (self.exploration, self.inner, alpha)
-            if let sigma = exploration.latentStd, step > 0, latentDecay != 1 {
-                let scale = max(powf(latentDecay, Float(step)), Self.smallestLatentScale)
-                exploration = .perTrajectory(latentStd: sigma * scale)
-                inner.latentStd = sigma * scale
-                for j in 0..<policy.biasVectorCount { alpha[j] *= scale * scale }
-            }
+            let (exploration, inner, alpha) = settings(step: step, alpha: alpha)
             let rollouts = try worker.collect(goal: goal, parameters: current, exploration: exploration,
                                               trajectories: trajectories, using: &generator)
             samples += rollouts.sampleCount
@@ -53,6 +47,20 @@ public struct MetaTestEvaluator {
             steps.append(current)
         }
         return (steps, samples)
+    }
+
+    /// Adaptation step `step`'s (0-based) exploration, inner step and α: with a per-trajectory
+    /// latent and a decay d, step k explores and scores with σ_z · s and scales the bias
+    /// vector's α by s², s = max(d^k, `smallestLatentScale`); the rest of α is unchanged.
+    func settings(step: Int, alpha: [Float]) -> (exploration: Exploration, inner: InnerStep, alpha: [Float]) {
+        var (exploration, inner, alpha) = (self.exploration, self.inner, alpha)
+        if let sigma = exploration.latentStd, step > 0, latentDecay != 1 {
+            let scale = max(powf(latentDecay, Float(step)), Self.smallestLatentScale)
+            exploration = .perTrajectory(latentStd: sigma * scale)
+            inner.latentStd = sigma * scale
+            for j in 0..<policy.biasVectorCount { alpha[j] *= scale * scale }
+        }
+        return (exploration, inner, alpha)
     }
 
     /// The environment steps `evaluate` takes: on each goal one mean-action episode before
