@@ -78,6 +78,28 @@ struct MetaTrainerTests {
         #expect(policy.biasVector(ofTail: policy.tail(of: trainer.state.theta)) == [0, 0, 0, 0])
     }
 
+    @Test func secondOrderMetaTrainingRunsAndMovesTheBiasVectorDifferently() throws {
+        // Bias-vector adaptation with per-trajectory latents, the default: the exact second-order
+        // term acts on the bias vector only (`MetaObjective`), so θ's bias vector differs from
+        // first order's after an iteration, and the rest of θ starts from the same step.
+        var config = Self.tinyConfig()
+        (config.daggerStartIteration, config.iterations, config.outerSteps) = (nil, 1, 1)
+        let first = try Self.trainer(config)
+        config.secondOrder = true
+        let second = try Self.trainer(config)
+        for trainer in [first, second] {
+            try trainer.pretrain()
+            _ = try trainer.runIteration()
+        }
+        let policy = first.policy, b = policy.biasVectorCount
+        let biasFirst = Array(first.state.theta[policy.tailStart..<(policy.tailStart + b)])
+        let biasSecond = Array(second.state.theta[policy.tailStart..<(policy.tailStart + b)])
+        let finite = second.state.theta.allSatisfy { $0.isFinite }
+        #expect(finite)
+        #expect(biasFirst != biasSecond)
+        #expect(Array(first.state.theta[..<policy.tailStart]) == Array(second.state.theta[..<policy.tailStart]))
+    }
+
     @Test func badConfigurationIsRejectedWithASentence() throws {
         var config = Self.tinyConfig()
         config.trajectoriesPerTask = 1
