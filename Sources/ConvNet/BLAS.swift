@@ -58,6 +58,15 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Whether OpenBLAS 0.3.21 runs an sgemm of this size in its blocked kernel: above 100³
+    /// multiply-adds (its small-matrix threshold on this CPU family). There each entry of C is
+    /// the same chain of FMAs over K whatever N and the entry's column, so a GEMM over extra
+    /// columns gives the shared columns' bits (the full-width im2col relies on it; tested on
+    /// the reference CNN's shapes). The small-matrix kernels' results change with N.
+    static func usesBlockedKernel(m: Int, n: Int, k: Int) -> Bool {
+        Double(m) * Double(n) * Double(k) > 1e6
+    }
+
     /// y[M] = alpha * op(A) * x + beta * y, row-major A (M,N) with lda; op(A) = Aᵀ (N,M) when
     /// `trans` (then x has M entries and y N). At batch 1 a dense layer is a matrix-vector
     /// product, bound by reading the weights once: a plain SIMD loop reads them ~3.6x faster than

@@ -98,13 +98,13 @@ extension Network {
                     let input = UncheckedBox(x)
                     runSlices(min(threads, ws.workers.count)) { s, count in
                         Conv2D.forward(g, x: input.value, weight: theta + self.convWeight[l], bias: theta + self.convBias[l],
-                                       col: ws.workers[s].col, out: out, relu: true,
+                                       scratch: ws.workers[s].conv, out: out, relu: true,
                                        outputRows: (s * g.oh / count)..<((s + 1) * g.oh / count))
                     }
                 } else {
                     for i in 0..<n {
                         Conv2D.forward(g, x: x + i * xCount, weight: theta + convWeight[l], bias: theta + convBias[l],
-                                       col: scratch.col, out: out + i * g.outputCount, relu: true)
+                                       scratch: scratch.conv, out: out + i * g.outputCount, relu: true)
                     }
                 }
                 x = UnsafePointer(out); xCount = g.outputCount

@@ -125,8 +125,10 @@ public final class Workspace: @unchecked Sendable {
 
 /// One worker's private scratch: im2col matrices and its share of the encoder's gradient.
 final class WorkerScratch {
-    let col: UnsafeMutablePointer<Float>          // (CKK,OHW) largest
+    let col: UnsafeMutablePointer<Float>          // (CKK,OHW) largest, or (CKK,OH*Wp) full-width
     let dcol: UnsafeMutablePointer<Float>         // (CKK,OHW) largest
+    let planes: UnsafeMutablePointer<Float>       // (C*S*S,Hp,Wp) largest phase planes
+    let wide: UnsafeMutablePointer<Float>         // (OC,OH*Wp) largest full-width output
     /// Gradient of the encoder parameters (a prefix of θ) over this worker's rows.
     let gradient: UnsafeMutablePointer<Float>
     private let counts: [Int]
@@ -134,19 +136,27 @@ final class WorkerScratch {
     let stageNames: [String]
     var stageSeconds: [Double]
 
-    /// Floats of col, dcol and gradient.
+    /// Floats of col, dcol, gradient, planes and wide.
     static func counts(_ network: Network) -> [Int] {
-        [max(1, network.maxCol), max(1, network.maxCol), max(1, network.encoderParameterCount)]
+        [max(1, network.maxCol), max(1, network.maxCol), max(1, network.encoderParameterCount),
+         max(1, network.maxPhasePlanes), max(1, network.maxWideOutput)]
     }
+
+    /// The scratch of a convolution's forward pass.
+    var conv: ConvScratch { ConvScratch(col: col, planes: planes, wide: wide) }
 
     init(network: Network) {
         counts = Self.counts(network)
         col = .allocate(capacity: counts[0])
         dcol = .allocate(capacity: counts[1])
         gradient = .allocate(capacity: counts[2])
+        planes = .allocate(capacity: counts[3])
+        wide = .allocate(capacity: counts[4])
         col.initialize(repeating: 0, count: counts[0])
         dcol.initialize(repeating: 0, count: counts[1])
         gradient.initialize(repeating: 0, count: counts[2])
+        planes.initialize(repeating: 0, count: counts[3])
+        wide.initialize(repeating: 0, count: counts[4])
         var names = network.convs.indices.map { "conv\($0) forward" }
         names += ["features+concat forward", "dense forward", "dense backward", "features backward"]
         names += network.convs.indices.reversed().map { "conv\($0) backward" }
@@ -159,6 +169,8 @@ final class WorkerScratch {
         col.deallocate()
         dcol.deallocate()
         gradient.deallocate()
+        planes.deallocate()
+        wide.deallocate()
     }
 
     enum Stage {

@@ -121,3 +121,57 @@ extension Conv2DTests {
         #expect(maxDiff(out, ref) < 1e-5)
     }
 }
+
+extension Conv2DTests {
+    /// The full-width im2col (phase planes, whole-row copies, wider GEMM) against the compact
+    /// im2col it replaces: the same bits, whole images and split into output rows (as workers
+    /// share one image), on the oracle's shapes, the reference CNN's and vision policy's
+    /// convolutions and a few larger ones.
+    @Test func fullWidthForwardIsBitIdenticalToCompactIm2col() throws {
+        _ = BLAS.configured
+        let shapes = Self.cases + [
+            (3, 64, 64, 32, 5, 2, .valid), (32, 30, 30, 32, 3, 1, .valid), (32, 28, 28, 32, 3, 1, .valid),
+            (3, 48, 64, 16, 5, 3, .same), (16, 16, 22, 16, 3, 3, .same),
+            (8, 40, 37, 16, 3, 1, .valid), (4, 50, 41, 24, 5, 2, .valid), (5, 61, 47, 12, 5, 3, .same),
+            (16, 36, 36, 16, 3, 1, .same), (3, 90, 70, 7, 4, 2, .same), (24, 33, 31, 40, 3, 1, .valid),
+        ]
+        var rng = SeededGenerator(seed: 21)
+        var fullWidthShapes = 0, fullWidthHalves = 0
+        for cs in shapes {
+            let g = try ConvGeometry(channels: cs.c, height: cs.h, width: cs.w, outChannels: cs.oc,
+                                     kernel: cs.k, stride: cs.s, padding: cs.p)
+            if g.usesFullWidthIm2col() { fullWidthShapes += 1 }
+            if g.usesFullWidthIm2col(outputRows: g.oh / 2) { fullWidthHalves += 1 }
+            let x = randomVector(g.inputCount, &rng), w = randomVector(g.oc * g.ckk, &rng), b = randomVector(g.oc, &rng)
+            var col = [Float](repeating: .nan, count: g.ckk * g.fullWidthColumns)
+            var planes = [Float](repeating: .nan, count: max(1, g.phasePlaneCount))
+            var wide = [Float](repeating: .nan, count: g.oc * g.fullWidthColumns)
+            for relu in [false, true] {
+                var compact = [Float](repeating: .nan, count: g.outputCount), full = compact
+                var compactHalves = compact, halves = compact
+                let middle = g.oh / 2
+                Conv2D.forward(g, x: x, weight: w, bias: b, col: &col, out: &compact, relu: relu)
+                for rows in [0..<middle, middle..<g.oh] {
+                    Conv2D.forward(g, x: x, weight: w, bias: b, col: &col, out: &compactHalves, relu: relu, outputRows: rows)
+                }
+                col.withUnsafeMutableBufferPointer { c in
+                    planes.withUnsafeMutableBufferPointer { p in
+                        wide.withUnsafeMutableBufferPointer { wd in
+                            let scratch = ConvScratch(col: c.baseAddress!, planes: p.baseAddress!, wide: wd.baseAddress!)
+                            Conv2D.forward(g, x: x, weight: w, bias: b, scratch: scratch, out: &full, relu: relu)
+                            for rows in [0..<middle, middle..<g.oh] {
+                                Conv2D.forward(g, x: x, weight: w, bias: b, scratch: scratch, out: &halves, relu: relu,
+                                               outputRows: rows)
+                            }
+                        }
+                    }
+                }
+                let differing = zip(full, compact).filter { $0.bitPattern != $1.bitPattern }.count
+                let differingSplit = zip(halves, compactHalves).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(cs) relu \(relu): \(differing) of \(g.outputCount) outputs differ")
+                #expect(differingSplit == 0, "\(cs) relu \(relu), split rows: \(differingSplit) of \(g.outputCount) outputs differ")
+            }
+        }
+        #expect(fullWidthShapes >= 7 && fullWidthHalves >= 5, "\(fullWidthShapes) shapes, \(fullWidthHalves) halves")
+    }
+}

@@ -1,5 +1,72 @@
+/// One worker's scratch for a convolution's forward pass (sized by `Network`'s largest layer).
+struct ConvScratch {
+    /// im2col matrix: (CKK, OHW), or (CKK, OH·Wp) in the full-width layout.
+    let col: UnsafeMutablePointer<Float>
+    /// Phase planes of the full-width layout, (C·S·S, Hp, Wp).
+    let planes: UnsafeMutablePointer<Float>
+    /// The full-width GEMM's output, (OC, OH·Wp).
+    let wide: UnsafeMutablePointer<Float>
+}
+
 /// 2-D convolution of one image by im2col + sgemm; the weight is (OC,C,K,K) as in PyTorch.
 enum Conv2D {
+    /// out = weight · im2col(x) + bias, then max(out, 0) when `relu`, by the full-width im2col
+    /// when `g.usesFullWidthIm2col` (same bits, see `Im2col+FullWidth`), else by `forward(_:x:…col:…)`.
+    /// x is (C,H,W), weight (OC,CKK), bias (OC), out (OC,OHW). `outputRows` as there.
+    static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                        bias: UnsafePointer<Float>, scratch: ConvScratch,
+                        out: UnsafeMutablePointer<Float>, relu: Bool = false, outputRows: Range<Int>? = nil) {
+        let rows = outputRows ?? 0..<g.oh
+        guard g.usesFullWidthIm2col(outputRows: rows.count) else {
+            forward(g, x: x, weight: weight, bias: bias, col: scratch.col, out: out, relu: relu, outputRows: outputRows)
+            return
+        }
+        let wp = g.phaseWidth, columns = g.fullWidthColumns
+        let planes: UnsafePointer<Float>
+        if g.inputIsPhasePlanes {
+            planes = x
+        } else {
+            Im2col.phasePlanes(g, x: x, planes: scratch.planes)
+            planes = UnsafePointer(scratch.planes)
+        }
+        Im2col.im2colFullWidth(g, planes: planes, col: scratch.col, outputRows: rows)
+        let first = rows.lowerBound * wp
+        BLAS.sgemm(transA: false, transB: false, m: g.oc, n: rows.count * wp, k: g.ckk,
+                   a: weight, lda: g.ckk, b: scratch.col + first, ldb: columns,
+                   beta: 0, c: scratch.wide + first, ldc: columns)
+        // Epilogue: drop the columns ox ≥ OW, add the bias, ReLU.
+        for o in 0..<g.oc {
+            let b = bias[o]
+            for oy in rows {
+                biasRelu(from: scratch.wide + o * columns + oy * wp, bias: b, relu: relu,
+                         to: out + o * g.ohw + oy * g.ow, count: g.ow)
+            }
+        }
+    }
+
+    /// out[i] = max(src[i] + bias, 0) (or src[i] + bias), eight lanes at a time. Each lane is
+    /// the scalar expression: Swift's `max(v, 0)` is `0 >= v ? 0 : v` (-0 and NaN included).
+    /// A row that is not a multiple of eight ends with eight lanes that overlap the previous
+    /// ones (rewriting the same values) rather than a scalar tail.
+    @inline(__always)
+    static func biasRelu(from src: UnsafePointer<Float>, bias: Float, relu: Bool,
+                         to out: UnsafeMutablePointer<Float>, count: Int) {
+        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(out)
+        let b = SIMD8<Float>(repeating: bias)
+        @inline(__always) func lanes(_ i: Int) {
+            var v = from.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) + b
+            if relu { v.replace(with: 0, where: v .<= 0) }
+            to.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        }
+        guard count >= 8 else {
+            for i in 0..<count { out[i] = relu ? max(src[i] + bias, 0) : src[i] + bias }
+            return
+        }
+        var i = 0
+        while i + 8 <= count { lanes(i); i += 8 }
+        if i < count { lanes(count - 8) }
+    }
+
     /// out = weight · im2col(x) + bias, then max(out, 0) when `relu` (fused: one pass over out).
     /// x is (C,H,W), weight is (OC,CKK), bias is (OC), col is scratch (CKK,OHW), out is (OC,OHW).
     /// With `outputRows`, computes only those output rows oy (columns oy*OW..<(oy+1)*OW of out
