@@ -62,6 +62,8 @@ let package = Package(
             ]
         ),
 
+        .executableTarget(name: "convbench", dependencies: ["ConvNet", "COpenBLAS"]),
+
         // MARK: Tests, one target per library target, plus CLI smoke tests
 
         .testTarget(name: "RendererTests", dependencies: ["Renderer"]),
