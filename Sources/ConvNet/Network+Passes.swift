@@ -281,7 +281,8 @@ extension Network {
                 Conv2D.backward(g, x: x + i * g.inputCount, weight: theta + convWeight[l],
                                 dout: dmap + i * g.outputCount, dweight: grad + convWeight[l],
                                 dbias: grad + convBias[l], accumulate: i > 0,
-                                col: scratch.col, dcol: scratch.dcol, dx: target.map { $0 + i * g.inputCount })
+                                col: scratch.col, dcol: scratch.dcol, dx: target.map { $0 + i * g.inputCount },
+                                wide: scratch.wide)
             }
             if let target { dmap = target }
             inA = !inA

@@ -175,3 +175,39 @@ extension Conv2DTests {
         #expect(fullWidthShapes >= 7 && fullWidthHalves >= 5, "\(fullWidthShapes) shapes, \(fullWidthHalves) halves")
     }
 }
+
+extension Conv2DTests {
+    /// The full-width backward-data path (dout spread over whole rows, contiguous col2im runs)
+    /// against the compact one: the same bits of dx, dweight and dbias on the stride-1 unpadded
+    /// shapes that take it, with the default channel block and with blocks of 1 and 3.
+    @Test func fullWidthBackwardDataIsBitIdenticalToCompact() throws {
+        _ = BLAS.configured
+        let shapes: [(c: Int, hw: Int, w: Int, oc: Int, k: Int)] = [
+            (32, 30, 30, 32, 3), (32, 28, 28, 32, 3), (8, 40, 37, 16, 3), (24, 33, 31, 40, 3), (6, 44, 44, 16, 5),
+        ]
+        var rng = SeededGenerator(seed: 23)
+        for shape in shapes {
+            let g = try ConvGeometry(channels: shape.c, height: shape.hw, width: shape.w, outChannels: shape.oc,
+                                     kernel: shape.k, stride: 1, padding: .valid)
+            #expect(g.inputIsPhasePlanes && g.usesFullWidthIm2col(), "\(shape) takes the full-width path")
+            let x = randomVector(g.inputCount, &rng), w = randomVector(g.oc * g.ckk, &rng), d = randomVector(g.outputCount, &rng)
+            var results: [[Float]] = []
+            for (fullWidth, block) in [(false, nil), (true, nil), (true, 1), (true, 3)] as [(Bool, Int?)] {
+                var col = [Float](repeating: .nan, count: g.ckk * g.fullWidthColumns), dcol = col
+                var wide = [Float](repeating: .nan, count: g.oc * g.fullWidthColumns)
+                var dw = [Float](repeating: .nan, count: g.oc * g.ckk), db = [Float](repeating: .nan, count: g.oc)
+                var dx = [Float](repeating: .nan, count: g.inputCount)
+                wide.withUnsafeMutableBufferPointer { wide in
+                    Conv2D.backward(g, x: x, weight: w, dout: d, dweight: &dw, dbias: &db, accumulate: false,
+                                    col: &col, dcol: &dcol, dx: &dx, channelBlock: block,
+                                    wide: fullWidth ? wide.baseAddress! : nil)
+                }
+                results.append(dx + dw + db)
+            }
+            for r in results.dropFirst() {
+                let differing = zip(r, results[0]).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(shape): \(differing) of \(r.count) gradient entries differ")
+            }
+        }
+    }
+}

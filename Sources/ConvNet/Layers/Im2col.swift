@@ -125,6 +125,21 @@ enum Im2col {
         while i < count { out[i] += src[i]; i += 1 }
     }
 
+    /// out[0..<count] += src[0..<count] for a long run, sixteen lanes at a time (each sum as
+    /// the scalar loop's).
+    @inline(__always)
+    static func addRun(from src: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>, count: Int) {
+        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(out)
+        var i = 0
+        while i + 16 <= count {
+            let sum = to.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                + from.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            to.storeBytes(of: sum, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        addRow(from: src + i, to: out + i, count: count - i)
+    }
+
     /// out[ox] = src[2 ox] for the leading ox whose 16-float loads stay within `available`
     /// floats of src (the rest of the image row); returns how many it wrote (a multiple of 8).
     @inline(__always)
