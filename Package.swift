@@ -37,11 +37,13 @@ let package = Package(
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),
         // libjpeg reports errors by calling exit(); this C shim turns them into return codes.
         .target(name: "CJPEGErrors", dependencies: ["CJPEG"], path: "Sources/CJPEGErrors"),
+        // A direct convolution kernel for AVX-512 CPUs (Swift cannot target one function at a CPU).
+        .target(name: "CConvKernels", path: "Sources/CConvKernels"),
 
         // MARK: Leaves: pixels and networks
 
         .target(name: "Renderer", dependencies: ["CPNG", "CJPEGErrors"]),
-        .target(name: "ConvNet", dependencies: ["COpenBLAS"]),
+        .target(name: "ConvNet", dependencies: ["COpenBLAS", "CConvKernels"]),
 
         // MARK: Worlds: MuJoCo physics seen through the Renderer
 
@@ -61,8 +63,6 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-
-        .executableTarget(name: "convbench", dependencies: ["ConvNet", "COpenBLAS"]),
 
         // MARK: Tests, one target per library target, plus CLI smoke tests
 

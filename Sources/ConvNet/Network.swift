@@ -36,8 +36,6 @@ public final class Network: Sendable {
     let maxActivation: Int
     /// Largest im2col matrix over the convolutions (CKK*OHW, or CKK*OH*Wp in the full-width layout).
     let maxCol: Int
-    /// Largest phase planes and full-width GEMM output (OC*OH*Wp) of the full-width im2col.
-    let maxPhasePlanes: Int, maxWideOutput: Int
     /// Work below which a layer stays on one thread: 2 MFLOP is ~20 µs of sgemm, against a few
     /// µs to wake a worker (the vision policy's small layers stay whole; the reference CNN's
     /// split). The tests lower it to exercise the split paths on small networks.
@@ -133,9 +131,7 @@ public final class Network: Sendable {
         self.logStdOffset = logStd
         self.mapShape = map
         self.maxActivation = maxAct
-        self.maxCol = convs.map { $0.ckk * ($0.usesFullWidthIm2col() ? $0.fullWidthColumns : $0.ohw) }.max() ?? 0
-        self.maxPhasePlanes = convs.map { $0.usesFullWidthIm2col() ? $0.phasePlaneCount : 0 }.max() ?? 0
-        self.maxWideOutput = convs.map { $0.usesFullWidthIm2col() ? $0.oc * $0.fullWidthColumns : 0 }.max() ?? 0
+        self.maxCol = ConvScratch.counts(convs).col
         self.splitFlops = splitFlops
     }
 

@@ -125,10 +125,9 @@ public final class Workspace: @unchecked Sendable {
 
 /// One worker's private scratch: im2col matrices and its share of the encoder's gradient.
 final class WorkerScratch {
-    let col: UnsafeMutablePointer<Float>          // (CKK,OHW) largest, or (CKK,OH*Wp) full-width
-    let dcol: UnsafeMutablePointer<Float>         // (CKK,OHW) largest
-    let planes: UnsafeMutablePointer<Float>       // (C*S*S,Hp,Wp) largest phase planes
-    let wide: UnsafeMutablePointer<Float>         // (OC,OH*Wp) largest full-width output
+    /// im2col (CKK,OH*Wp), phase planes, full-width output (OC,OH*Wp) and taps, largest layer's.
+    let conv: ConvScratch
+    let dcol: UnsafeMutablePointer<Float>         // (CKK,OH*Wp) largest
     /// Gradient of the encoder parameters (a prefix of θ) over this worker's rows.
     let gradient: UnsafeMutablePointer<Float>
     private let counts: [Int]
@@ -136,27 +135,22 @@ final class WorkerScratch {
     let stageNames: [String]
     var stageSeconds: [Double]
 
-    /// Floats of col, dcol, gradient, planes and wide.
+    /// 4-byte entries of col, planes, wide, taps, dcol and gradient.
     static func counts(_ network: Network) -> [Int] {
-        [max(1, network.maxCol), max(1, network.maxCol), max(1, network.encoderParameterCount),
-         max(1, network.maxPhasePlanes), max(1, network.maxWideOutput)]
+        let conv = ConvScratch.counts(network.convs)
+        return [conv.col, conv.planes, conv.wide, conv.taps, max(1, network.maxCol), max(1, network.encoderParameterCount)]
     }
 
-    /// The scratch of a convolution's forward pass.
-    var conv: ConvScratch { ConvScratch(col: col, planes: planes, wide: wide) }
+    var col: UnsafeMutablePointer<Float> { conv.col }
+    var wide: UnsafeMutablePointer<Float> { conv.wide }
 
     init(network: Network) {
         counts = Self.counts(network)
-        col = .allocate(capacity: counts[0])
-        dcol = .allocate(capacity: counts[1])
-        gradient = .allocate(capacity: counts[2])
-        planes = .allocate(capacity: counts[3])
-        wide = .allocate(capacity: counts[4])
-        col.initialize(repeating: 0, count: counts[0])
-        dcol.initialize(repeating: 0, count: counts[1])
-        gradient.initialize(repeating: 0, count: counts[2])
-        planes.initialize(repeating: 0, count: counts[3])
-        wide.initialize(repeating: 0, count: counts[4])
+        conv = ConvScratch.allocate(for: network.convs)
+        dcol = .allocate(capacity: counts[4])
+        gradient = .allocate(capacity: counts[5])
+        dcol.initialize(repeating: 0, count: counts[4])
+        gradient.initialize(repeating: 0, count: counts[5])
         var names = network.convs.indices.map { "conv\($0) forward" }
         names += ["features+concat forward", "dense forward", "dense backward", "features backward"]
         names += network.convs.indices.reversed().map { "conv\($0) backward" }
@@ -166,11 +160,9 @@ final class WorkerScratch {
     }
 
     deinit {
-        col.deallocate()
+        conv.deallocate()
         dcol.deallocate()
         gradient.deallocate()
-        planes.deallocate()
-        wide.deallocate()
     }
 
     enum Stage {

@@ -1,3 +1,4 @@
+import CConvKernels
 import Testing
 @testable import ConvNet
 
@@ -123,10 +124,10 @@ extension Conv2DTests {
 }
 
 extension Conv2DTests {
-    /// The full-width im2col (phase planes, whole-row copies, wider GEMM) against the compact
-    /// im2col it replaces: the same bits, whole images and split into output rows (as workers
-    /// share one image), on the oracle's shapes, the reference CNN's and vision policy's
-    /// convolutions and a few larger ones.
+    /// The full-width im2col (phase planes, whole-row copies, wider GEMM) and the direct kernel
+    /// (on CPUs that run it) against the compact im2col they replace: the same bits, whole
+    /// images and split into output rows (as workers share one image), on the oracle's shapes,
+    /// the reference CNN's and vision policy's convolutions and a few larger ones.
     @Test func fullWidthForwardIsBitIdenticalToCompactIm2col() throws {
         _ = BLAS.configured
         let shapes = Self.cases + [
@@ -144,32 +145,33 @@ extension Conv2DTests {
             if g.usesFullWidthIm2col(outputRows: g.oh / 2) { fullWidthHalves += 1 }
             let x = randomVector(g.inputCount, &rng), w = randomVector(g.oc * g.ckk, &rng), b = randomVector(g.oc, &rng)
             var col = [Float](repeating: .nan, count: g.ckk * g.fullWidthColumns)
-            var planes = [Float](repeating: .nan, count: max(1, g.phasePlaneCount))
-            var wide = [Float](repeating: .nan, count: g.oc * g.fullWidthColumns)
+            // Scratch left full of NaN: a path that read an entry it did not write would show.
+            let scratch = ConvScratch.allocate(for: [g])
+            defer { scratch.deallocate() }
+            let counts = ConvScratch.counts([g])
+            scratch.col.update(repeating: .nan, count: counts.col)
+            scratch.planes.update(repeating: .nan, count: counts.planes)
+            scratch.wide.update(repeating: .nan, count: counts.wide)
             for relu in [false, true] {
-                var compact = [Float](repeating: .nan, count: g.outputCount), full = compact
-                var compactHalves = compact, halves = compact
+                var compact = [Float](repeating: .nan, count: g.outputCount), compactHalves = compact
                 let middle = g.oh / 2
                 Conv2D.forward(g, x: x, weight: w, bias: b, col: &col, out: &compact, relu: relu)
                 for rows in [0..<middle, middle..<g.oh] {
                     Conv2D.forward(g, x: x, weight: w, bias: b, col: &col, out: &compactHalves, relu: relu, outputRows: rows)
                 }
-                col.withUnsafeMutableBufferPointer { c in
-                    planes.withUnsafeMutableBufferPointer { p in
-                        wide.withUnsafeMutableBufferPointer { wd in
-                            let scratch = ConvScratch(col: c.baseAddress!, planes: p.baseAddress!, wide: wd.baseAddress!)
-                            Conv2D.forward(g, x: x, weight: w, bias: b, scratch: scratch, out: &full, relu: relu)
-                            for rows in [0..<middle, middle..<g.oh] {
-                                Conv2D.forward(g, x: x, weight: w, bias: b, scratch: scratch, out: &halves, relu: relu,
-                                               outputRows: rows)
-                            }
-                        }
+                for direct in [false, true] {
+                    var full = [Float](repeating: .nan, count: g.outputCount), halves = full
+                    Conv2D.forward(g, x: x, weight: w, bias: b, scratch: scratch, out: &full, relu: relu, direct: direct)
+                    for rows in [0..<middle, middle..<g.oh] {
+                        Conv2D.forward(g, x: x, weight: w, bias: b, scratch: scratch, out: &halves, relu: relu,
+                                       outputRows: rows, direct: direct)
                     }
+                    let differing = zip(full, compact).filter { $0.bitPattern != $1.bitPattern }.count
+                    let differingSplit = zip(halves, compactHalves).filter { $0.bitPattern != $1.bitPattern }.count
+                    let path = "relu \(relu), direct \(direct && DirectConvolution.enabled)"
+                    #expect(differing == 0, "\(cs) \(path): \(differing) of \(g.outputCount) outputs differ")
+                    #expect(differingSplit == 0, "\(cs) \(path), split rows: \(differingSplit) of \(g.outputCount) outputs differ")
                 }
-                let differing = zip(full, compact).filter { $0.bitPattern != $1.bitPattern }.count
-                let differingSplit = zip(halves, compactHalves).filter { $0.bitPattern != $1.bitPattern }.count
-                #expect(differing == 0, "\(cs) relu \(relu): \(differing) of \(g.outputCount) outputs differ")
-                #expect(differingSplit == 0, "\(cs) relu \(relu), split rows: \(differingSplit) of \(g.outputCount) outputs differ")
             }
         }
         #expect(fullWidthShapes >= 7 && fullWidthHalves >= 5, "\(fullWidthShapes) shapes, \(fullWidthHalves) halves")
@@ -209,5 +211,16 @@ extension Conv2DTests {
                 #expect(differing == 0, "\(shape): \(differing) of \(r.count) gradient entries differ")
             }
         }
+    }
+}
+
+extension Conv2DTests {
+    /// Where the CPU has AVX-512 the direct kernel should be on: off means its start-up check
+    /// found another OpenBLAS kernel than the one it reproduces (slower, same results).
+    @Test func directKernelAvailability() {
+        print("direct convolution kernel: CPU \(gmps_conv_direct_available() == 1 ? "has" : "lacks") AVX-512, "
+              + "kernel \(DirectConvolution.enabled ? "enabled" : "disabled")")
+        if DirectConvolution.enabled { #expect(gmps_conv_direct_available() == 1) }
+        #expect(DirectConvolution.agreesWithGEMM() == DirectConvolution.enabled || gmps_conv_direct_available() == 0)
     }
 }

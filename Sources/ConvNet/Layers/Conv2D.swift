@@ -1,4 +1,5 @@
-/// One worker's scratch for a convolution's forward pass (sized by `Network`'s largest layer).
+/// One worker's scratch for a convolution's forward pass, sized for the largest of a network's
+/// convolutions.
 struct ConvScratch {
     /// im2col matrix: (CKK, OHW), or (CKK, OH·Wp) in the full-width layout.
     let col: UnsafeMutablePointer<Float>
@@ -6,16 +7,47 @@ struct ConvScratch {
     let planes: UnsafeMutablePointer<Float>
     /// The full-width GEMM's output, (OC, OH·Wp).
     let wide: UnsafeMutablePointer<Float>
+    /// The direct kernel's tap offsets, (CKK).
+    let taps: UnsafeMutablePointer<Int32>
+
+    /// Entries of col, planes, wide and taps for convolutions `convs` (at least 1 each).
+    static func counts(_ convs: [ConvGeometry]) -> (col: Int, planes: Int, wide: Int, taps: Int) {
+        let col = convs.map { $0.ckk * ($0.usesFullWidthIm2col() ? $0.fullWidthColumns : $0.ohw) }.max() ?? 0
+        let planes = convs.map { $0.usesFullWidthIm2col() ? $0.phasePlaneCount : 0 }.max() ?? 0
+        let wide = convs.map { $0.usesFullWidthIm2col() ? $0.oc * $0.fullWidthColumns : 0 }.max() ?? 0
+        let taps = convs.map(\.ckk).max() ?? 0
+        return (max(1, col), max(1, planes), max(1, wide), max(1, taps))
+    }
+
+    /// Zeroed scratch for `convs`; release it with `deallocate()`.
+    static func allocate(for convs: [ConvGeometry]) -> ConvScratch {
+        let n = counts(convs)
+        func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            p.initialize(repeating: 0, count: count)
+            return p
+        }
+        let taps = UnsafeMutablePointer<Int32>.allocate(capacity: n.taps)
+        taps.initialize(repeating: 0, count: n.taps)
+        return ConvScratch(col: floats(n.col), planes: floats(n.planes), wide: floats(n.wide), taps: taps)
+    }
+
+    func deallocate() {
+        col.deallocate(); planes.deallocate(); wide.deallocate(); taps.deallocate()
+    }
 }
 
 /// 2-D convolution of one image by im2col + sgemm; the weight is (OC,C,K,K) as in PyTorch.
 enum Conv2D {
-    /// out = weight · im2col(x) + bias, then max(out, 0) when `relu`, by the full-width im2col
-    /// when `g.usesFullWidthIm2col` (same bits, see `Im2col+FullWidth`), else by `forward(_:x:…col:…)`.
-    /// x is (C,H,W), weight (OC,CKK), bias (OC), out (OC,OHW). `outputRows` as there.
+    /// out = weight · im2col(x) + bias, then max(out, 0) when `relu`. Where
+    /// `g.usesFullWidthIm2col`, by the direct kernel when `direct` and the CPU runs it
+    /// (`DirectConvolution`), else by the full-width im2col (`Im2col+FullWidth`); elsewhere by
+    /// `forward(_:x:…col:…)`. All give the same bits (tested). x is (C,H,W), weight (OC,CKK),
+    /// bias (OC), out (OC,OHW). `outputRows` as there.
     static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>, scratch: ConvScratch,
-                        out: UnsafeMutablePointer<Float>, relu: Bool = false, outputRows: Range<Int>? = nil) {
+                        out: UnsafeMutablePointer<Float>, relu: Bool = false, outputRows: Range<Int>? = nil,
+                        direct: Bool = true) {
         let rows = outputRows ?? 0..<g.oh
         guard g.usesFullWidthIm2col(outputRows: rows.count) else {
             forward(g, x: x, weight: weight, bias: bias, col: scratch.col, out: out, relu: relu, outputRows: outputRows)
@@ -28,6 +60,11 @@ enum Conv2D {
         } else {
             Im2col.phasePlanes(g, x: x, planes: scratch.planes)
             planes = UnsafePointer(scratch.planes)
+        }
+        if direct && DirectConvolution.enabled {
+            DirectConvolution.forward(g, planes: planes, weight: weight, bias: bias, taps: scratch.taps, out: out,
+                                      relu: relu, outputRows: rows)
+            return
         }
         Im2col.im2colFullWidth(g, planes: planes, col: scratch.col, outputRows: rows)
         let first = rows.lowerBound * wp
