@@ -1,4 +1,4 @@
-import CConvKernels
+import CConvNetKernels
 import Testing
 @testable import ConvNet
 

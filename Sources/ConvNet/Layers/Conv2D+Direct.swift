@@ -1,4 +1,4 @@
-import CConvKernels
+import CConvNetKernels
 
 /// The forward convolution without im2col, on CPUs with AVX-512: a C kernel (Swift cannot
 /// compile one function for AVX-512 and the rest for any x86-64) reads the input, or its phase
