@@ -7,8 +7,9 @@ import Glibc
 import Darwin
 #endif
 
-/// OpenBLAS, used for every matrix product (NATIVE.md: its sgemm reaches ~85 GFLOP/s per core
-/// here; hand-written Swift SIMD does not come close without `-target-cpu`).
+/// OpenBLAS, used for the matrix products (NATIVE.md: its sgemm reaches ~85 GFLOP/s per core
+/// here; hand-written Swift SIMD does not come close without `-target-cpu`), but for the
+/// AVX-512 kernels in C that reproduce its bits (`DirectConvolution`, `dot`, `axpy`).
 ///
 /// Threading decision: OpenBLAS runs single-threaded, and ConvNet decides itself how a pass
 /// uses the cores (`Network.threads`, default `BLAS.cores`, 2 on the project's machines): the batch-parallel
@@ -19,7 +20,14 @@ import Darwin
 ///   would fan out onto cores already busy with other envs (oversubscription, spin-waiting).
 /// - The convolution GEMMs are small (M = 16-32 output channels): splitting one image's GEMM
 ///   over BLAS threads pays a synchronisation per call; splitting the batch pays one per pass,
-///   and measured 110 GFLOP/s per core on the reference CNN's conv shapes (one thread).
+///   and measured 110 GFLOP/s per core on the reference CNN's conv shapes (one thread). Both
+///   ways measured again for a batch-64 forward (2 cores shared with other jobs, load 10-11):
+///   conv1's GEMM per image, one per worker, 56-68 GFLOP/s per CPU-second; one GEMM over the
+///   whole batch's columns (32 x 53760 x 288, a 62 MB col) on OpenBLAS's 2 threads, 40-45.
+///   The first dense layer sliced by outputs over the workers 60-62; the whole layer
+///   (64 x 256 x 21632) on OpenBLAS's 2 threads 33-60, its threads waiting on each other.
+///   On CPUs with AVX-512 the forward convolutions run a direct kernel per worker instead of
+///   GEMMs (`DirectConvolution`), and batch-1 dense layers AVX-512 loops (`dot`, `axpy`).
 /// - The reference CNN's first dense layer (22 MB of weights) is bound by memory bandwidth at
 ///   batch 1 (6.6 GFLOP/s on one core); slicing it over both cores nearly doubles batch-1
 ///   throughput, which a BLAS call at M = 1 does not do as well.
