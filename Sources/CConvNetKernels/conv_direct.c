@@ -12,6 +12,9 @@
 
 #include <immintrin.h>
 
+// The FMAs are written out; nothing else may be fused (the bias add must round on its own).
+#pragma clang fp contract(off)
+
 int gmps_conv_direct_available(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") ? 1 : 0;
@@ -19,8 +22,9 @@ int gmps_conv_direct_available(void) {
 
 #define GMPS_AVX512 __attribute__((target("avx512f")))
 
-// Where one vector's results go: lanes `keep` (the columns with ox < ow) are compressed to
-// `count` consecutive outputs starting at `first` (oy*ow + ox of its first kept lane).
+// One vector's lanes: `load` the columns below the end of the needed input, `keep` those
+// with ox < ow, compressed into the low lanes `stored` and written from output index `first`
+// (oy*ow + ox of the first kept lane).
 typedef struct {
     __mmask16 load, keep, stored;
     long first;
