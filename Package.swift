@@ -39,11 +39,14 @@ let package = Package(
         .systemLibrary(name: "CMPI", path: "Sources/CMPI", pkgConfig: "ompi-c"),
         // libjpeg reports errors by calling exit(); this C shim turns them into return codes.
         .target(name: "CJPEGErrors", dependencies: ["CJPEG"], path: "Sources/CJPEGErrors"),
+        // ConvNet's AVX-512 kernels: direct convolution, matrix-vector products (Swift cannot target
+        // one function at a CPU; each is called only after a run-time CPU check).
+        .target(name: "CConvNetKernels", path: "Sources/CConvNetKernels"),
 
         // MARK: Leaves: pixels and networks
 
         .target(name: "Renderer", dependencies: ["CPNG", "CJPEGErrors", "CGIF"]),
-        .target(name: "ConvNet", dependencies: ["COpenBLAS"]),
+        .target(name: "ConvNet", dependencies: ["COpenBLAS", "CConvNetKernels"]),
 
         // MARK: Worlds: MuJoCo physics seen through the Renderer
 

@@ -1,3 +1,4 @@
+import CConvNetKernels
 import COpenBLAS
 
 #if canImport(Glibc)
@@ -6,8 +7,9 @@ import Glibc
 import Darwin
 #endif
 
-/// OpenBLAS, used for every matrix product (NATIVE.md: its sgemm reaches ~85 GFLOP/s per core
-/// here; hand-written Swift SIMD does not come close without `-target-cpu`).
+/// OpenBLAS, used for the matrix products (NATIVE.md: its sgemm reaches ~85 GFLOP/s per core
+/// here; hand-written Swift SIMD does not come close without `-target-cpu`), but for the
+/// AVX-512 kernels in C that reproduce its bits (`DirectConvolution`, `dot`, `axpy`).
 ///
 /// Threading decision: OpenBLAS runs single-threaded, and ConvNet decides itself how a pass
 /// uses the cores (`Network.threads`, default `BLAS.cores`, 2 on the project's machines): the batch-parallel
@@ -18,7 +20,14 @@ import Darwin
 ///   would fan out onto cores already busy with other envs (oversubscription, spin-waiting).
 /// - The convolution GEMMs are small (M = 16-32 output channels): splitting one image's GEMM
 ///   over BLAS threads pays a synchronisation per call; splitting the batch pays one per pass,
-///   and measured 110 GFLOP/s per core on the reference CNN's conv shapes (one thread).
+///   and measured 110 GFLOP/s per core on the reference CNN's conv shapes (one thread). Both
+///   ways measured again for a batch-64 forward (2 cores shared with other jobs, load 10-11):
+///   conv1's GEMM per image, one per worker, 56-68 GFLOP/s per CPU-second; one GEMM over the
+///   whole batch's columns (32 x 53760 x 288, a 62 MB col) on OpenBLAS's 2 threads, 40-45.
+///   The first dense layer sliced by outputs over the workers 60-62; the whole layer
+///   (64 x 256 x 21632) on OpenBLAS's 2 threads 33-60, its threads waiting on each other.
+///   On CPUs with AVX-512 the forward convolutions run a direct kernel per worker instead of
+///   GEMMs (`DirectConvolution`), and batch-1 dense layers AVX-512 loops (`dot`, `axpy`).
 /// - The reference CNN's first dense layer (22 MB of weights) is bound by memory bandwidth at
 ///   batch 1 (6.6 GFLOP/s on one core); slicing it over both cores nearly doubles batch-1
 ///   throughput, which a BLAS call at M = 1 does not do as well.
@@ -58,6 +67,15 @@ public enum BLAS {
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
 
+    /// Whether OpenBLAS 0.3.21 runs an sgemm of this size in its blocked kernel: above 100³
+    /// multiply-adds (its small-matrix threshold on this CPU family). There each entry of C is
+    /// the same chain of FMAs over K whatever N and the entry's column, so a GEMM over extra
+    /// columns gives the shared columns' bits (the full-width im2col relies on it; tested on
+    /// the reference CNN's shapes). The small-matrix kernels' results change with N.
+    static func usesBlockedKernel(m: Int, n: Int, k: Int) -> Bool {
+        Double(m) * Double(n) * Double(k) > 1e6
+    }
+
     /// y[M] = alpha * op(A) * x + beta * y, row-major A (M,N) with lda; op(A) = Aᵀ (N,M) when
     /// `trans` (then x has M entries and y N). At batch 1 a dense layer is a matrix-vector
     /// product, bound by reading the weights once: a plain SIMD loop reads them ~3.6x faster than
@@ -82,9 +100,28 @@ public enum BLAS {
         }
     }
 
-    /// Σ a[k] b[k] over `count` entries, eight lanes at a time.
+    /// Whether `dot` and `axpy` run the AVX-512 kernels (`dense_vector.h`): the same bits as
+    /// the eight-lane loops, with loads wide enough to read a batch-1 dense layer's weights
+    /// from cache about twice as fast (the reference CNN's first layer was four fifths of a
+    /// batch-1 forward).
+    static let wideVectorKernels: Bool = gmps_dense_vector_available() == 1
+
+    /// Σ a[k] b[k] over `count` entries: `dotEightLanes`, by the AVX-512 kernel where it runs.
     @inline(__always)
     static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
+        wideVectorKernels ? gmps_dot(a, b, count) : dotEightLanes(a, b, count: count)
+    }
+
+    /// y += alpha x over `count` entries: `axpyEightLanes`, by the AVX-512 kernel where it runs.
+    @inline(__always)
+    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        if wideVectorKernels { gmps_axpy(alpha, x, y, count) } else { axpyEightLanes(alpha, x, y, count: count) }
+    }
+
+    /// Σ a[k] b[k] over `count` entries, eight lanes at a time (two partial sums, each lane
+    /// k mod 16; then the lanes of their sum added in order, then the tail).
+    @inline(__always)
+    static func dotEightLanes(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count: Int) -> Float {
         var sum0 = SIMD8<Float>(), sum1 = SIMD8<Float>()
         var k = 0
         let rawA = UnsafeRawPointer(a), rawB = UnsafeRawPointer(b)
@@ -105,7 +142,7 @@ public enum BLAS {
 
     /// y += alpha x over `count` entries, eight lanes at a time.
     @inline(__always)
-    static func axpy(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+    static func axpyEightLanes(_ alpha: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
         var k = 0
         let rawX = UnsafeRawPointer(x), rawY = UnsafeMutableRawPointer(y)
         let scale = SIMD8<Float>(repeating: alpha)

@@ -90,26 +90,42 @@ extension Network {
             let chw = image.channels * image.height * image.width
             let input = ws.input + start * chw
             input.update(from: ptrs.images! + start * chw, count: n * chw)
-            var x = UnsafePointer(input), xCount = chw
-            for (l, g) in convs.enumerated() {
-                let out = ws.convOut[l] + start * g.outputCount
-                if n == 1 && ws.batch == 1 && threads > 1 && g.oh >= threads && g.forwardFlops >= splitFlops {
-                    // A lone image: workers split its output rows (each with its own im2col scratch).
-                    let input = UncheckedBox(x)
-                    runSlices(min(threads, ws.workers.count)) { s, count in
-                        Conv2D.forward(g, x: input.value, weight: theta + self.convWeight[l], bias: theta + self.convBias[l],
-                                       col: ws.workers[s].col, out: out, relu: true,
-                                       outputRows: (s * g.oh / count)..<((s + 1) * g.oh / count))
+            if n == 1 && ws.batch == 1 && threads > 1 {
+                var x = UnsafePointer(input)
+                for (l, g) in convs.enumerated() {
+                    let out = ws.convOut[l]
+                    if g.oh >= threads && g.forwardFlops >= splitFlops {
+                        // A lone image: workers split its output rows (each with its own im2col scratch).
+                        let input = UncheckedBox(x)
+                        runSlices(min(threads, ws.workers.count)) { s, count in
+                            Conv2D.forward(g, x: input.value, weight: theta + self.convWeight[l], bias: theta + self.convBias[l],
+                                           scratch: ws.workers[s].conv, out: out, relu: true,
+                                           outputRows: (s * g.oh / count)..<((s + 1) * g.oh / count))
+                        }
+                    } else {
+                        Conv2D.forward(g, x: x, weight: theta + convWeight[l], bias: theta + convBias[l],
+                                       scratch: scratch.conv, out: out, relu: true)
                     }
-                } else {
-                    for i in 0..<n {
-                        Conv2D.forward(g, x: x + i * xCount, weight: theta + convWeight[l], bias: theta + convBias[l],
-                                       col: scratch.col, out: out + i * g.outputCount, relu: true)
+                    x = UnsafePointer(out)
+                    if profile { clock = scratch.add(.convForward(l), since: clock) }
+                }
+            } else {
+                // Image by image through all the convolutions: a layer reads its input while the
+                // previous layer's output is still in L2 (layer by layer over the chunk, each
+                // map went out to memory and came back). The same operations, so the same bits.
+                for i in 0..<n {
+                    var x = UnsafePointer(input + i * chw)
+                    for (l, g) in convs.enumerated() {
+                        let out = ws.convOut[l] + (start + i) * g.outputCount
+                        Conv2D.forward(g, x: x, weight: theta + convWeight[l], bias: theta + convBias[l],
+                                       scratch: scratch.conv, out: out, relu: true)
+                        x = UnsafePointer(out)
+                        if profile { clock = scratch.add(.convForward(l), since: clock) }
                     }
                 }
-                x = UnsafePointer(out); xCount = g.outputCount
-                if profile { clock = scratch.add(.convForward(l), since: clock) }
             }
+            let x = UnsafePointer(convs.isEmpty ? input : ws.convOut[convs.count - 1] + start * convs[convs.count - 1].outputCount)
+            let xCount = convs.last?.outputCount ?? chw
             if spec.imageFeatures == .spatialSoftmax {
                 let logT = logTemperatureOffset.map { theta[$0] } ?? 0
                 for i in 0..<n {
@@ -265,7 +281,8 @@ extension Network {
                 Conv2D.backward(g, x: x + i * g.inputCount, weight: theta + convWeight[l],
                                 dout: dmap + i * g.outputCount, dweight: grad + convWeight[l],
                                 dbias: grad + convBias[l], accumulate: i > 0,
-                                col: scratch.col, dcol: scratch.dcol, dx: target.map { $0 + i * g.inputCount })
+                                col: scratch.col, dcol: scratch.dcol, dx: target.map { $0 + i * g.inputCount },
+                                wide: scratch.wide)
             }
             if let target { dmap = target }
             inA = !inA

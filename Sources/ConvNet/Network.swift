@@ -34,7 +34,7 @@ public final class Network: Sendable {
     let mapShape: (c: Int, h: Int, w: Int)
     /// Largest per-sample activation (sizes the gradient ping-pong buffers).
     let maxActivation: Int
-    /// Largest im2col matrix over the convolutions (CKK*OHW).
+    /// Largest im2col matrix over the convolutions (CKK*OHW, or CKK*OH*Wp in the full-width layout).
     let maxCol: Int
     /// Work below which a layer stays on one thread: 2 MFLOP is ~20 µs of sgemm, against a few
     /// µs to wake a worker (the vision policy's small layers stay whole; the reference CNN's
@@ -131,7 +131,7 @@ public final class Network: Sendable {
         self.logStdOffset = logStd
         self.mapShape = map
         self.maxActivation = maxAct
-        self.maxCol = convs.map { $0.ckk * $0.ohw }.max() ?? 0
+        self.maxCol = ConvScratch.counts(convs).col
         self.splitFlops = splitFlops
     }
 

@@ -125,8 +125,9 @@ public final class Workspace: @unchecked Sendable {
 
 /// One worker's private scratch: im2col matrices and its share of the encoder's gradient.
 final class WorkerScratch {
-    let col: UnsafeMutablePointer<Float>          // (CKK,OHW) largest
-    let dcol: UnsafeMutablePointer<Float>         // (CKK,OHW) largest
+    /// im2col (CKK,OH*Wp), phase planes, full-width output (OC,OH*Wp) and taps, largest layer's.
+    let conv: ConvScratch
+    let dcol: UnsafeMutablePointer<Float>         // (CKK,OH*Wp) largest
     /// Gradient of the encoder parameters (a prefix of θ) over this worker's rows.
     let gradient: UnsafeMutablePointer<Float>
     private let counts: [Int]
@@ -134,19 +135,22 @@ final class WorkerScratch {
     let stageNames: [String]
     var stageSeconds: [Double]
 
-    /// Floats of col, dcol and gradient.
+    /// 4-byte entries of col, planes, wide, taps, dcol and gradient.
     static func counts(_ network: Network) -> [Int] {
-        [max(1, network.maxCol), max(1, network.maxCol), max(1, network.encoderParameterCount)]
+        let conv = ConvScratch.counts(network.convs)
+        return [conv.col, conv.planes, conv.wide, conv.taps, max(1, network.maxCol), max(1, network.encoderParameterCount)]
     }
+
+    var col: UnsafeMutablePointer<Float> { conv.col }
+    var wide: UnsafeMutablePointer<Float> { conv.wide }
 
     init(network: Network) {
         counts = Self.counts(network)
-        col = .allocate(capacity: counts[0])
-        dcol = .allocate(capacity: counts[1])
-        gradient = .allocate(capacity: counts[2])
-        col.initialize(repeating: 0, count: counts[0])
-        dcol.initialize(repeating: 0, count: counts[1])
-        gradient.initialize(repeating: 0, count: counts[2])
+        conv = ConvScratch.allocate(for: network.convs)
+        dcol = .allocate(capacity: counts[4])
+        gradient = .allocate(capacity: counts[5])
+        dcol.initialize(repeating: 0, count: counts[4])
+        gradient.initialize(repeating: 0, count: counts[5])
         var names = network.convs.indices.map { "conv\($0) forward" }
         names += ["features+concat forward", "dense forward", "dense backward", "features backward"]
         names += network.convs.indices.reversed().map { "conv\($0) backward" }
@@ -156,7 +160,7 @@ final class WorkerScratch {
     }
 
     deinit {
-        col.deallocate()
+        conv.deallocate()
         dcol.deallocate()
         gradient.deallocate()
     }

@@ -1,3 +1,4 @@
+import CConvNetKernels
 import Testing
 @testable import ConvNet
 
@@ -119,5 +120,107 @@ extension Conv2DTests {
         Conv2D.forward(g, x: x, weight: w, bias: b, col: &col, out: &out, relu: true)
         let ref = Conv2D.naiveForward(g, x: x, weight: w, bias: b).map { max($0, 0) }
         #expect(maxDiff(out, ref) < 1e-5)
+    }
+}
+
+extension Conv2DTests {
+    /// The full-width im2col (phase planes, whole-row copies, wider GEMM) and the direct kernel
+    /// (on CPUs that run it) against the compact im2col they replace: the same bits, whole
+    /// images and split into output rows (as workers share one image), on the oracle's shapes,
+    /// the reference CNN's and vision policy's convolutions and a few larger ones.
+    @Test func fullWidthForwardIsBitIdenticalToCompactIm2col() throws {
+        _ = BLAS.configured
+        let shapes = Self.cases + [
+            (3, 64, 64, 32, 5, 2, .valid), (32, 30, 30, 32, 3, 1, .valid), (32, 28, 28, 32, 3, 1, .valid),
+            (3, 48, 64, 16, 5, 3, .same), (16, 16, 22, 16, 3, 3, .same),
+            (8, 40, 37, 16, 3, 1, .valid), (4, 50, 41, 24, 5, 2, .valid), (5, 61, 47, 12, 5, 3, .same),
+            (16, 36, 36, 16, 3, 1, .same), (3, 90, 70, 7, 4, 2, .same), (24, 33, 31, 40, 3, 1, .valid),
+        ]
+        var rng = SeededGenerator(seed: 21)
+        var fullWidthShapes = 0, fullWidthHalves = 0
+        for cs in shapes {
+            let g = try ConvGeometry(channels: cs.c, height: cs.h, width: cs.w, outChannels: cs.oc,
+                                     kernel: cs.k, stride: cs.s, padding: cs.p)
+            if g.usesFullWidthIm2col() { fullWidthShapes += 1 }
+            if g.usesFullWidthIm2col(outputRows: g.oh / 2) { fullWidthHalves += 1 }
+            let x = randomVector(g.inputCount, &rng), w = randomVector(g.oc * g.ckk, &rng), b = randomVector(g.oc, &rng)
+            var col = [Float](repeating: .nan, count: g.ckk * g.fullWidthColumns)
+            // Scratch left full of NaN: a path that read an entry it did not write would show.
+            let scratch = ConvScratch.allocate(for: [g])
+            defer { scratch.deallocate() }
+            let counts = ConvScratch.counts([g])
+            scratch.col.update(repeating: .nan, count: counts.col)
+            scratch.planes.update(repeating: .nan, count: counts.planes)
+            scratch.wide.update(repeating: .nan, count: counts.wide)
+            for relu in [false, true] {
+                var compact = [Float](repeating: .nan, count: g.outputCount), compactHalves = compact
+                let middle = g.oh / 2
+                Conv2D.forward(g, x: x, weight: w, bias: b, col: &col, out: &compact, relu: relu)
+                for rows in [0..<middle, middle..<g.oh] {
+                    Conv2D.forward(g, x: x, weight: w, bias: b, col: &col, out: &compactHalves, relu: relu, outputRows: rows)
+                }
+                for direct in [false, true] {
+                    var full = [Float](repeating: .nan, count: g.outputCount), halves = full
+                    Conv2D.forward(g, x: x, weight: w, bias: b, scratch: scratch, out: &full, relu: relu, direct: direct)
+                    for rows in [0..<middle, middle..<g.oh] {
+                        Conv2D.forward(g, x: x, weight: w, bias: b, scratch: scratch, out: &halves, relu: relu,
+                                       outputRows: rows, direct: direct)
+                    }
+                    let differing = zip(full, compact).filter { $0.bitPattern != $1.bitPattern }.count
+                    let differingSplit = zip(halves, compactHalves).filter { $0.bitPattern != $1.bitPattern }.count
+                    let path = "relu \(relu), direct \(direct && DirectConvolution.enabled)"
+                    #expect(differing == 0, "\(cs) \(path): \(differing) of \(g.outputCount) outputs differ")
+                    #expect(differingSplit == 0, "\(cs) \(path), split rows: \(differingSplit) of \(g.outputCount) outputs differ")
+                }
+            }
+        }
+        #expect(fullWidthShapes >= 7 && fullWidthHalves >= 5, "\(fullWidthShapes) shapes, \(fullWidthHalves) halves")
+    }
+}
+
+extension Conv2DTests {
+    /// The full-width backward-data path (dout spread over whole rows, contiguous col2im runs)
+    /// against the compact one: the same bits of dx, dweight and dbias on the stride-1 unpadded
+    /// shapes that take it, with the default channel block and with blocks of 1 and 3.
+    @Test func fullWidthBackwardDataIsBitIdenticalToCompact() throws {
+        _ = BLAS.configured
+        let shapes: [(c: Int, hw: Int, w: Int, oc: Int, k: Int)] = [
+            (32, 30, 30, 32, 3), (32, 28, 28, 32, 3), (8, 40, 37, 16, 3), (24, 33, 31, 40, 3), (6, 44, 44, 16, 5),
+        ]
+        var rng = SeededGenerator(seed: 23)
+        for shape in shapes {
+            let g = try ConvGeometry(channels: shape.c, height: shape.hw, width: shape.w, outChannels: shape.oc,
+                                     kernel: shape.k, stride: 1, padding: .valid)
+            #expect(g.inputIsPhasePlanes && g.usesFullWidthIm2col(), "\(shape) takes the full-width path")
+            let x = randomVector(g.inputCount, &rng), w = randomVector(g.oc * g.ckk, &rng), d = randomVector(g.outputCount, &rng)
+            var results: [[Float]] = []
+            for (fullWidth, block) in [(false, nil), (true, nil), (true, 1), (true, 3)] as [(Bool, Int?)] {
+                var col = [Float](repeating: .nan, count: g.ckk * g.fullWidthColumns), dcol = col
+                var wide = [Float](repeating: .nan, count: g.oc * g.fullWidthColumns)
+                var dw = [Float](repeating: .nan, count: g.oc * g.ckk), db = [Float](repeating: .nan, count: g.oc)
+                var dx = [Float](repeating: .nan, count: g.inputCount)
+                wide.withUnsafeMutableBufferPointer { wide in
+                    Conv2D.backward(g, x: x, weight: w, dout: d, dweight: &dw, dbias: &db, accumulate: false,
+                                    col: &col, dcol: &dcol, dx: &dx, channelBlock: block,
+                                    wide: fullWidth ? wide.baseAddress! : nil)
+                }
+                results.append(dx + dw + db)
+            }
+            for r in results.dropFirst() {
+                let differing = zip(r, results[0]).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(differing == 0, "\(shape): \(differing) of \(r.count) gradient entries differ")
+            }
+        }
+    }
+}
+
+extension Conv2DTests {
+    /// Where the CPU has AVX-512 the direct kernel should be on: off means its start-up check
+    /// found another OpenBLAS kernel than the one it reproduces (slower, same results).
+    @Test func directKernelAvailability() {
+        print("direct convolution kernel: CPU \(gmps_conv_direct_available() == 1 ? "has" : "lacks") AVX-512, "
+              + "kernel \(DirectConvolution.enabled ? "enabled" : "disabled")")
+        if DirectConvolution.enabled { #expect(gmps_conv_direct_available() == 1) }
+        #expect(DirectConvolution.agreesWithGEMM() == DirectConvolution.enabled || gmps_conv_direct_available() == 0)
     }
 }

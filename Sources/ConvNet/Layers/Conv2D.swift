@@ -1,5 +1,109 @@
+/// One worker's scratch for a convolution's forward pass, sized for the largest of a network's
+/// convolutions.
+struct ConvScratch {
+    /// im2col matrix: (CKK, OHW), or (CKK, OH·Wp) in the full-width layout.
+    let col: UnsafeMutablePointer<Float>
+    /// Phase planes of the full-width layout, (C·S·S, Hp, Wp).
+    let planes: UnsafeMutablePointer<Float>
+    /// The full-width GEMM's output, (OC, OH·Wp).
+    let wide: UnsafeMutablePointer<Float>
+    /// The direct kernel's tap offsets, (CKK).
+    let taps: UnsafeMutablePointer<Int32>
+
+    /// Entries of col, planes, wide and taps for convolutions `convs` (at least 1 each).
+    static func counts(_ convs: [ConvGeometry]) -> (col: Int, planes: Int, wide: Int, taps: Int) {
+        let col = convs.map { $0.ckk * ($0.usesFullWidthIm2col() ? $0.fullWidthColumns : $0.ohw) }.max() ?? 0
+        let planes = convs.map { $0.usesFullWidthIm2col() ? $0.phasePlaneCount : 0 }.max() ?? 0
+        let wide = convs.map { $0.usesFullWidthIm2col() ? $0.oc * $0.fullWidthColumns : 0 }.max() ?? 0
+        let taps = convs.map(\.ckk).max() ?? 0
+        return (max(1, col), max(1, planes), max(1, wide), max(1, taps))
+    }
+
+    /// Zeroed scratch for `convs`; release it with `deallocate()`.
+    static func allocate(for convs: [ConvGeometry]) -> ConvScratch {
+        let n = counts(convs)
+        func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            p.initialize(repeating: 0, count: count)
+            return p
+        }
+        let taps = UnsafeMutablePointer<Int32>.allocate(capacity: n.taps)
+        taps.initialize(repeating: 0, count: n.taps)
+        return ConvScratch(col: floats(n.col), planes: floats(n.planes), wide: floats(n.wide), taps: taps)
+    }
+
+    func deallocate() {
+        col.deallocate(); planes.deallocate(); wide.deallocate(); taps.deallocate()
+    }
+}
+
 /// 2-D convolution of one image by im2col + sgemm; the weight is (OC,C,K,K) as in PyTorch.
 enum Conv2D {
+    /// out = weight · im2col(x) + bias, then max(out, 0) when `relu`. Where
+    /// `g.usesFullWidthIm2col`, by the direct kernel when `direct` and the CPU runs it
+    /// (`DirectConvolution`), else by the full-width im2col (`Im2col+FullWidth`); elsewhere by
+    /// `forward(_:x:…col:…)`. All give the same bits (tested). x is (C,H,W), weight (OC,CKK),
+    /// bias (OC), out (OC,OHW). `outputRows` as there.
+    static func forward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                        bias: UnsafePointer<Float>, scratch: ConvScratch,
+                        out: UnsafeMutablePointer<Float>, relu: Bool = false, outputRows: Range<Int>? = nil,
+                        direct: Bool = true) {
+        let rows = outputRows ?? 0..<g.oh
+        guard g.usesFullWidthIm2col(outputRows: rows.count) else {
+            forward(g, x: x, weight: weight, bias: bias, col: scratch.col, out: out, relu: relu, outputRows: outputRows)
+            return
+        }
+        let wp = g.phaseWidth, columns = g.fullWidthColumns
+        let planes: UnsafePointer<Float>
+        if g.inputIsPhasePlanes {
+            planes = x
+        } else {
+            Im2col.phasePlanes(g, x: x, planes: scratch.planes)
+            planes = UnsafePointer(scratch.planes)
+        }
+        if direct && DirectConvolution.enabled {
+            DirectConvolution.forward(g, planes: planes, weight: weight, bias: bias, taps: scratch.taps, out: out,
+                                      relu: relu, outputRows: rows)
+            return
+        }
+        Im2col.im2colFullWidth(g, planes: planes, col: scratch.col, outputRows: rows)
+        let first = rows.lowerBound * wp
+        BLAS.sgemm(transA: false, transB: false, m: g.oc, n: rows.count * wp, k: g.ckk,
+                   a: weight, lda: g.ckk, b: scratch.col + first, ldb: columns,
+                   beta: 0, c: scratch.wide + first, ldc: columns)
+        // Epilogue: drop the columns ox ≥ OW, add the bias, ReLU.
+        for o in 0..<g.oc {
+            let b = bias[o]
+            for oy in rows {
+                biasRelu(from: scratch.wide + o * columns + oy * wp, bias: b, relu: relu,
+                         to: out + o * g.ohw + oy * g.ow, count: g.ow)
+            }
+        }
+    }
+
+    /// out[i] = max(src[i] + bias, 0) (or src[i] + bias), eight lanes at a time. Each lane is
+    /// the scalar expression: Swift's `max(v, 0)` is `0 >= v ? 0 : v` (-0 and NaN included).
+    /// A row that is not a multiple of eight ends with eight lanes that overlap the previous
+    /// ones (rewriting the same values) rather than a scalar tail.
+    @inline(__always)
+    static func biasRelu(from src: UnsafePointer<Float>, bias: Float, relu: Bool,
+                         to out: UnsafeMutablePointer<Float>, count: Int) {
+        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(out)
+        let b = SIMD8<Float>(repeating: bias)
+        @inline(__always) func lanes(_ i: Int) {
+            var v = from.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self) + b
+            if relu { v.replace(with: 0, where: v .<= 0) }
+            to.storeBytes(of: v, toByteOffset: i * 4, as: SIMD8<Float>.self)
+        }
+        guard count >= 8 else {
+            for i in 0..<count { out[i] = relu ? max(src[i] + bias, 0) : src[i] + bias }
+            return
+        }
+        var i = 0
+        while i + 8 <= count { lanes(i); i += 8 }
+        if i < count { lanes(count - 8) }
+    }
+
     /// out = weight · im2col(x) + bias, then max(out, 0) when `relu` (fused: one pass over out).
     /// x is (C,H,W), weight is (OC,CKK), bias is (OC), col is scratch (CKK,OHW), out is (OC,OHW).
     /// With `outputRows`, computes only those output rows oy (columns oy*OW..<(oy+1)*OW of out
@@ -29,12 +133,15 @@ enum Conv2D {
     /// `accumulate` false overwrites dweight and dbias (first image of a chunk), true adds.
     /// x is (C,H,W), dout is (OC,OHW), dweight is (OC,CKK), dbias (OC), col/dcol scratch (CKK,OHW),
     /// dx (C,H,W) or nil when the input gradient is not needed. `channelBlock` overrides the
-    /// block of input channels of the backward-data path (the tests compare blocks).
+    /// block of input channels of the backward-data path (the tests compare blocks). With
+    /// `wide` (OC,OH·W) scratch, a stride-1 unpadded convolution takes the full-width
+    /// backward-data path (`backwardDataFullWidth`; dcol is then (CKK,OH·W)).
     static func backward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                          dout: UnsafePointer<Float>, dweight: UnsafeMutablePointer<Float>,
                          dbias: UnsafeMutablePointer<Float>, accumulate: Bool,
                          col: UnsafeMutablePointer<Float>, dcol: UnsafeMutablePointer<Float>,
-                         dx: UnsafeMutablePointer<Float>?, channelBlock block: Int? = nil) {
+                         dx: UnsafeMutablePointer<Float>?, channelBlock block: Int? = nil,
+                         wide: UnsafeMutablePointer<Float>? = nil) {
         let pointwise = g.k == 1 && g.s == 1 && g.padTop == 0 && g.padLeft == 0
         let colIn: UnsafePointer<Float>
         if pointwise {
@@ -56,6 +163,10 @@ enum Conv2D {
                        a: weight, lda: g.ckk, b: dout, ldb: g.ohw, beta: 0, c: dx, ldc: g.ohw)
             return
         }
+        if let wide, g.inputIsPhasePlanes && g.usesFullWidthIm2col() {
+            backwardDataFullWidth(g, weight: weight, dout: dout, wide: wide, dcol: dcol, dx: dx, channelBlock: block)
+            return
+        }
         // dcol = Wᵀ · dout and col2im, a block of input channels at a time: the block's rows of
         // dcol (CB·K·K, OHW) stay in L2 between the GEMM that writes them and the col2im that
         // reads them (the whole dcol of the reference CNN's conv1 is 0.9 MB). Bit-identical to
@@ -74,6 +185,57 @@ enum Conv2D {
     /// rows under 128 KB (L2 holds them with room for dout), at least one.
     static func channelBlock(_ g: ConvGeometry, bytes: Int = 128 << 10) -> Int {
         max(1, min(g.c, bytes / (4 * g.k * g.k * g.ohw)))
+    }
+
+    /// Input channels per block of the full-width backward-data path: as `channelBlock`, and
+    /// few enough that the block's GEMM (K = OC) stays in OpenBLAS's small-matrix kernel, which
+    /// ran these short-K products 10-20% faster than its blocked one (the reference CNN's
+    /// conv2 at 5 channels crossed over).
+    static func fullWidthChannelBlock(_ g: ConvGeometry, bytes: Int = 128 << 10) -> Int {
+        let perChannel = g.k * g.k * g.fullWidthColumns
+        var block = max(1, min(g.c, bytes / (4 * perChannel)))
+        while block > 1 && BLAS.usesBlockedKernel(m: block * g.k * g.k, n: g.fullWidthColumns, k: g.oc) { block -= 1 }
+        return block
+    }
+
+    /// dx = col2im(Wᵀ · dout) in the full-width layout of a stride-1 unpadded convolution
+    /// (Wp = W, see `Im2col+FullWidth`): dout is spread over whole rows with zeros at ox ≥ OW,
+    /// so each row of dcol is added into dx as one contiguous run instead of OH short ones.
+    /// Bit-identical to the compact path: each kept dcol entry is the same K = OC dot product,
+    /// each dx entry receives its contributions in the same (kh, kw) order, and the extra ones
+    /// are exact zeros (Σ w·0), which leave a sum unchanged (dx starts at +0 and so is never
+    /// -0). dout is (OC,OHW), wide scratch (OC,OH·W), dcol scratch (CKK,OH·W), dx (C,H,W).
+    static func backwardDataFullWidth(_ g: ConvGeometry, weight: UnsafePointer<Float>, dout: UnsafePointer<Float>,
+                                      wide: UnsafeMutablePointer<Float>, dcol: UnsafeMutablePointer<Float>,
+                                      dx: UnsafeMutablePointer<Float>, channelBlock block: Int? = nil) {
+        let columns = g.fullWidthColumns, wp = g.phaseWidth
+        for o in 0..<g.oc {
+            for oy in 0..<g.oh {
+                let row = wide + o * columns + oy * wp
+                Im2col.copyRow(from: dout + o * g.ohw + oy * g.ow, to: row, count: g.ow)
+                (row + g.ow).update(repeating: 0, count: wp - g.ow)
+            }
+        }
+        // Columns a dcol row adds into dx before its shifted run would pass the plane's end
+        // (its last Wp - OW columns are zeros).
+        let run = (g.oh - 1) * wp + g.ow
+        let block = block ?? fullWidthChannelBlock(g)
+        for c0 in stride(from: 0, to: g.c, by: block) {
+            let channels = c0..<min(g.c, c0 + block)
+            BLAS.sgemm(transA: true, transB: false, m: channels.count * g.k * g.k, n: columns, k: g.oc,
+                       a: weight + c0 * g.k * g.k, lda: g.ckk, b: wide, ldb: columns, beta: 0, c: dcol, ldc: columns)
+            (dx + c0 * g.h * g.w).update(repeating: 0, count: channels.count * g.h * g.w)
+            var row = UnsafePointer(dcol)
+            for c in channels {
+                let plane = dx + c * g.h * g.w
+                for kh in 0..<g.k {
+                    for kw in 0..<g.k {
+                        Im2col.addRun(from: row, to: plane + kh * g.w + kw, count: run)
+                        row += columns
+                    }
+                }
+            }
+        }
     }
 
     /// Direct convolution, the slow obviously-correct oracle of `forward` for the tests.

@@ -90,16 +90,25 @@ enum Im2col {
     }
 
     /// out[0..<count] = src[0..<count], eight lanes at a time. An output row is short (26-30
-    /// floats in the reference CNN): a memmove call per row cost more than the copy.
+    /// floats in the reference CNN): a memmove call per row cost more than the copy. A row that
+    /// is not a multiple of eight ends with eight lanes overlapping the previous ones (copying
+    /// the same values again) instead of a scalar tail.
     @inline(__always)
     static func copyRow(from src: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>, count: Int) {
         let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(out)
+        guard count >= 8 else {
+            for i in 0..<count { out[i] = src[i] }
+            return
+        }
         var i = 0
         while i + 8 <= count {
             to.storeBytes(of: from.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self), toByteOffset: i * 4, as: SIMD8<Float>.self)
             i += 8
         }
-        while i < count { out[i] = src[i]; i += 1 }
+        if i < count {
+            let last = (count - 8) * 4
+            to.storeBytes(of: from.loadUnaligned(fromByteOffset: last, as: SIMD8<Float>.self), toByteOffset: last, as: SIMD8<Float>.self)
+        }
     }
 
     /// out[0..<count] += src[0..<count], eight lanes at a time (each sum as the scalar loop's).
@@ -114,6 +123,21 @@ enum Im2col {
             i += 8
         }
         while i < count { out[i] += src[i]; i += 1 }
+    }
+
+    /// out[0..<count] += src[0..<count] for a long run, sixteen lanes at a time (each sum as
+    /// the scalar loop's).
+    @inline(__always)
+    static func addRun(from src: UnsafePointer<Float>, to out: UnsafeMutablePointer<Float>, count: Int) {
+        let from = UnsafeRawPointer(src), to = UnsafeMutableRawPointer(out)
+        var i = 0
+        while i + 16 <= count {
+            let sum = to.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+                + from.loadUnaligned(fromByteOffset: i * 4, as: SIMD16<Float>.self)
+            to.storeBytes(of: sum, toByteOffset: i * 4, as: SIMD16<Float>.self)
+            i += 16
+        }
+        addRow(from: src + i, to: out + i, count: count - i)
     }
 
     /// out[ox] = src[2 ox] for the leading ox whose 16-float loads stay within `available`

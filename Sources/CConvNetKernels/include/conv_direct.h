@@ -1,0 +1,33 @@
+// A direct convolution kernel for CPUs with AVX-512, which Swift cannot target per function.
+//
+// Each output is one chain of fused multiply-adds over r = 0..<ckk in order, starting from +0,
+// then the bias is added and, with relu, values <= 0 become +0: exactly what OpenBLAS's blocked
+// sgemm kernel computes for weight (OC,CKK) x im2col (CKK,N) on the CPUs that have AVX-512
+// (measured bit for bit; ConvNet checks it once per process before using this kernel).
+#ifndef GMPS_CONV_DIRECT_H
+#define GMPS_CONV_DIRECT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// 1 when this CPU can run `gmps_conv_direct` (AVX-512F), else 0.
+int gmps_conv_direct_available(void);
+
+/// out[o*out_channel_stride + oy*ow + ox] =
+///     act(bias[o] + sum over r of weight[o*ckk + r] * src[offset[r] + oy*row_stride + ox])
+/// for o < oc, oy in [row_begin, row_end), ox < ow, the sum a chain of FMAs in r order from +0
+/// and act(v) = (v <= 0 ? +0 : v) with relu, v otherwise. src holds the input (or its phase
+/// planes); offset[r] is where tap r = (c, kh, kw) starts reading for output (0, 0).
+/// Only call when `gmps_conv_direct_available()` returns 1.
+void gmps_conv_direct(const float *src, const int32_t *offset, int ckk, int row_stride,
+                      const float *weight, const float *bias, int oc,
+                      float *out, int out_channel_stride, int ow, int row_begin, int row_end, int relu);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
