@@ -103,6 +103,8 @@ struct CompareCommand: ParsableCommand {
             return config
         }
         let stored = try folder.readJSON(ComparisonConfig.self, from: file)
+        var config = config
+        if reward.reward == nil { config.reward = stored.reward }   // the comparison's own, as --reward says
         let changes = try SettingChange.between(stored, config).filter { !["seeds", "methods", "threads"].contains($0.key) }
         guard changes.isEmpty else {
             throw ValidationError("\(folder.url.path) holds a comparison with other settings: "
