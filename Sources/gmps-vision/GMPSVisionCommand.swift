@@ -12,7 +12,7 @@ struct GMPSVisionCommand: ParsableCommand {
             processes under MPI: mpirun -np N gmps-vision COMMAND ... (see the README, "Beyond \
             one machine").
             """,
-        subcommands: [RunCommand.self, SceneCommand.self, RenderCommand.self, ExpertsCommand.self, DemosCommand.self, MetaTrainCommand.self, EvaluateCommand.self, BaselineCommand.self, BenchCommand.self]
+        subcommands: [RunCommand.self, SceneCommand.self, RenderCommand.self, ExpertsCommand.self, DemosCommand.self, MetaTrainCommand.self, EvaluateCommand.self, BaselineCommand.self, CompareCommand.self, BenchCommand.self]
     )
 }
 

@@ -6,7 +6,7 @@ import Testing
 /// and review the diff.
 struct HelpGoldenTests {
     static let commands: [[String]] = [
-        [], ["run"], ["meta-train"], ["evaluate"], ["baseline"], ["render"], ["scene"], ["experts"], ["demos"],
+        [], ["run"], ["meta-train"], ["evaluate"], ["baseline"], ["compare"], ["render"], ["scene"], ["experts"], ["demos"],
         ["bench"], ["bench", "render"], ["bench", "convnet"], ["bench", "sac"], ["bench", "env"], ["bench", "meta-train"],
     ]
 

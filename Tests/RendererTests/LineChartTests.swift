@@ -108,3 +108,54 @@ struct LineChartTests {
         #expect(left > 30 && below > 30, "the y title left of the plot (\(left) pixels), the x title below (\(below))")
     }
 }
+
+/// A band around a line: the spread of a curve over seeds, filled in the series' pale tint.
+struct LineChartBandTests {
+    static func chart(band: Bool) -> LineChart {
+        var chart = LineChart(width: 320, height: 200, yRange: 0...1, xTitle: "on-policy samples", yTitle: "success")
+        let color: (UInt8, UInt8, UInt8) = (200, 60, 40)
+        chart.series = [.init(points: [(0, 0.5), (100, 0.5)], color: color, name: "GMPS",
+                              band: band ? [(0, 0.25, 0.75), (100, 0.25, 0.75)] : [])]
+        return chart
+    }
+
+    @Test func theBandFillsBetweenItsEdgesAndTheLineStaysOnTop() throws {
+        let chart = Self.chart(band: true)
+        let image = chart.render(), plot = chart.layout.plot
+        let tint = chart.series[0].bandColor
+        #expect(tint == (242, 207, 202), "a quarter of the colour over white")
+        // The plot spans y 0…1 over its height: the band 0.25…0.75 is its middle half.
+        let height = Double(plot.bottom - plot.top)
+        let (bandTop, bandBottom) = (plot.top + Int(0.25 * height) + 2, plot.top + Int(0.75 * height) - 2)
+        let (lineY, column) = (plot.top + Int(0.5 * height), (plot.left + plot.right) / 2)
+        for y in bandTop...bandBottom where abs(y - lineY) > 2 {
+            #expect(image[column, y] == tint, "pixel (\(column), \(y)) inside the band")
+        }
+        #expect(image[column, lineY] == chart.series[0].color, "the line is drawn over the band")
+        for y in [plot.top + Int(0.1 * height), plot.top + Int(0.9 * height)] {
+            #expect(image[column, y] != tint, "pixel (\(column), \(y)) outside the band")
+        }
+    }
+
+    @Test func aBandChangesNothingOutsideItself() {
+        let (plain, banded) = (Self.chart(band: false).render(), Self.chart(band: true).render())
+        let tint = Self.chart(band: true).series[0].bandColor
+        var changed = 0
+        for y in 0..<plain.height {
+            for x in 0..<plain.width where plain[x, y] != banded[x, y] {
+                changed += 1
+                #expect(banded[x, y] == tint, "pixel (\(x), \(y)) changed to something other than the tint")
+            }
+        }
+        #expect(changed > 1000, "the band is drawn (\(changed) pixels)")
+    }
+
+    @Test func theBandWidensTheFittedRange() {
+        var chart = LineChart(width: 320, height: 200)
+        chart.series = [.init(points: [(0, 0.5), (100, 0.5)], color: (0, 0, 200), band: [(0, 0.5, 0.5), (100, -0.5, 1.5)])]
+        let image = chart.render(), plot = chart.layout.plot
+        // Fitted to the line alone (0.5) the range would be 0…1; the band's 1.5 at x = 100 sits
+        // near the plot's top instead of beyond the image.
+        #expect(image[plot.right - 3, plot.top + 12] == chart.series[0].bandColor)
+    }
+}

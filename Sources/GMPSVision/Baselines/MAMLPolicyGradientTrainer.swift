@@ -150,7 +150,8 @@ public final class MAMLPolicyGradientTrainer {
     public func train(in run: RunDirectory, snapshotEvery: Int = 0,
                       progress: (MAMLIterationLog) -> Void = { _ in }) throws -> MAMLIterationLog? {
         if group.isRoot { try run.writeJSON(config, to: "config.json") }
-        var rows: [String] = []
+        // A trainer resumed from the run's checkpoint keeps the rows of the iterations it did.
+        var rows = group.isRoot ? Self.progressRows(in: run, upTo: state.iteration) : []
         var last: MAMLIterationLog?
         while state.iteration < config.gmps.iterations {
             let entry = try runIteration()
@@ -168,5 +169,13 @@ public final class MAMLPolicyGradientTrainer {
         }
         if group.isRoot, config.gmps.iterations == 0 { try MetaCheckpoint.save(state, policy: policy, in: run) }
         return last
+    }
+
+    /// The rows of `run`'s progress.csv for iterations 1…`iteration` (none for a fresh start).
+    static func progressRows(in run: RunDirectory, upTo iteration: Int) -> [String] {
+        guard iteration > 0, let text = try? String(contentsOf: run.file("progress.csv"), encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").dropFirst().map(String.init).filter { row in
+            row.split(separator: ",").first.flatMap { Int($0) }.map { $0 <= iteration } ?? false
+        }
     }
 }

@@ -1,7 +1,8 @@
 import Foundation
 
 /// Line charts drawn straight into an `RGBImage`: axes, ticks, axis titles and a legend in a
-/// small bitmap font, and one polyline per series. Enough for learning curves in a run's report
+/// small bitmap font, and one polyline per series, optionally over a filled band (a spread over
+/// seeds). Enough for learning curves in a run's report
 /// without any plotting library.
 ///
 /// Layout: the margins always leave room for the axis titles, so a chart with titles has its
@@ -13,11 +14,23 @@ public struct LineChart: Sendable {
         public var color: (UInt8, UInt8, UInt8)
         /// The series' entry in the legend; nil leaves it out.
         public var name: String?
+        /// A range around the line (e.g. min–max over seeds), filled in a pale tint of `color`
+        /// between `low` and `high`, linearly between the given x; empty: none.
+        public var band: [(x: Double, low: Double, high: Double)]
 
-        public init(points: [(x: Double, y: Double)], color: (UInt8, UInt8, UInt8), name: String? = nil) {
+        public init(points: [(x: Double, y: Double)], color: (UInt8, UInt8, UInt8), name: String? = nil,
+                    band: [(x: Double, low: Double, high: Double)] = []) {
             self.points = points
             self.color = color
             self.name = name
+            self.band = band
+        }
+
+        /// The band's fill: the colour a quarter strength over white (opaque, so overlapping
+        /// bands show the later series' tint; the lines are drawn over every band).
+        public var bandColor: (UInt8, UInt8, UInt8) {
+            func tint(_ c: UInt8) -> UInt8 { UInt8(255 - (255 - Int(c)) / 4) }
+            return (tint(color.0), tint(color.1), tint(color.2))
         }
     }
 
@@ -47,7 +60,8 @@ public struct LineChart: Sendable {
 
     public func render() -> RGBImage {
         var image = RGBImage(width: width, height: height, fill: (255, 255, 255))
-        let all = series.flatMap(\.points).filter { $0.x.isFinite && $0.y.isFinite }
+        let bandPoints = series.flatMap(\.band).flatMap { [(x: $0.x, y: $0.low), (x: $0.x, y: $0.high)] }
+        let all = (series.flatMap(\.points) + bandPoints).filter { $0.x.isFinite && $0.y.isFinite }
         let layout = self.layout
         let top = layout.plot.top
         guard !all.isEmpty, width > left + right + 10, height > top + bottom + 10 else { return image }
@@ -70,6 +84,10 @@ public struct LineChart: Sendable {
             let x = xMin + (xMax - xMin) * Double(tick) / 4
             drawLine(&image, (px(x), height - bottom), (px(x), height - bottom + 3), black)
             drawText(&image, BitmapFont.label(x), centerX: px(x), top: height - bottom + 6, black)
+        }
+        for line in series where !line.band.isEmpty {
+            fillBand(&image, line.band.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite },
+                     x: px, y: py, color: line.bandColor)
         }
         drawLine(&image, (left, top), (left, height - bottom), black)
         drawLine(&image, (left, height - bottom), (width - right, height - bottom), black)
@@ -157,6 +175,30 @@ public struct LineChart: Sendable {
                 }
                 BitmapFont.draw(entry.name ?? "", into: &image, left: x + Self.swatchWidth + 4, top: top, color: Self.textColor)
                 x += legendEntryWidth(entry) + Self.legendGap
+            }
+        }
+    }
+
+    /// Fills, column by column, the pixels between the band's low and high edges (each linear
+    /// between the band's x), clipped to the image. A one-point band is a 5-pixel-wide bar.
+    private func fillBand(_ image: inout RGBImage, _ band: [(x: Double, low: Double, high: Double)],
+                          x px: (Double) -> Int, y py: (Double) -> Int, color: (UInt8, UInt8, UInt8)) {
+        let band = band.sorted { $0.x < $1.x }
+        func fillColumn(_ column: Int, _ low: Double, _ high: Double) {
+            guard column >= 0, column < image.width else { return }
+            let top = max(py(max(low, high)), 0), bottom = min(py(min(low, high)), image.height - 1)
+            guard top <= bottom else { return }
+            for row in top...bottom { image[column, row] = color }
+        }
+        if band.count == 1 {
+            for column in (px(band[0].x) - 2)...(px(band[0].x) + 2) { fillColumn(column, band[0].low, band[0].high) }
+            return
+        }
+        for (a, b) in zip(band, band.dropFirst()) where px(b.x) >= px(a.x) {
+            let (from, to) = (px(a.x), px(b.x))
+            for column in from...to {
+                let t = to == from ? 0 : Double(column - from) / Double(to - from)
+                fillColumn(column, a.low + t * (b.low - a.low), a.high + t * (b.high - a.high))
             }
         }
     }

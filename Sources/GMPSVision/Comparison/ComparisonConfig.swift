@@ -1,0 +1,176 @@
+import VisionEnvs
+
+/// The methods a comparison runs (issue 15), in the order of its table.
+public enum ComparisonMethod: String, Codable, Sendable, CaseIterable {
+    /// GMPS as `gmps-vision run` trains it.
+    case gmps
+    /// Behaviour cloning with task codes, then latent search at test time: GMPS with zero
+    /// meta-iterations, evaluated with adaptation. It is the GMPS run's own pre-trained θ
+    /// (snapshot 0), so the row differs from GMPS by meta-training alone.
+    case noMetaTraining = "no-meta-training"
+    /// MAML with a policy-gradient outer objective from pixels, from random parameters.
+    case mamlPG = "maml-pg"
+    /// The same MAML started from a behaviour-cloned θ (`baseline --algo maml-pg --pretrain`).
+    case mamlPGPretrained = "maml-pg-pretrained"
+
+    /// The name in the table and the plot's legend.
+    public var label: String {
+        switch self {
+        case .gmps: return "GMPS"
+        case .noMetaTraining: return "no meta-training (BC + latent search)"
+        case .mamlPG: return "MAML-PG"
+        case .mamlPGPretrained: return "MAML-PG, BC start"
+        }
+    }
+
+    /// Whether this is a MAML variant: the samples ratio is taken against these.
+    public var isMAML: Bool { self == .mamlPG || self == .mamlPGPretrained }
+}
+
+/// Every setting of `gmps-vision compare`, one documented field each; written into the
+/// comparison's folder as `comparison.json`. Each method's own configuration is derived from
+/// it (`gmps(seed:)`, `maml(seed:pretrained:)`) and written into its run directory.
+public struct ComparisonConfig: Codable, Equatable, Sendable {
+    /// The environment every method trains and is evaluated on.
+    public var environment: EnvironmentName
+    /// The reward of every method's training and adaptation.
+    public var reward: RewardKind = .dense
+    /// Each method runs once per seed 1...seeds; success is reported as the mean ± spread over them.
+    public var seeds = 3
+    /// GMPS's on-policy sample budget; its meta-iterations are this over one iteration's
+    /// samples, rounded up. Default: the default run's (`defaultBudget`).
+    public var budget: Int
+    /// MAML's on-policy budget as a multiple of GMPS's (issue 15: ten times).
+    public var mamlBudgetFactor = 10
+    /// The methods, in table order.
+    public var methods: [ComparisonMethod] = ComparisonMethod.allCases
+    /// Every method on `GMPSConfig.quick`'s tiny settings, scripted experts, 24x32 images, few
+    /// goals and draws: what the tests and CI run.
+    public var quick = false
+
+    // MARK: Evaluation on held-out goals (the meta-test split of each seed)
+
+    /// Snapshots along each method's training besides its start: about this many points per
+    /// learning curve, evenly spaced in iterations (the last iteration always one).
+    public var curvePoints = 10
+    /// Held-out goals and draws per goal of each curve point, after one adaptation step.
+    public var curveGoals = 10
+    public var curveDraws = 2
+    /// The table's evaluation of each method's last snapshot: goals, draws, adaptation steps.
+    public var finalGoals = 20
+    public var finalDraws = 10
+    public var finalAdaptationSteps = 3
+
+    // MARK: MAML (`gmps-vision baseline --algo maml-pg`'s defaults)
+
+    /// Adam learning rate of MAML's outer step, constant.
+    public var mamlLearningRate: Float = 1e-3
+    /// Initial inner step size α of MAML on every adapted parameter (the head).
+    public var mamlAlpha: Float = 0.05
+    /// Behaviour-cloning steps of the BC-started MAML.
+    public var mamlPretrainSteps = 300
+
+    /// Worker threads of every method. Results do not depend on it.
+    public var threads = 2
+
+    public init(environment: EnvironmentName, budget: Int? = nil, quick: Bool = false) {
+        self.environment = environment
+        self.quick = quick
+        if quick {
+            (curvePoints, curveGoals, curveDraws, finalGoals, finalDraws) = (2, 2, 1, 2, 1)
+            mamlPretrainSteps = 20
+        }
+        self.budget = budget ?? Self.defaultBudget(environment: environment, quick: quick)
+    }
+
+    /// The on-policy samples of the default run (or the quick one): its iterations × one
+    /// iteration's (tasks × K × horizon).
+    public static func defaultBudget(environment: EnvironmentName, quick: Bool) -> Int {
+        let config = base(environment, quick: quick)
+        return config.iterations * samplesPerIteration(config)
+    }
+
+    /// The default run's configuration on `environment`, or the quick one's.
+    static func base(_ environment: EnvironmentName, quick: Bool) -> GMPSConfig {
+        if quick { return .quick(environment) }
+        var config = GMPSConfig()
+        config.environment = environment
+        return config
+    }
+
+    /// GMPS's on-policy samples per meta-iteration without DAgger: K pre-update rollouts of
+    /// each task of the meta-batch. MAML's are twice this (post-update rollouts too).
+    public static func samplesPerIteration(_ config: GMPSConfig) -> Int {
+        min(config.tasksPerIteration, config.metaTrainTasks) * config.trajectoriesPerTask * config.environment.horizon
+    }
+
+    /// GMPS's configuration for `seed`: the default run's (or the quick one's), its iterations
+    /// set by the budget. Validation is off: the comparison evaluates its own snapshots.
+    public func gmps(seed: UInt64) -> GMPSConfig {
+        var config = Self.base(environment, quick: quick)
+        if quick {
+            // Seconds per method in a debug build: scripted experts, small images.
+            config.experts = .scripted
+            (config.imageHeight, config.imageWidth) = (24, 32)
+        }
+        config.reward = reward
+        config.seed = seed
+        config.threads = threads
+        config.validationEvery = 0
+        config.iterations = Self.iterations(budget, per: Self.samplesPerIteration(config))
+        return config
+    }
+
+    /// MAML's configuration for `seed` as `baseline --algo maml-pg` builds it, on GMPS's tasks,
+    /// meta-batch, K, image size, noise and seed, with `mamlBudgetFactor` × GMPS's budget.
+    public func maml(seed: UInt64, pretrained: Bool) -> BaselineConfig {
+        var gmps = gmps(seed: seed)
+        gmps.tasksPerIteration = min(gmps.tasksPerIteration, gmps.metaTrainTasks)
+        gmps.exploration = .perStep
+        gmps.learningRate = mamlLearningRate
+        gmps.finalLearningRate = mamlLearningRate
+        gmps.adaptedParameters = .head
+        gmps.initialAlpha = mamlAlpha
+        gmps.initialBiasVectorAlpha = mamlAlpha
+        gmps.outerSteps = 1
+        gmps.daggerStartIteration = nil
+        gmps.pretrainSteps = pretrained ? mamlPretrainSteps : gmps.pretrainSteps
+        gmps.iterations = Self.iterations(mamlBudget, per: 2 * Self.samplesPerIteration(gmps))
+        var config = BaselineConfig(algorithm: .mamlPG, gmps: gmps)
+        config.pretrainInit = pretrained
+        return config
+    }
+
+    /// MAML's on-policy sample budget.
+    public var mamlBudget: Int { budget * mamlBudgetFactor }
+
+    /// Iterations that spend `budget` at `per` samples each: rounded up, at least one.
+    static func iterations(_ budget: Int, per: Int) -> Int {
+        max(1, (budget + per - 1) / max(per, 1))
+    }
+
+    /// The iterations after which a method of `iterations` is snapshotted and evaluated: 0
+    /// (before training), every `iterations / curvePoints`, and the last.
+    public func snapshotIterations(of iterations: Int) -> [Int] {
+        let every = max(1, iterations / max(curvePoints, 1))
+        return Array(Set(Array(stride(from: 0, through: iterations, by: every)) + [iterations])).sorted()
+    }
+
+    /// The first setting out of range, as a sentence naming its field, or nil.
+    public func problem() -> String? {
+        if seeds < 1 { return "seeds must be at least 1; got \(seeds)." }
+        if budget < 1 { return "budget must be at least 1 on-policy sample; got \(budget)." }
+        if mamlBudgetFactor < 1 { return "mamlBudgetFactor must be at least 1; got \(mamlBudgetFactor)." }
+        if methods.isEmpty { return "methods must name at least one method." }
+        if methods.contains(.noMetaTraining) && !methods.contains(.gmps) {
+            return "methods: no-meta-training is the GMPS run's pre-trained policy; include gmps."
+        }
+        if curvePoints < 1 || curveGoals < 1 || curveDraws < 1 || finalGoals < 1 || finalDraws < 1 {
+            return "curvePoints, curveGoals, curveDraws, finalGoals and finalDraws must be at least 1."
+        }
+        if !(1...10).contains(finalAdaptationSteps) { return "finalAdaptationSteps must be in 1...10; got \(finalAdaptationSteps)." }
+        if let problem = gmps(seed: 1).problem() { return problem }
+        if methods.contains(where: \.isMAML), let problem = maml(seed: 1, pretrained: true).problem() { return problem }
+        return nil
+    }
+}

@@ -1,0 +1,101 @@
+import Foundation
+import Testing
+
+/// `gmps-vision compare --quick` end to end through the real entry point: every method's run
+/// directories, compare.md and compare.png, the JSON keys, a second seed added to a finished
+/// first one, and a rerun that reads the finished runs back instead of training again.
+struct CompareCommandTests {
+    static func json(_ text: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] ?? [:]
+    }
+
+    @Test func quickComparisonWritesItsRunsReportPlotAndJSONAndResumes() throws {
+        let folder = try CLIRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let arguments = ["compare", "--env", "reach", "--quick", "--out", folder, "--json", "--seeds"]
+        let result = try CLIRunner.run(arguments + ["1"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let object = try Self.json(result.standardOutput)
+
+        for key in ["env", "reward", "seeds", "budget", "maml_budget", "methods", "samples_ratio",
+                    "samples_ratio_is_lower_bound", "samples_ratio_is_upper_bound", "report", "plot"] {
+            #expect(object[key] != nil, "missing \(key)")
+        }
+        #expect(object["samples_ratio"] is Double || object["samples_ratio"] is NSNull)
+        #expect(object["samples_ratio_is_lower_bound"] is Bool)
+        #expect(object["maml_budget"] as? Int == 10 * (object["budget"] as? Int ?? -1))
+        let methods = try #require(object["methods"] as? [[String: Any]])
+        let names = ["gmps", "no-meta-training", "maml-pg", "maml-pg-pretrained"]
+        #expect(methods.compactMap { $0["name"] as? String } == names)
+        for method in methods {
+            let name = method["name"] as? String ?? "?"
+            for key in ["name", "post_success", "on_policy_samples", "total_env_steps", "curve"] {
+                #expect(method[key] != nil, "\(name) lacks \(key)")
+            }
+            #expect((method["post_success"] as? Double).map { (0...1).contains($0) } == true)
+            #expect((method["total_env_steps"] as? Int ?? 0) > (method["on_policy_samples"] as? Int ?? .max),
+                    "evaluation steps come on top of the on-policy ones")
+        }
+        let onPolicy = Dictionary(uniqueKeysWithValues: methods.map { ($0["name"] as? String ?? "", $0["on_policy_samples"] as? Int ?? -1) })
+        #expect(onPolicy["no-meta-training"] == 0, "no meta-training spends no on-policy sample")
+        #expect((onPolicy["gmps"] ?? 0) >= (object["budget"] as? Int ?? .max), "GMPS spends its budget")
+        #expect((onPolicy["maml-pg"] ?? 0) >= (object["maml_budget"] as? Int ?? .max), "MAML spends ten times it")
+
+        let files = FileManager.default
+        for name in ["compare.md", "compare.png", "comparison.json"] {
+            #expect(files.fileExists(atPath: folder + "/" + name), "missing \(name)")
+        }
+        func checkRuns(seed: Int) {
+            for method in names {
+                let run = "\(folder)/\(method)-seed\(seed)"
+                for name in ["config.json", "checkpoint.json", "result.json", "final.json", "snapshots/iter-0000/evaluation.json"] {
+                    #expect(files.fileExists(atPath: run + "/" + name), "\(method)-seed\(seed) lacks \(name)")
+                }
+            }
+        }
+        checkRuns(seed: 1)
+        let png = try Data(contentsOf: URL(fileURLWithPath: folder + "/compare.png"))
+        #expect(png.prefix(8) == Data([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]))
+        let markdown = try String(contentsOfFile: folder + "/compare.md", encoding: .utf8)
+        for text in ["| GMPS | 1 |", "| MAML-PG | 1 |", "after 3 steps", "![held-out success", "Samples ratio", "gmps-vision compare"] {
+            #expect(markdown.contains(text), "compare.md lacks \(text)")
+        }
+
+        // A snapshot is a run that evaluate reads.
+        let evaluate = try CLIRunner.run(["evaluate", "--run", folder + "/maml-pg-seed1/snapshots/iter-0000", "--goal-count", "1",
+                                          "--draws", "1", "--trajectories", "2", "--json"])
+        #expect(evaluate.status == 0, "\(evaluate.standardError)")
+
+        // A second seed adds to it: seed 1 is read back, not trained again.
+        let more = try CLIRunner.run(arguments + ["2"])
+        #expect(more.status == 0, "\(more.standardError)")
+        #expect(more.standardError.components(separatedBy: "finished earlier; read back").count - 1 == 4)
+        checkRuns(seed: 2)
+        let two = try Self.json(more.standardOutput)
+        #expect((two["methods"] as? [[String: Any]])?.allSatisfy { $0["seeds"] as? Int == 2 } == true)
+
+        // The same command again trains nothing and reports the same.
+        let again = try CLIRunner.run(arguments + ["2"])
+        #expect(again.status == 0, "\(again.standardError)")
+        #expect(again.standardError.components(separatedBy: "finished earlier; read back").count - 1 == 8)
+        #expect(NSDictionary(dictionary: try Self.json(again.standardOutput)) == NSDictionary(dictionary: two))
+
+        // Other settings in the same folder are refused, naming them.
+        let other = try CLIRunner.run(["compare", "--env", "reach", "--quick", "--budget", "5000", "--out", folder])
+        #expect(other.status != 0)
+        #expect(other.standardError.contains("budget 800 → 5000"), "\(other.standardError)")
+    }
+
+    @Test func badOptionsAreSentences() throws {
+        let noEnv = try CLIRunner.run(["compare", "--quick"])
+        #expect(noEnv.status != 0)
+        #expect(noEnv.standardError.contains("--env"))
+        let seeds = try CLIRunner.run(["compare", "--env", "push", "--seeds", "0"])
+        #expect(seeds.standardError.contains("--seeds must be at least 1"), "\(seeds.standardError)")
+        let methods = try CLIRunner.run(["compare", "--env", "push", "--methods", "gmps,ppo"])
+        #expect(methods.status != 0)
+        #expect(methods.standardError.contains("--methods"), "\(methods.standardError)")
+        let alone = try CLIRunner.run(["compare", "--env", "push", "--methods", "no-meta-training"])
+        #expect(alone.standardError.contains("include gmps"), "\(alone.standardError)")
+    }
+}
