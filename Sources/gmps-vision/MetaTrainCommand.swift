@@ -9,8 +9,8 @@ struct MetaTrainCommand: ParsableCommand, RunsOnRanks {
         commandName: "meta-train",
         abstract: "Meta-train an image-based policy with Guided Meta-Policy Search.",
         discussion: """
-            Behaviour-clones the policy on demonstrations of the experts (--experts: scripted by \
-            default; sac trains them into OUT/experts first), collected into OUT/demos or given by \
+            Behaviour-clones the policy on demonstrations of the experts (--experts: by default \
+            SAC experts trained into OUT/experts first; scripted: the hand-written controllers), collected into OUT/demos or given by \
             --demos, then runs meta-iterations, \
             writing config.json, progress.csv and a checkpoint after each. Run it again on the \
             same --out to continue from the checkpoint, on the run's settings (only --iterations and \

@@ -11,9 +11,9 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         discussion: """
             Writes a run directory: config.json, run.json, progress.csv, checkpoint.json + \
             policy-NNNN.safetensors after every iteration, demos/, frames/, plots/ and report.md. The \
-            experts are the scripted demonstrators unless --experts says otherwise: with sac the run \
-            first trains SAC experts on privileged state for its own meta-training goals into \
-            experts/ (resumed per expert); demonstrations are collected from the experts into demos/ \
+            run first trains SAC experts on privileged state for its own meta-training goals into \
+            experts/ (resumed per expert; --experts scripted uses the hand-written controllers \
+            instead, a folder uses experts trained before); demonstrations are collected from the experts into demos/ \
             (resumed per task) unless --demos gives a dataset, and DAgger labels come from the same \
             experts. --resume DIR continues an interrupted run exactly where its checkpoint left it, on the \
             run's own settings (--quick included; only --iterations and --threads may change). One \
@@ -138,6 +138,11 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
             try pipeline.writeEpisodePictures(theta: state.theta, alpha: state.alpha,
                                             goals: Array(testGoals.prefix(2)), seed: config.seed)
         }
+        // Where meta-training's time went (parts of its row above).
+        let split = pipeline.iterationSeconds
+        stages += [("meta-training: behaviour-cloning pre-training", pipeline.pretrainSeconds),
+                   ("meta-training: rollouts", split.rollouts), ("meta-training: outer steps", split.outerSteps),
+                   ("meta-training: measurement", split.measurement)]
         if pipeline.environmentSteps.evaluation > 0 {
             stages.append(("validation (within meta-training)", pipeline.validationSeconds))
         }
@@ -156,6 +161,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
                 "pre_success": gmps.preSuccess, "post_success": gmps.postSuccess.first ?? 0,
                 "post_success_by_step": gmps.postSuccess, "post_success_spread": gmps.postSuccessSpread.first ?? 0,
                 "seconds": Date().timeIntervalSince(started), "experts": config.experts.description,
+                "stage_seconds": Dictionary(stages.map { ($0.stage, $0.seconds) }, uniquingKeysWith: { $0 + $1 }),
                 "expert_env_steps": steps["experts"] ?? 0, "demo_env_steps": steps["demonstrations"] ?? 0,
                 "meta_training_env_steps": steps["meta-training"] ?? 0,
                 "evaluation_env_steps": ["evaluation", "multi-task BC evaluation", "expert reference", "frames", "validation (within meta-training)"].compactMap { steps[$0] }.reduce(0, +),

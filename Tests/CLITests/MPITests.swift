@@ -6,8 +6,9 @@ import Testing
 /// scripts/install-deps.sh). One process and two ranks must agree.
 struct MPITests {
     /// A meta-training budget of a few seconds on 24x32 images; 3 tasks per iteration, so the
-    /// two ranks get unequal shares.
-    static let tinyMetaTrain = ["meta-train", "--env", "push", "--tasks", "4", "--demos-per-task", "1",
+    /// two ranks get unequal shares. Scripted experts: what is split over ranks here is
+    /// meta-training (SAC experts over ranks are the experts command's tests).
+    static let tinyMetaTrain = ["meta-train", "--env", "push", "--experts", "scripted", "--tasks", "4", "--demos-per-task", "1",
                                 "--tasks-per-iteration", "3", "--trajectories", "4", "--outer-steps", "2",
                                 "--pretrain-steps", "10", "--size", "24x32", "--seed", "3"]
 

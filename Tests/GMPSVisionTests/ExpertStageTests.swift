@@ -80,6 +80,7 @@ struct ExpertStageTests {
 
     @Test func scriptedDemonstrationsThroughTheDatasetAreTheBytesOfTheFormerCollector() throws {
         var config = Self.config()
+        config.experts = .scripted
         config.demosPerTask = 2
         let run = try PipelineTests.temporaryRun()
         defer { try? FileManager.default.removeItem(at: run.url) }
@@ -91,7 +92,7 @@ struct ExpertStageTests {
             data.actions.withUnsafeBytes { bytes += Data($0) }
         }
         // Computed by scriptedImitationData as it was before 3d1bfc2's successor merged the
-        // collectors (reach, seed 1, 2 goals × 2 episodes, 24×32): the default run's data.
+        // collectors (reach, seed 1, 2 goals × 2 episodes, 24×32): the scripted run's data.
         #expect(Checksum.of(bytes) == "fnv1a64:293761a4610d330a")
         // Resuming keeps the complete task files and reads the same data.
         let again = try GMPSPipeline(config: config, run: run).demonstrations()

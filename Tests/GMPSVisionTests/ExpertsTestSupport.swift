@@ -48,6 +48,8 @@ func smallSACConfig() -> SACConfig {
     config.updateAfter = 200
     config.evaluateEvery = 400
     config.stopAfterSolvedEvaluations = 0
+    // The point mass tests SAC itself: no extra noise on the executed actions.
+    config.actionNoiseStd = 0
     config.actorLearningRate = 3e-3
     config.criticLearningRate = 3e-3
     config.temperatureLearningRate = 3e-3

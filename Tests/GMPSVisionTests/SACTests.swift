@@ -29,6 +29,39 @@ struct SACTests {
         #expect(a.learner.actorParameters != c.learner.actorParameters)
     }
 
+    /// Training stops after `stopAfterSolvedEvaluations` solved evaluations in a row, where
+    /// solved asks every clean episode and `solvedNoisySuccess` of the noisy ones to succeed.
+    @Test func trainingStopsOnceSolvedWithTheNoisyShareItAsksFor() throws {
+        var config = smallSACConfig()
+        config.stopAfterSolvedEvaluations = 2
+        config.noisyEvaluationEpisodes = 4
+        // Noise this large (σ 5 on actions clipped to ±1) fails nearly every noisy episode.
+        config.evaluationNoiseStd = 5
+        config.solvedNoisySuccess = 0
+        let lenient = try SACTraining.train(environment: PointMass(), config: config, rewardScale: 1, budget: 4_000, seed: 3)
+        config.solvedNoisySuccess = 1
+        let strict = try SACTraining.train(environment: PointMass(), config: config, rewardScale: 1, budget: 4_000, seed: 3)
+        #expect(lenient.envSteps < 4_000)
+        let lastTwo = lenient.curve.suffix(2)
+        #expect(lastTwo.count == 2 && lastTwo.allSatisfy { $0.evalSuccess == 1 })
+        #expect(strict.envSteps == 4_000)
+        #expect(strict.curve.contains { $0.evalNoisySuccess < 1 })
+    }
+
+    /// Expert folders written before `solvedNoisySuccess` existed load, with the rule they were
+    /// trained under (every noisy episode); a current configuration round-trips.
+    @Test func configurationsWithoutTheSolvedShareDecodeAsEveryEpisode() throws {
+        var config = SACConfig()
+        config.solvedNoisySuccess = 0.5
+        let data = try JSONEncoder().encode(config)
+        #expect(try JSONDecoder().decode(SACConfig.self, from: data) == config)
+        var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        object.removeValue(forKey: "solvedNoisySuccess")
+        let old = try JSONDecoder().decode(SACConfig.self, from: try JSONSerialization.data(withJSONObject: object))
+        #expect(old.solvedNoisySuccess == 1)
+        #expect(old.actionNoiseStd == config.actionNoiseStd && old.hidden == config.hidden)
+    }
+
     /// With two threads the twin critics run side by side on a one-thread copy of the critic;
     /// the updates must give the same bits as one thread (the experts' bytes depend on it).
     @Test func twoThreadUpdatesAreBitIdenticalToOneThread() throws {

@@ -166,7 +166,8 @@ public enum SACTraining {
                 returns = []; successes = []; statistics = (0, 0, 0, 0)
                 progress?(SACProgress(envSteps: steps, budget: budget, evalSuccess: evaluation.successRate,
                                       evalReturn: evaluation.meanReturn, evalRobustSuccess: evaluation.robustSuccessRate))
-                solvedInARow = evaluation.robustSuccessRate == 1 ? solvedInARow + 1 : 0
+                let solved = evaluation.successRate == 1 && evaluation.noisySuccessRate >= Double(config.solvedNoisySuccess)
+                solvedInARow = solved ? solvedInARow + 1 : 0
                 if config.stopAfterSolvedEvaluations > 0 && solvedInARow >= config.stopAfterSolvedEvaluations { break }
             }
         }

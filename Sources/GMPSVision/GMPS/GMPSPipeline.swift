@@ -27,6 +27,10 @@ public final class GMPSPipeline {
     public internal(set) var environmentSteps = EnvironmentSteps()
     /// Seconds this process spent on validation during meta-training (`+Validation`).
     public internal(set) var validationSeconds = 0.0
+    /// Wall seconds this process spent in behaviour-cloning pre-training, and in the
+    /// meta-iterations' rollouts, outer steps and measurements (summed over iterations).
+    public private(set) var pretrainSeconds = 0.0
+    public private(set) var iterationSeconds = MetaTrainer.StepSeconds()
 
     /// θ after behaviour-cloning pre-training, the multi-task BC reference of the report.
     public static let pretrainedFile = "pretrained_theta.json"
@@ -76,6 +80,8 @@ public final class GMPSPipeline {
     public func metaTrain(_ trainer: MetaTrainer, display: ProgressDisplay? = nil,
                           pretrainDisplay: ProgressDisplay? = nil, stopAfter: Int? = nil) throws {
         if !trainer.state.pretrained {
+            let started = Date()
+            defer { pretrainSeconds += Date().timeIntervalSince(started) }
             try trainer.pretrain { step, loss in
                 pretrainDisplay?.update(step + 1, detail: String(format: "loss %.4f", loss))
             }
@@ -90,6 +96,7 @@ public final class GMPSPipeline {
         environmentSteps.evaluation = validationEnvSteps
         while trainer.state.iteration < min(config.iterations, stopAfter ?? .max) {
             var entry = try trainer.runIteration()
+            iterationSeconds.add(trainer.lastStepSeconds)
             environmentSteps.metaTraining = trainer.state.onPolicySamples + trainer.state.evaluationSamples
             (entry.expertEnvSteps, entry.demoEnvSteps) = (environmentSteps.expertTraining, environmentSteps.demonstrations)
             if group.isRoot && validates(after: entry.iteration) {

@@ -39,6 +39,14 @@ public final class MetaTrainer {
         public var outerSteps = 0.0
         /// Step 4: measuring θ and φ_i (and DAgger's relabelling).
         public var measurement = 0.0
+
+        public init(rollouts: Double = 0, outerSteps: Double = 0, measurement: Double = 0) {
+            (self.rollouts, self.outerSteps, self.measurement) = (rollouts, outerSteps, measurement)
+        }
+
+        mutating func add(_ other: StepSeconds) {
+            rollouts += other.rollouts; outerSteps += other.outerSteps; measurement += other.measurement
+        }
     }
     public private(set) var lastStepSeconds = StepSeconds()
 

@@ -7,7 +7,7 @@ import GMPSVision
 /// are stored as absolute paths, so that a run continues from any working folder.
 struct ExpertOptions: ParsableArguments {
     /// `config.experts`: parsed by `ExpertSource(_:)`, so a folder named like a keyword needs `./`.
-    @Option(help: "Experts: scripted, sac (per-task SAC experts on privileged state, trained by the run into RUN/experts), sac:goal-conditioned, or a folder written by `gmps-vision experts` for the run's goals (default: scripted).")
+    @Option(help: "Experts: scripted, sac (per-task SAC experts on privileged state, trained by the run into RUN/experts), sac:goal-conditioned, or a folder written by `gmps-vision experts` for the run's goals (default: sac).")
     var experts: String?
     /// `config.expertSteps`.
     @Option(help: "SAC environment steps per expert with --experts sac (per-task), or in all (goal-conditioned).")
