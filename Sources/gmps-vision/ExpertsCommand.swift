@@ -41,6 +41,11 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
     @Option(help: "Experts trained at once (per-task), or threads of the one expert (goal-conditioned).")
     var workers = Launch.threadsPerRank
 
+    @Option(name: .customLong("sac"), help: ArgumentHelp(
+        "JSON file of SAC settings to change, the others keeping their defaults (e.g. {\"hidden\": [128, 128]}).",
+        valueName: "file"))
+    var sacSettings: String?
+
     @OptionGroup var models: AssetsOption
 
     @OptionGroup var output: JSONOption
@@ -54,8 +59,15 @@ struct ExpertsCommand: ParsableCommand, RunsOnRanks {
     func run() throws {
         let name = environment.name, out = folder.path
         let goals = try TaskDistribution(name).metaSplit(seed: goalSplit.goalSeed, trainCount: tasks, testCount: 0).train
+        var config = SACConfig()
+        if let path = sacSettings {
+            guard let data = FileManager.default.contents(atPath: path) else {
+                throw ValidationError("cannot read the SAC settings file \(path); give a JSON file such as {\"batchSize\": 256}.")
+            }
+            config = try config.changing(json: data)
+        }
         let training = ExpertTraining(environment: name, mode: mode.value, goals: goals, stepsPerExpert: steps, seed: seed,
-                                      reward: reward.value(), workers: workers, assets: models.locator)
+                                      config: config, reward: reward.value(), workers: workers, assets: models.locator)
         // Environment steps of this rank's experts; one that stops early counts its whole budget.
         let group = Launch.group
         let jobs = group.share(of: mode == .perTask ? tasks : 1).count

@@ -62,6 +62,25 @@ struct SACTests {
         #expect(old.actionNoiseStd == config.actionNoiseStd && old.hidden == config.hidden)
     }
 
+    /// `experts --sac FILE`: the fields a JSON object names change, every other keeps its
+    /// default; unknown names, wrong types and settings that cannot work are refused by name.
+    @Test func partialSettingsChangeOnlyTheFieldsTheyName() throws {
+        let defaults = SACConfig()
+        let changed = try defaults.changing(json: Data(#"{"hidden": [128, 32], "batchSize": 256, "targetEntropy": -2}"#.utf8))
+        var expected = defaults
+        expected.hidden = [128, 32]; expected.batchSize = 256; expected.targetEntropy = -2
+        #expect(changed == expected)
+        #expect(try defaults.changing(json: Data("{}".utf8)) == defaults)
+
+        func refusal(_ json: String) -> String {
+            do { _ = try defaults.changing(json: Data(json.utf8)); return "" } catch { return "\(error)" }
+        }
+        #expect(refusal(#"{"hiden": [128]}"#).contains("no SAC setting \"hiden\""))
+        #expect(refusal(#"{"batchSize": "big"}"#).contains("wrong type"))
+        #expect(refusal(#"{"discount": 1.5}"#).contains("discount must be in [0, 1]"))
+        #expect(refusal("[1, 2]").contains("one JSON object"))
+    }
+
     /// With two threads the twin critics run side by side on a one-thread copy of the critic;
     /// the updates must give the same bits as one thread (the experts' bytes depend on it).
     @Test func twoThreadUpdatesAreBitIdenticalToOneThread() throws {

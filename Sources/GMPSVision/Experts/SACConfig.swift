@@ -1,3 +1,4 @@
+import Foundation
 /// Soft Actor-Critic hyperparameters (Haarnoja et al. 2018, "SAC: Algorithms and
 /// Applications"), one field per knob, with defaults that train the push, reach and door
 /// experts from privileged state on a CPU. Written into every expert folder.
@@ -62,6 +63,13 @@ public struct SACConfig: Codable, Equatable, Sendable {
 
     public init() {}
 
+    enum CodingKeys: String, CodingKey, CaseIterable {
+        case hidden, batchSize, replayCapacity, discount, polyak, actorLearningRate, criticLearningRate
+        case temperatureLearningRate, initialTemperature, targetEntropy, randomSteps, updateAfter, updatesPerStep
+        case rewardScale, maxGradientNorm, actionNoiseStd, evaluateEvery, noisyEvaluationEpisodes, evaluationNoiseStd
+        case stopAfterSolvedEvaluations, solvedNoisySuccess, logStdMin, logStdMax
+    }
+
     /// Decodes every field, and `solvedNoisySuccess` as 1 (every episode, as it was) in expert
     /// folders written before it existed.
     public init(from decoder: Decoder) throws {
@@ -89,6 +97,33 @@ public struct SACConfig: Codable, Equatable, Sendable {
         solvedNoisySuccess = try c.decodeIfPresent(Float.self, forKey: .solvedNoisySuccess) ?? 1
         logStdMin = try c.decode(Float.self, forKey: .logStdMin)
         logStdMax = try c.decode(Float.self, forKey: .logStdMax)
+    }
+
+    /// This configuration with the fields a JSON object names changed: a partial `SACConfig`,
+    /// as `experts --sac FILE` reads it (`{"hidden": [128, 128], "batchSize": 256}`). A field
+    /// that does not exist, a value of the wrong type or one that cannot work is refused by name.
+    public func changing(json data: Data) throws -> SACConfig {
+        guard let changes = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
+            throw ExpertError.invalidConfiguration("the SAC settings must be one JSON object, such as {\"batchSize\": 256}")
+        }
+        let encoder = JSONEncoder()
+        guard var fields = try JSONSerialization.jsonObject(with: encoder.encode(self)) as? [String: Any] else {
+            throw ExpertError.invalidConfiguration("the SAC settings could not be encoded")
+        }
+        let known = Set(CodingKeys.allCases.map(\.stringValue))
+        if let unknown = changes.keys.sorted().first(where: { !known.contains($0) }) {
+            throw ExpertError.invalidConfiguration(
+                "there is no SAC setting \"\(unknown)\" (the settings: \(known.sorted().joined(separator: ", ")))")
+        }
+        fields.merge(changes) { _, new in new }
+        let changed: SACConfig
+        do {
+            changed = try JSONDecoder().decode(SACConfig.self, from: JSONSerialization.data(withJSONObject: fields))
+        } catch {
+            throw ExpertError.invalidConfiguration("a SAC setting has a value of the wrong type (\(error))")
+        }
+        if let problem = changed.problem { throw ExpertError.invalidConfiguration(problem) }
+        return changed
     }
 
     /// The target entropy in use: `targetEntropy`, or −(action dimensions).
