@@ -42,7 +42,7 @@ struct BenchConvNetCommand: ParsableCommand, Benchmark {
         let conv = try convProfile(reference, batch: 64)
         if output.json {
             try printJSON([
-                "network": "reference_cnn", "threads": threads, "blas_threads": BLAS.threads,
+                "network": "reference_cnn", "threads": threads, "blas_threads": BLAS.threads, "blas_core": BLAS.coreName,
                 "repetitions": repetitions,
                 "forward_b1_images_per_second": fwd1.wall.rounded(),
                 "forward_b64_images_per_second": fwd64.wall.rounded(),
@@ -59,7 +59,7 @@ struct BenchConvNetCommand: ParsableCommand, Benchmark {
             ])
             return
         }
-        print("ConvNet, \(threads) worker(s), OpenBLAS \(BLAS.threads) thread(s) each, median of \(repetitions) repetitions"
+        print("ConvNet, \(threads) worker(s), OpenBLAS \(BLAS.threads) thread(s) each (\(BLAS.coreName) kernels), median of \(repetitions) repetitions"
               + (oneMinuteLoadAverage().map { String(format: ", load average %.2f (other processes slow every figure)", $0) } ?? ""))
         print("")
         print("reference CNN (3x64x64 → 3 conv → FC 256 → FC 256 → 4)     images/s   per CPU-s  PyTorch 2-thread target")

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvNet
 import Foundation
 import GMPSVision
 import VisionEnvs
@@ -68,7 +69,7 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
                 "outer_steps": config.outerSteps, "iterations": iterations,
                 "seconds_per_iteration": perIteration, "env_steps_per_second": Double(envSteps) / perIteration,
                 "rollout_seconds": rollouts, "outer_step_seconds": outer, "measurement_seconds": measurement,
-                "load_average_1min": load ?? -1,
+                "blas_core": BLAS.coreName, "load_average_1min": load ?? -1,
             ])
         } else {
             print(String(format: "%@: %.2f s per meta-iteration (median of %d; %d ranks x %d threads; %d tasks x K %d, %d outer steps)",

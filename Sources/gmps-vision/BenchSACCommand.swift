@@ -59,7 +59,7 @@ struct BenchSACCommand: ParsableCommand {
         let load = oneMinuteLoadAverage()
         if output.json {
             try printJSON(["updates_per_second": rate, "hidden": hidden, "batch": batch, "threads": threads,
-                           "load_average_1min": load ?? -1])
+                           "blas_core": BLAS.coreName, "load_average_1min": load ?? -1])
         } else {
             print(String(format: "SAC, hidden %d x 2, batch %d, %d thread(s): %.1f updates/s (median of %d rounds of %d)",
                          hidden, batch, threads, rate, Self.rounds, updates)

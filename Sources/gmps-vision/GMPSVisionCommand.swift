@@ -72,6 +72,7 @@ struct SettledRun: Codable {
 @main
 enum Entry {
     static func main() {
+        OpenBLASKernels.restartWithTheCPUsKernelsIfNeeded()
         let launched = MPIProcessGroup.isLaunched
         var command: any ParsableCommand
         do {
