@@ -60,7 +60,7 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
         let perIteration = median(seconds)
         let (rollouts, outer, measurement) = (median(steps[0]), median(steps[1]), median(steps[2]))
         // Environment steps per iteration: exploring rollouts, then per task K probes + θ + φ_i.
-        let envSteps = config.tasksPerIteration * (2 * config.trajectoriesPerTask + 2) * config.environment.horizon
+        let envSteps = config.tasksPerIteration * (config.trajectoriesPerTask + 2) * config.environment.horizon
         let load = oneMinuteLoadAverage()
         if output.json {
             try printJSON([

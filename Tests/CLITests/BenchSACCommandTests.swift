@@ -18,3 +18,35 @@ struct BenchSACCommandTests {
         #expect(result.standardError.contains("--batch"))
     }
 }
+
+/// The tool runs OpenBLAS's kernels for this CPU's features even where OpenBLAS 0.3.21 does not
+/// know the CPU model (it then falls back to SSE3 kernels, 3-8x slower): it restarts itself with
+/// `OPENBLAS_CORETYPE` set. A variable set by the caller is left alone.
+struct OpenBLASKernelsTests {
+    static var cpuHasAVX2: Bool {
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        let set = Set(flags.split(separator: " ").map(String.init))
+        return set.contains("avx2") && set.contains("fma")
+    }
+
+    static func blasCore(environment: [String: String] = [:]) throws -> String? {
+        let result = try CLIRunner.run(["bench", "sac", "--json", "--hidden", "8", "--batch", "4", "--threads", "1", "--updates", "2"],
+                                       environment: environment)
+        #expect(result.status == 0, "stderr: \(result.standardError)")
+        let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
+        return object?["blas_core"] as? String
+    }
+
+    @Test(.enabled(if: cpuHasAVX2, "without AVX2 OpenBLAS's own choice stands"))
+    func theToolRunsKernelsWithAtLeastAVX2WhereTheCPUHasIt() throws {
+        let core = try #require(try Self.blasCore())
+        #expect(["haswell", "zen", "excavator", "skylakex", "cooperlake", "sapphirerapids"].contains(core.lowercased()),
+                "OpenBLAS runs its \(core) kernels")
+    }
+
+    @Test(.enabled(if: cpuHasAVX2, "Haswell kernels need AVX2"))
+    func aCoreTypeSetByTheCallerIsKept() throws {
+        #expect(try Self.blasCore(environment: ["OPENBLAS_CORETYPE": "Haswell"]) == "Haswell")
+    }
+}

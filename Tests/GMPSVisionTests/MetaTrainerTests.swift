@@ -44,10 +44,34 @@ struct MetaTrainerTests {
         #expect(first.daggerSamples == 0, "DAgger starts at iteration 1 (0-based)")
         #expect(second.daggerSamples == 2 * horizon, "one relabelled adapted rollout per task")
         #expect(second.onPolicySamples == 2 * 2 * 3 * horizon + 2 * horizon)
+        #expect(first.measurementSamples == 2 * 2 * horizon,
+                "one mean-action rollout of θ and of φ_i per task: the inner step reuses the exploring rollouts")
+        #expect(second.measurementSamples == first.measurementSamples + 2 * horizon,
+                "with DAgger, φ_i's rollouts are counted as DAgger samples")
         #expect(trainer.dagger.reduce(0) { $0 + $1.count } == 2 * horizon)
         #expect(first.imitationLoss.isFinite && second.imitationLoss.isFinite)
         let allFinite = trainer.state.theta.allSatisfy { $0.isFinite }
         #expect(allFinite)
+    }
+
+    /// The iteration's figures measure θ as the iteration found it, on its own exploring
+    /// rollouts, before the outer steps move θ: how many outer steps follow changes nothing in
+    /// them (they did when measurement rolled out θ after the outer steps).
+    @Test func measurementIsOfTheThetaTheIterationStartedFrom() throws {
+        var config = Self.tinyConfig()
+        config.daggerStartIteration = nil
+        config.iterations = 1
+        config.outerSteps = 1
+        let one = try Self.trainer(config)
+        config.outerSteps = 3
+        let three = try Self.trainer(config)
+        try one.pretrain()
+        try three.pretrain()
+        let a = try one.runIteration(), b = try three.runIteration()
+        #expect(one.state.theta != three.state.theta)
+        #expect(a.preReturn == b.preReturn && a.postReturn == b.postReturn)
+        #expect(a.preSuccess == b.preSuccess && a.postSuccess == b.postSuccess)
+        #expect(a.explorationSuccess == b.explorationSuccess)
     }
 
     @Test func theSameSeedGivesTheSameParameters() throws {

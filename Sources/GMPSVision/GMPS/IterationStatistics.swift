@@ -18,7 +18,7 @@ struct IterationStatistics {
             sums[4] += rollouts.successRate
             sums[5] += Double(rollouts.sampleCount)
             // With DAgger, φ_i's rollouts are training data (counted as DAgger samples).
-            sums[6] += Double(result.pre.sampleCount + result.probeSamples + (daggerActive ? 0 : result.post.sampleCount))
+            sums[6] += Double(result.pre.sampleCount + (daggerActive ? 0 : result.post.sampleCount))
         }
         batch.group.sum(&sums)
         taskCount = Double(max(batch.tasks.count, 1))

@@ -4,8 +4,7 @@ import VisionEnvs
 
 /// Phase 2 of GMPS: meta-training an image-based policy so that one policy-gradient step on
 /// its own rollouts makes it imitate each task's expert. `runIteration` reads as DESIGN.md
-/// section 4: sample tasks → roll out → inner step + imitation update → measure (and DAgger)
-/// → log.
+/// section 4: sample tasks → roll out → measure → inner step + imitation update → DAgger → log.
 ///
 /// Across the ranks of a `ProcessGroup`, every rank draws the same meta-batch and computes its
 /// own slots of it (`MetaBatch`), each slot from its own random stream (`RandomStreams`).
@@ -35,9 +34,9 @@ public final class MetaTrainer {
     public struct StepSeconds: Sendable {
         /// Step 2: the exploring rollouts of every task in the meta-batch.
         public var rollouts = 0.0
-        /// Step 3: the outer steps, each an inner step and the imitation update per task.
+        /// Step 4: the outer steps, each an inner step and the imitation update per task.
         public var outerSteps = 0.0
-        /// Step 4: measuring θ and φ_i (and DAgger's relabelling).
+        /// Step 3: measuring θ and φ_i (and DAgger's relabelling).
         public var measurement = 0.0
 
         public init(rollouts: Double = 0, outerSteps: Double = 0, measurement: Double = 0) {
@@ -125,25 +124,28 @@ public final class MetaTrainer {
         let innerData = batch.mySlots.reduce(into: [Int: InnerStepData]()) { data, slot in
             data[slot] = explored[slot]?.innerStepData(policy: policy, discount: Float(config.discount))
         }
-
-        // 3. Outer steps: the inner step φ_i = θ + α ⊙ ∇Ĵ_i(θ), then imitation of the expert by
-        //    φ_i, on the same rollouts (the importance weights keep the inner gradient valid).
         let rolloutSeconds = lap()
+
+        // 3. Measure θ and its adaptation on each task as meta-test does: the inner step on
+        //    these rollouts, then θ and φ_i with mean actions (before the outer steps fit them).
         let daggerActive = experts != nil && (config.daggerStartIteration.map { iteration >= $0 } ?? false)
+        let measured = try measure(iteration: iteration, batch: batch, innerData: innerData, recordImages: daggerActive)
+        var measurementSeconds = lap()
+
+        // 4. Outer steps: the inner step φ_i = θ + α ⊙ ∇Ĵ_i(θ), then imitation of the expert by
+        //    φ_i, on the same rollouts (the importance weights keep the inner gradient valid).
         var lossSum = 0.0
         for step in 0..<config.outerSteps {
             lossSum += Double(try outerStep(step, iteration: iteration, batch: batch, innerData: innerData,
                                             daggerActive: daggerActive))
         }
-
         let outerSeconds = lap()
 
-        // 4. Measure θ and its adaptation on each task as meta-test does; with DAgger, the
-        //    expert relabels the states φ_i visited.
-        let measured = try measure(iteration: iteration, batch: batch, recordImages: daggerActive)
+        // With DAgger, the expert relabels the states φ_i visited (used from the next iteration).
         let daggerSamples = daggerActive ? try relabel(measured, batch: batch) : 0
         if !daggerActive { lastDaggerAdditions = [] }
-        lastStepSeconds = StepSeconds(rollouts: rolloutSeconds, outerSteps: outerSeconds, measurement: lap())
+        measurementSeconds += lap()
+        lastStepSeconds = StepSeconds(rollouts: rolloutSeconds, outerSteps: outerSeconds, measurement: measurementSeconds)
 
         // 5. Sum the statistics over ranks, then log.
         let statistics = IterationStatistics(batch: batch, explored: explored, measured: measured,
@@ -195,25 +197,28 @@ public final class MetaTrainer {
         return loss
     }
 
-    /// Each task's measurement, as meta-test does it: fresh exploring rollouts, the inner step,
-    /// then θ and φ_i with mean actions (reusing the rollouts the outer steps fitted would
-    /// flatter φ_i).
-    private func measure(iteration: Int, batch: MetaBatch, recordImages: Bool) throws -> ResultSlots<Measurement> {
+    /// Each task's measurement, as meta-test does it: the inner step on K exploring rollouts of
+    /// θ (the iteration's own, taken before the outer steps fit them, so they flatter nothing),
+    /// then θ and φ_i with mean actions. MAML-PG's rows are measured the same way. Measuring on
+    /// fresh rollouts after the outer steps instead cost K more rollouts per task: as much as
+    /// the iteration's exploring rollouts, the largest part of a meta-iteration.
+    private func measure(iteration: Int, batch: MetaBatch, innerData: [Int: InnerStepData],
+                         recordImages: Bool) throws -> ResultSlots<Measurement> {
         let theta = state.theta, alpha = state.alpha
         let workers = resources.workers
         return try batch.map { worker, slot in
+            guard let data = innerData[slot] else {
+                throw MetaTrainingError.mismatch("meta-batch slot \(slot) has no exploring rollouts to measure on")
+            }
             var rng = streams.generator(.measurement(slot: slot), iteration: iteration)
             let goal = goals[batch.tasks[slot]]
-            let probes = try workers[worker].collect(goal: goal, parameters: theta, exploration: config.exploration,
-                                                     trajectories: config.trajectoriesPerTask, using: &rng)
-            let data = probes.innerStepData(policy: policy, discount: Float(config.discount))
             let phi = try objective.inner.adapt(theta: theta, alpha: alpha, data: data,
                                                 workspace: resources.headWorkspaces[worker]).phi
             let pre = try workers[worker].collect(goal: goal, parameters: theta, exploration: .none,
                                                   trajectories: 1, using: &rng)
             let post = try workers[worker].collect(goal: goal, parameters: phi, exploration: .none,
                                                    trajectories: 1, recordImages: recordImages, using: &rng)
-            return Measurement(pre: pre, post: post, probeSamples: probes.sampleCount)
+            return Measurement(pre: pre, post: post)
         }
     }
 
@@ -250,9 +255,8 @@ public final class MetaTrainer {
     }
 }
 
-/// One task's measurement rollouts: θ and φ_i with mean actions, and the probes φ_i adapted on.
+/// One task's measurement rollouts: θ and φ_i with mean actions.
 struct Measurement {
     var pre: TaskRollouts
     var post: TaskRollouts
-    var probeSamples: Int
 }

@@ -1,0 +1,35 @@
+import CConvNetKernels
+import Testing
+@testable import ConvNet
+
+/// Which OpenBLAS kernel family a process should run: OpenBLAS's own choice stands unless it
+/// fell back to a family older than the CPU's features support.
+struct BLASKernelsTests {
+    @Test func aFallbackToPrescottIsReplacedByWhatTheCPUSupports() {
+        #expect(BLAS.replacementCoreType(detected: "Prescott", supported: "Cooperlake") == "Cooperlake")
+        #expect(BLAS.replacementCoreType(detected: "Nehalem", supported: "Haswell") == "Haswell")
+        #expect(BLAS.replacementCoreType(detected: "Sandybridge", supported: "SkylakeX") == "SkylakeX")
+    }
+
+    @Test func aModernChoiceOfOpenBLASStands() {
+        for detected in ["Cooperlake", "SkylakeX", "Haswell", "Zen", "COOPERLAKE"] {
+            #expect(BLAS.replacementCoreType(detected: detected, supported: "Cooperlake") == nil, "\(detected)")
+        }
+    }
+
+    @Test func aCPUWithoutAVX2KeepsOpenBLASsChoice() {
+        #expect(BLAS.replacementCoreType(detected: "Prescott", supported: nil) == nil)
+    }
+
+    /// The CPU's features and the family named for them agree with what /proc/cpuinfo says.
+    @Test func theFamilyForThisCPUMatchesItsFlags() throws {
+        let supported = gmps_openblas_core_for_cpu().map { String(cString: $0) }
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let flagsLine = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return }
+        let flags = Set(flagsLine.split(separator: " ").map(String.init))
+        let avx512 = ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(flags.contains)
+        let expected = avx512 && flags.contains("avx512_bf16") ? "Cooperlake"
+            : avx512 ? "SkylakeX" : flags.contains("avx2") && flags.contains("fma") ? "Haswell" : nil
+        #expect(supported == expected)
+    }
+}
