@@ -40,8 +40,10 @@ import Darwin
 /// touch `BLAS.configured` first: a multi-threaded sgemm racing with another test's call is
 /// not safe in 0.3.21.
 public enum BLAS {
-    /// Sets OpenBLAS to one thread. Runs once, the first time any network is built.
+    /// Sets OpenBLAS to one thread, on the kernels this CPU can run (`BLAS+Kernels.swift`).
+    /// Runs once, before the first matrix product (every `sgemm` call touches it).
     public static let configured: Bool = {
+        if let core = replacementCoreType { gmps_openblas_select_core(core) }
         openblas_set_num_threads(1)
         return true
     }()
@@ -62,6 +64,7 @@ public enum BLAS {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        _ = configured
         cblas_sgemm(
             CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
             Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

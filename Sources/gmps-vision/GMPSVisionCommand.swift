@@ -72,7 +72,6 @@ struct SettledRun: Codable {
 @main
 enum Entry {
     static func main() {
-        OpenBLASKernels.restartWithTheCPUsKernelsIfNeeded()
         let launched = MPIProcessGroup.isLaunched
         var command: any ParsableCommand
         do {

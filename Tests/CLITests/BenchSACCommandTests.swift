@@ -20,8 +20,8 @@ struct BenchSACCommandTests {
 }
 
 /// The tool runs OpenBLAS's kernels for this CPU's features even where OpenBLAS 0.3.21 does not
-/// know the CPU model (it then falls back to SSE3 kernels, 3-8x slower): it restarts itself with
-/// `OPENBLAS_CORETYPE` set. A variable set by the caller is left alone.
+/// know the CPU model (it then falls back to SSE3 kernels, 3-8x slower): ConvNet selects them
+/// before the first product. A family set by the caller in OPENBLAS_CORETYPE is kept.
 struct OpenBLASKernelsTests {
     static var cpuHasAVX2: Bool {
         guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),

@@ -117,8 +117,8 @@ struct RunCommandTests {
         #expect(json["experts"] as? String == "sac")
         #expect(json["expert_env_steps"] as? Int == 2 * 300, "--quick's SAC budget per expert")
         #expect(json["demo_env_steps"] as? Int == 2 * 1 * Self.horizon)
-        // K rollouts per task explore and as many probe at measurement, plus θ's and φ's episodes.
-        #expect(json["meta_training_env_steps"] as? Int == 2 * (2 + 2 + 2) * Self.horizon)
+        // K rollouts per task explore (measurement adapts on them too), plus θ's and φ's episodes.
+        #expect(json["meta_training_env_steps"] as? Int == 2 * (2 + 2) * Self.horizon)
         #expect(json["evaluation_env_steps"] as? Int ?? 0 > 0)
         for file in ["experts/experts.json", "experts/expert-001.safetensors", "demos/demos.json", "demos/task-001.safetensors"] {
             #expect(FileManager.default.fileExists(atPath: folder + "/" + file), "missing \(file)")

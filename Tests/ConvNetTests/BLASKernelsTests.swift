@@ -21,6 +21,14 @@ struct BLASKernelsTests {
         #expect(BLAS.replacementCoreType(detected: "Prescott", supported: nil) == nil)
     }
 
+    /// In this process too (the tests' bit-identity checks of the full-width im2col need a
+    /// blocked kernel whose bits do not change with a product's width).
+    @Test func thisProcessRunsKernelsWithAtLeastAVX2WhereTheCPUHasIt() throws {
+        guard let supported = gmps_openblas_core_for_cpu().map({ String(cString: $0) }) else { return }
+        let running = BLAS.coreName
+        #expect(BLAS.modernCores.contains(running.lowercased()), "OpenBLAS runs \(running); this CPU supports \(supported)")
+    }
+
     /// The CPU's features and the family named for them agree with what /proc/cpuinfo says.
     @Test func theFamilyForThisCPUMatchesItsFlags() throws {
         let supported = gmps_openblas_core_for_cpu().map { String(cString: $0) }

@@ -15,6 +15,12 @@ extern "C" {
 /// without BF16), "Haswell" (AVX2 and FMA), or NULL for anything older.
 const char *gmps_openblas_core_for_cpu(void);
 
+/// Makes OpenBLAS run the kernel family `name` (an OPENBLAS_CORETYPE name) from now on: sets
+/// OPENBLAS_CORETYPE and runs OpenBLAS's own selection again (gotoblas_dynamic_quit, then
+/// gotoblas_dynamic_init, which reads the variable). Only while no OpenBLAS call is running.
+/// Returns 1 when it ran, 0 where OpenBLAS has no run-time selection (not a DYNAMIC_ARCH build).
+int gmps_openblas_select_core(const char *name);
+
 #ifdef __cplusplus
 }
 #endif
