@@ -42,6 +42,7 @@ struct ConfigurationCodingTests {
         config.demosPerTaskBatch = 12
         config.secondOrder = true
         config.anchorWeight = 0.25
+        config.featureRefreshEvery = 5
         config.pretrainSteps = 123
         config.pretrainBatch = 17
         config.daggerStartIteration = 2

@@ -74,6 +74,57 @@ struct MetaTrainerTests {
         #expect(a.explorationSuccess == b.explorationSuccess)
     }
 
+    /// Re-encoding recorded frames at the collecting θ gives back the keypoints the rollout
+    /// recorded (up to the frames' uint8 rounding); another θ gives other keypoints.
+    @Test func recordedFramesEncodeToTheRecordedHeadInputs() throws {
+        let config = Self.tinyConfig()
+        let trainer = try Self.trainer(config)
+        try trainer.pretrain()
+        let theta = trainer.state.theta
+        let worker = try RolloutWorker(policy: trainer.policy, config: config, maxTrajectories: 2)
+        var rng = SeededGenerator(seed: 5)
+        let rollouts = try worker.collect(goal: trainer.goals[0], parameters: theta, exploration: config.exploration,
+                                          trajectories: 2, recordImages: true, using: &rng)
+        let workspace = trainer.policy.network.makeWorkspace(maxBatch: 16)   // 2·T = 100 rows: 7 batches
+        let again = try trainer.policy.headInputs(parameters: theta, frames: rollouts.images, hands: rollouts.hands,
+                                                  workspace: workspace)
+        let rounding = zip(again, rollouts.headInputs).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(again.count == rollouts.headInputs.count)
+        #expect(rounding < 5e-3, "max |Δ| \(rounding)")
+        var moved = theta
+        for i in 0..<trainer.policy.tailStart where i % 7 == 0 { moved[i] += 0.05 }
+        let other = try trainer.policy.headInputs(parameters: moved, frames: rollouts.images, hands: rollouts.hands,
+                                                  workspace: workspace)
+        let change = zip(other, rollouts.headInputs).map { abs($0 - $1) }.max() ?? 0
+        #expect(change > 10 * rounding, "another encoder moved the keypoints by only \(change)")
+    }
+
+    /// The refresh changes the outer steps it reaches and nothing else, where the inner step
+    /// reads keypoints (head adaptation): a period longer than the outer steps gives the
+    /// parameters of no refresh; a period of 1 gives others. With the default bias-vector
+    /// adaptation under per-trajectory latents the adapted direction is Σ_τ c_τ (z_τ − μ)/σ²,
+    /// which no keypoint enters, so the refresh cannot change anything there.
+    @Test(arguments: [GMPSConfig.AdaptedParameters.head, .biasVector])
+    func featureRefreshMattersOnlyWhereTheInnerStepReadsKeypoints(_ adapted: GMPSConfig.AdaptedParameters) throws {
+        var config = Self.tinyConfig()
+        config.daggerStartIteration = nil
+        config.iterations = 1
+        config.outerSteps = 3
+        config.adaptedParameters = adapted
+        func train(refreshEvery: Int) throws -> (theta: [Float], log: IterationLog) {
+            var c = config
+            c.featureRefreshEvery = refreshEvery
+            let trainer = try Self.trainer(c)
+            try trainer.pretrain()
+            let log = try trainer.runIteration()
+            return (trainer.state.theta, log)
+        }
+        let never = try train(refreshEvery: 0), late = try train(refreshEvery: 5), every = try train(refreshEvery: 1)
+        #expect(late.theta == never.theta)
+        #expect((every.theta != never.theta) == (adapted == .head))
+        #expect(every.log.postReturn == never.log.postReturn, "measurement precedes the outer steps")
+    }
+
     @Test func theSameSeedGivesTheSameParameters() throws {
         var config = Self.tinyConfig()
         config.daggerStartIteration = nil

@@ -100,9 +100,9 @@ extension GMPSConfig {
                 + "\(MemoryEstimate.describe(slot)) for each one's simulation, frame and activations)")
 
         // A meta-batch's rollouts (every step's head input, action, reward and state; frames
-        // too once DAgger relabels them) and the inner step's head activations on K·T samples.
+        // too once DAgger relabels them or the keypoints are refreshed) and the inner step's head activations on K·T samples.
         let perStep = Double(3 + policy.headInputCount + 2 * policy.actionCount + 4 + environment.privilegedStateDimension)
-            * float + (daggerStartIteration == nil ? 0 : 3 * pixels)
+            * float + (daggerStartIteration == nil && featureRefreshEvery == 0 ? 0 : 3 * pixels)
         let rollouts = MemoryEstimate.Part(
             field: Double(tasksPerIteration) / 10 > Double(trajectoriesPerTask) / 20 ? "tasksPerIteration" : "trajectoriesPerTask",
             bytes: tasks * k * horizon * perStep + threads * (k * horizon * policy.head.workspaceBytesPerSample + policy.head.workspaceScratchBytes),

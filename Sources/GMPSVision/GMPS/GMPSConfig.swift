@@ -110,6 +110,14 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     public var secondOrder = false
     /// Weight of behaviour cloning of the pre-update policy on demos, added to the outer loss.
     public var anchorWeight: Float = 0
+    /// Outer steps between recomputing the exploring rollouts' keypoints with the current
+    /// encoder (0: never). The outer steps move the encoder that made the keypoints; without a
+    /// refresh every outer step of an iteration uses θ0's. With N, outer steps N, 2N, … encode
+    /// the rollouts' recorded frames (K·T per task) again. Off by default because it cannot
+    /// matter there: bias-vector adaptation under per-trajectory latents steps along
+    /// Σ_τ c_τ (z_τ − μ)/σ², which no keypoint enters (tested); it matters with `--adapt head`
+    /// or per-step exploration.
+    public var featureRefreshEvery = 0
 
     // MARK: Behaviour-cloning pre-training (FINDINGS: the single most important change)
 
@@ -261,6 +269,9 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
             return invalid(.daggerStartIteration, "must be at least 0 (the first iteration is 0); got \(start).")
         }
         if !(0...1).contains(daggerShare) { return invalid(.daggerShare, "must be in [0, 1]; got \(daggerShare).") }
+        if featureRefreshEvery < 0 {
+            return invalid(.featureRefreshEvery, "must be at least 0 (0: never); got \(featureRefreshEvery).")
+        }
         if !(anchorWeight >= 0 && anchorWeight.isFinite) {
             return invalid(.anchorWeight, "must be a finite weight of at least 0 (0: no anchor); got \(anchorWeight).")
         }
@@ -350,6 +361,7 @@ extension GMPSConfig {
             case .demosPerTaskBatch: try container.decode(&demosPerTaskBatch, forKey: key)
             case .secondOrder: try container.decode(&secondOrder, forKey: key)
             case .anchorWeight: try container.decode(&anchorWeight, forKey: key)
+            case .featureRefreshEvery: try container.decode(&featureRefreshEvery, forKey: key)
             case .pretrainSteps: try container.decode(&pretrainSteps, forKey: key)
             case .pretrainBatch: try container.decode(&pretrainBatch, forKey: key)
             case .daggerStartIteration: try container.decode(&daggerStartIteration, forKey: key)

@@ -115,13 +115,15 @@ public final class MetaTrainer {
         var clock = Date()
         func lap() -> Double { defer { clock = Date() }; return Date().timeIntervalSince(clock) }
         let theta0 = state.theta
+        let refreshesFeatures = config.featureRefreshEvery > 0
         let explored = try batch.map { worker, slot in
             var rng = streams.generator(.exploration(slot: slot), iteration: iteration)
             return try workers[worker].collect(goal: goals[batch.tasks[slot]], parameters: theta0,
                                                exploration: config.exploration,
-                                               trajectories: config.trajectoriesPerTask, using: &rng)
+                                               trajectories: config.trajectoriesPerTask,
+                                               recordImages: refreshesFeatures, using: &rng)
         }
-        let innerData = batch.mySlots.reduce(into: [Int: InnerStepData]()) { data, slot in
+        var innerData = batch.mySlots.reduce(into: [Int: InnerStepData]()) { data, slot in
             data[slot] = explored[slot]?.innerStepData(policy: policy, discount: Float(config.discount))
         }
         let rolloutSeconds = lap()
@@ -136,6 +138,9 @@ public final class MetaTrainer {
         //    φ_i, on the same rollouts (the importance weights keep the inner gradient valid).
         var lossSum = 0.0
         for step in 0..<config.outerSteps {
+            if refreshesFeatures, step > 0, step % config.featureRefreshEvery == 0 {
+                innerData = try refreshedFeatures(of: innerData, explored: explored, batch: batch)
+            }
             lossSum += Double(try outerStep(step, iteration: iteration, batch: batch, innerData: innerData,
                                             daggerActive: daggerActive))
         }
@@ -195,6 +200,23 @@ public final class MetaTrainer {
                           learnAlpha: config.learnAlpha,
                           iteration: iteration, what: "imitation loss or its gradient")
         return loss
+    }
+
+    /// The inner step's data with its keypoints recomputed by the current θ's encoder from the
+    /// rollouts' recorded frames (`GMPSConfig.featureRefreshEvery`); the rest (actions, the
+    /// behaviour policy's log-probabilities, advantages, latents) is what was collected.
+    private func refreshedFeatures(of data: [Int: InnerStepData], explored: ResultSlots<TaskRollouts>,
+                                   batch: MetaBatch) throws -> [Int: InnerStepData] {
+        let theta = state.theta
+        let refreshed = try batch.map { worker, slot -> InnerStepData? in
+            guard var slotData = data[slot], let rollouts = explored[slot] else { return nil }
+            slotData.headInputs = try policy.headInputs(parameters: theta, frames: rollouts.images, hands: rollouts.hands,
+                                                        workspace: resources.workspaces[worker])
+            return slotData
+        }
+        return batch.mySlots.reduce(into: [Int: InnerStepData]()) { result, slot in
+            if let slotData = refreshed[slot] ?? nil { result[slot] = slotData }
+        }
     }
 
     /// Each task's measurement, as meta-test does it: the inner step on K exploring rollouts of

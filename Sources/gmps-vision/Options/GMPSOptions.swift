@@ -35,6 +35,8 @@ struct GMPSOptions: ParsableArguments {
 
     @Option(help: "Weight of behaviour cloning of the pre-update policy on demos in the outer loss (default 0: no anchor).") var anchorWeight: Float?
 
+    @Option(help: "Outer steps between re-encoding the rollouts' frames with the current encoder (default 0: never; the keypoints recorded at collection serve every outer step).") var featureRefreshEvery: Int?
+
     @Option(help: "What the outer loop learns of the inner step sizes α: each α, or one log α per parameter group (default per-parameter).") var alphaParameterisation: GMPSConfig.AlphaParameterisation?
 
     @Option(help: "Adam learning rate of α, or of log α per group, constant (default: θ's, decaying with it).") var alphaLearningRate: Float?
@@ -52,7 +54,7 @@ struct GMPSOptions: ParsableArguments {
         "outerSteps": "--outer-steps", "pretrainSteps": "--pretrain-steps", "learningRate": "--learning-rate",
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
         "imageWidth": "--size", "daggerStartIteration": "--dagger-start",
-        "daggerShare": "--dagger-share", "anchorWeight": "--anchor-weight", "seed": "--seed", "threads": "--threads",
+        "daggerShare": "--dagger-share", "anchorWeight": "--anchor-weight", "featureRefreshEvery": "--feature-refresh-every", "seed": "--seed", "threads": "--threads",
         "adaptedParameters": "--adapt", "secondOrder": "--second-order", "reward": "--reward",
         "alphaParameterisation": "--alpha-parameterisation", "alphaLearningRate": "--alpha-learning-rate",
     ]) { first, _ in first }
@@ -95,6 +97,7 @@ struct GMPSOptions: ParsableArguments {
         if let daggerStart { config.daggerStartIteration = daggerStart }
         if let daggerShare { config.daggerShare = daggerShare }
         if let anchorWeight { config.anchorWeight = anchorWeight }
+        if let featureRefreshEvery { config.featureRefreshEvery = featureRefreshEvery }
         if let alphaParameterisation { config.alphaParameterisation = alphaParameterisation }
         if let alphaLearningRate { config.alphaLearningRate = alphaLearningRate }
         if secondOrder { config.secondOrder = true }
