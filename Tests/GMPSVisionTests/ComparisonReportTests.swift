@@ -67,6 +67,7 @@ struct ComparisonReportTests {
         #expect(gmps.band.count == 3)
         #expect(gmps.band[2].low == 0.6 && gmps.band[2].high == 0.8)
         #expect(chart.xTitle?.contains("min-max over 2 seeds") == true)
+        #expect(chart.logX, "MAML's ten-fold budget would squeeze GMPS into a linear axis's left tenth")
         let image = chart.render()
         var tinted = 0
         for y in 0..<image.height { for x in 0..<image.width where image[x, y] == gmps.bandColor { tinted += 1 } }

@@ -109,6 +109,40 @@ struct LineChartTests {
     }
 }
 
+/// A log10 x axis: each decade takes the same width.
+struct LineChartLogAxisTests {
+    /// The line climbs from (10, 0) to (100, 1), then stays at 1 until 1,000. On a log axis
+    /// 10…1,000 is two decades, so x = 10^1.5 lies a quarter of the way along, where the line
+    /// is halfway up; on a linear axis the line is already at the top there.
+    @Test func eachDecadeTakesTheSameWidth() throws {
+        func lineRow(logX: Bool) throws -> (row: Int, plot: (top: Int, bottom: Int)) {
+            var chart = LineChart(width: 420, height: 240, yRange: 0...1)
+            chart.logX = logX
+            let color: (UInt8, UInt8, UInt8) = (20, 90, 200)
+            chart.series = [.init(points: [(10, 0), (100, 1), (1000, 1)], color: color)]
+            let image = chart.render(), plot = chart.layout.plot
+            let column = plot.left + (plot.right - plot.left) / 4
+            let row = try #require((plot.top..<plot.bottom).first { image[column, $0] == color })
+            return (row, (plot.top, plot.bottom))
+        }
+        let log = try lineRow(logX: true), linear = try lineRow(logX: false)
+        let middle = (log.plot.top + log.plot.bottom) / 2
+        #expect(abs(log.row - middle) <= 3, "row \(log.row), middle \(middle)")
+        #expect(linear.row <= linear.plot.top + 3, "linear: row \(linear.row) at the top")
+    }
+
+    @Test func pointsAtOrBelowZeroAreLeftOut() {
+        var chart = LineChart(width: 320, height: 200, yRange: 0...1)
+        chart.logX = true
+        chart.series = [.init(points: [(0, 0.5), (-5, 0.2), (100, 0.5), (10_000, 0.5)], color: (200, 0, 0),
+                              band: [(0, 0, 1), (100, 0.4, 0.6), (10_000, 0.4, 0.6)])]
+        let image = chart.render()
+        var red = 0
+        for y in 0..<image.height { for x in 0..<image.width where image[x, y] == (200, 0, 0) { red += 1 } }
+        #expect(red > 100, "the positive part of the line is drawn (\(red) pixels)")
+    }
+}
+
 /// A band around a line: the spread of a curve over seeds, filled in the series' pale tint.
 struct LineChartBandTests {
     static func chart(band: Bool) -> LineChart {

@@ -43,6 +43,9 @@ public struct LineChart: Sendable {
     public var xTitle: String?
     /// What the y axis measures, reading upwards left of the tick labels.
     public var yTitle: String?
+    /// x on a log10 scale, ticks at powers of ten; points, band edges and ranges at x ≤ 0 are
+    /// left out. For curves against samples where one method spends 10-100 times another's.
+    public var logX = false
 
     public init(width: Int = 480, height: Int = 300, yRange: ClosedRange<Double>? = nil,
                 xTitle: String? = nil, yTitle: String? = nil) {
@@ -61,7 +64,7 @@ public struct LineChart: Sendable {
     public func render() -> RGBImage {
         var image = RGBImage(width: width, height: height, fill: (255, 255, 255))
         let bandPoints = series.flatMap(\.band).flatMap { [(x: $0.x, y: $0.low), (x: $0.x, y: $0.high)] }
-        let all = (series.flatMap(\.points) + bandPoints).filter { $0.x.isFinite && $0.y.isFinite }
+        let all = (series.flatMap(\.points) + bandPoints).filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) }
         let layout = self.layout
         let top = layout.plot.top
         guard !all.isEmpty, width > left + right + 10, height > top + bottom + 10 else { return image }
@@ -71,9 +74,16 @@ public struct LineChart: Sendable {
         if xMax <= xMin { xMax = xMin + 1 }
         if yMax <= yMin { (yMin, yMax) = (yMin - 0.5, yMax + 0.5) }
         if yRange == nil { (yMin, yMax) = (yMin - 0.05 * (yMax - yMin), yMax + 0.05 * (yMax - yMin)) }
-        if xMin > 0 && xMin < 0.2 * xMax { xMin = 0 }
+        if logX {
+            // Whole decades: the axis starts and ends on a tick.
+            (xMin, xMax) = (pow(10, log10(xMin).rounded(.down)), pow(10, log10(xMax).rounded(.up)))
+            if xMax <= xMin { xMax = 10 * xMin }
+        } else if xMin > 0 && xMin < 0.2 * xMax { xMin = 0 }
         let plotWidth = Double(width - left - right), plotHeight = Double(height - top - bottom)
-        func px(_ x: Double) -> Int { left + Int(((x - xMin) / (xMax - xMin) * plotWidth).rounded()) }
+        // x → the fraction of the axis it lies along (log10 with logX).
+        let scale: (Double) -> Double = logX ? { (log10($0) - log10(xMin)) / (log10(xMax) - log10(xMin)) }
+                                             : { ($0 - xMin) / (xMax - xMin) }
+        func px(_ x: Double) -> Int { left + Int((scale(x) * plotWidth).rounded()) }
         func py(_ y: Double) -> Int { top + Int(((yMax - y) / (yMax - yMin) * plotHeight).rounded()) }
 
         let grey: (UInt8, UInt8, UInt8) = (210, 210, 210), black = Self.textColor
@@ -81,18 +91,26 @@ public struct LineChart: Sendable {
             let y = yMin + (yMax - yMin) * Double(tick) / 4
             drawLine(&image, (left, py(y)), (width - right, py(y)), grey)
             drawText(&image, BitmapFont.label(y), right: left - 4, centerY: py(y), black)
-            let x = xMin + (xMax - xMin) * Double(tick) / 4
+        }
+        let xTicks: [Double]
+        if logX {
+            let (first, last) = (Int(log10(xMin).rounded()), Int(log10(xMax).rounded()))
+            xTicks = (first...last).map { (decade: Int) -> Double in pow(10, Double(decade)) }
+        } else {
+            xTicks = (0...4).map { (tick: Int) -> Double in xMin + (xMax - xMin) * Double(tick) / 4 }
+        }
+        for x in xTicks {
             drawLine(&image, (px(x), height - bottom), (px(x), height - bottom + 3), black)
             drawText(&image, BitmapFont.label(x), centerX: px(x), top: height - bottom + 6, black)
         }
         for line in series where !line.band.isEmpty {
-            fillBand(&image, line.band.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite },
+            fillBand(&image, line.band.filter { $0.x.isFinite && $0.low.isFinite && $0.high.isFinite && (!logX || $0.x > 0) },
                      x: px, y: py, color: line.bandColor)
         }
         drawLine(&image, (left, top), (left, height - bottom), black)
         drawLine(&image, (left, height - bottom), (width - right, height - bottom), black)
         for line in series {
-            let points = line.points.filter { $0.x.isFinite && $0.y.isFinite }
+            let points = line.points.filter { $0.x.isFinite && $0.y.isFinite && (!logX || $0.x > 0) }
             for (a, b) in zip(points, points.dropFirst()) {
                 drawLine(&image, (px(a.x), py(a.y)), (px(b.x), py(b.y)), line.color, thick: true)
             }
