@@ -40,7 +40,8 @@ let package = Package(
         // libjpeg reports errors by calling exit(); this C shim turns them into return codes.
         .target(name: "CJPEGErrors", dependencies: ["CJPEG"], path: "Sources/CJPEGErrors"),
         // ConvNet's AVX-512 kernels: direct convolution, matrix-vector products (Swift cannot target
-        // one function at a CPU; each is called only after a run-time CPU check).
+        // one function at a CPU; each is called only after a run-time CPU check); and the choice of
+        // OpenBLAS's kernel family by CPU features where OpenBLAS does not know the CPU model.
         .target(name: "CConvNetKernels", path: "Sources/CConvNetKernels"),
 
         // MARK: Leaves: pixels and networks
