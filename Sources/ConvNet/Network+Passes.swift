@@ -282,7 +282,7 @@ extension Network {
                                 dout: dmap + i * g.outputCount, dweight: grad + convWeight[l],
                                 dbias: grad + convBias[l], accumulate: i > 0,
                                 col: scratch.col, dcol: scratch.dcol, dx: target.map { $0 + i * g.inputCount },
-                                wide: scratch.wide)
+                                wide: scratch.wide, direct: scratch.conv)
             }
             if let target { dmap = target }
             inA = !inA

@@ -224,3 +224,47 @@ extension Conv2DTests {
         #expect(DirectConvolution.agreesWithGEMM() == DirectConvolution.enabled || gmps_conv_direct_available() == 0)
     }
 }
+
+extension Conv2DTests {
+    /// The direct weight gradient (no im2col, lanes over output channels) against im2col + GEMM:
+    /// the same bits of dweight over three images (overwrite, then add), on shapes whose OHW
+    /// columns make one, two and three of OpenBLAS's K blocks, output channels that are not a
+    /// multiple of 32 or 16, taps not a multiple of 8, stride 2 with padding (phase planes).
+    @Test func directWeightGradientIsBitIdenticalToGEMM() throws {
+        _ = BLAS.configured
+        let shapes: [(c: Int, h: Int, w: Int, oc: Int, k: Int, s: Int, p: Padding)] = [
+            (3, 64, 64, 32, 5, 2, .valid), (32, 30, 30, 32, 3, 1, .valid), (32, 22, 22, 32, 3, 1, .valid),
+            (32, 18, 18, 32, 3, 1, .valid), (8, 40, 37, 16, 3, 1, .valid), (24, 33, 31, 40, 3, 1, .valid),
+            (6, 44, 44, 20, 5, 1, .valid), (16, 45, 45, 24, 3, 2, .same),
+        ]
+        var rng = SeededGenerator(seed: 29)
+        for shape in shapes {
+            let g = try ConvGeometry(channels: shape.c, height: shape.h, width: shape.w, outChannels: shape.oc,
+                                     kernel: shape.k, stride: shape.s, padding: shape.p)
+            #expect(!DirectConvolution.weightGradientEnabled || DirectConvolution.computesWeightGradient(g),
+                    "\(shape) takes the direct weight gradient")
+            let w = randomVector(g.oc * g.ckk, &rng)
+            let images = (0..<3).map { _ in randomVector(g.inputCount, &rng) }
+            // Output gradients after a ReLU mask: many exact zeros, as in training.
+            let douts = (0..<3).map { _ in randomVector(g.outputCount, &rng).map { $0 < 0 ? 0 : $0 } }
+            let scratch = ConvScratch.allocate(for: [g])
+            defer { scratch.deallocate() }
+            var results: [[Float]] = []
+            for direct in [nil, scratch] as [ConvScratch?] {
+                var col = [Float](repeating: .nan, count: g.ckk * g.ohw), dcol = col
+                var dw = [Float](repeating: .nan, count: g.oc * g.ckk), db = [Float](repeating: .nan, count: g.oc)
+                for i in 0..<3 {
+                    Conv2D.backward(g, x: images[i], weight: w, dout: douts[i], dweight: &dw, dbias: &db, accumulate: i > 0,
+                                    col: &col, dcol: &dcol, dx: nil, direct: direct)
+                }
+                results.append(dw + db)
+            }
+            let differing = zip(results[0], results[1]).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(shape): \(differing) of \(results[0].count) entries differ")
+        }
+        print("direct weight gradient: \(DirectConvolution.weightGradientEnabled ? "enabled" : "disabled")")
+        if gmps_conv_direct_available() == 1 && DirectConvolution.enabled {
+            #expect(DirectConvolution.weightGradientEnabled, "the start-up check should pass where the forward kernel's does")
+        }
+    }
+}

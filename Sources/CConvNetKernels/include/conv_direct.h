@@ -26,6 +26,20 @@ void gmps_conv_direct(const float *src, const int32_t *offset, int ckk, int row_
                       const float *weight, const float *bias, int oc,
                       float *out, int out_channel_stride, int ow, int row_begin, int row_end, int relu);
 
+/// The weight gradient of that convolution over one image, without im2col:
+///     dweight[o*ckk + r] (+)= sum over p < ohw of dout_t[p*oc + o] * src[offset[r] + (p / ow)*row_stride + p % ow]
+/// (overwriting when `accumulate` is 0), as OpenBLAS's blocked sgemm computes dout · colᵀ on the
+/// CPUs that have AVX-512: the columns p split into its K blocks (320 columns, the last two
+/// split evenly in multiples of 16), each block's sum one chain of FMAs in p order from +0,
+/// added to dweight block by block. dout_t is dout transposed, (OHW, OC).
+/// Only call when `gmps_conv_direct_available()` returns 1.
+void gmps_conv_weight_gradient(const float *src, const int32_t *offset, int ckk, int row_stride,
+                               int ow, int ohw, const float *dout_t, int oc,
+                               float *dweight, int accumulate);
+
+/// dst (columns, rows) = src (rows, columns) transposed.
+void gmps_transpose(const float *src, long rows, long columns, float *dst);
+
 #ifdef __cplusplus
 }
 #endif

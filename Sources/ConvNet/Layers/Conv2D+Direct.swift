@@ -19,7 +19,14 @@ enum DirectConvolution {
     static func forward(_ g: ConvGeometry, planes: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>, taps: UnsafeMutablePointer<Int32>,
                         out: UnsafeMutablePointer<Float>, relu: Bool, outputRows rows: Range<Int>) {
-        // Tap (c, kh, kw) of output (0, 0) reads phase plane (c, kh mod S, kw mod S) at (kh/S, kw/S).
+        writeTapOffsets(g, taps: taps)
+        gmps_conv_direct(planes, taps, Int32(g.ckk), Int32(g.phaseWidth), weight, bias, Int32(g.oc),
+                         out, Int32(g.ohw), Int32(g.ow), Int32(rows.lowerBound), Int32(rows.upperBound), relu ? 1 : 0)
+    }
+
+    /// taps[r] (CKK): where tap r = (c, kh, kw) of output (0, 0) reads the phase planes: plane
+    /// (c, kh mod S, kw mod S) at (kh/S, kw/S).
+    static func writeTapOffsets(_ g: ConvGeometry, taps: UnsafeMutablePointer<Int32>) {
         let hp = g.phaseHeight, wp = g.phaseWidth
         var r = 0
         for c in 0..<g.c {
@@ -30,8 +37,6 @@ enum DirectConvolution {
                 }
             }
         }
-        gmps_conv_direct(planes, taps, Int32(g.ckk), Int32(wp), weight, bias, Int32(g.oc),
-                         out, Int32(g.ohw), Int32(g.ow), Int32(rows.lowerBound), Int32(rows.upperBound), relu ? 1 : 0)
     }
 
     /// Whether the kernel gives the GEMM path's bits on the reference CNN's stride-2 first and

@@ -135,24 +135,31 @@ enum Conv2D {
     /// dx (C,H,W) or nil when the input gradient is not needed. `channelBlock` overrides the
     /// block of input channels of the backward-data path (the tests compare blocks). With
     /// `wide` (OC,OH·W) scratch, a stride-1 unpadded convolution takes the full-width
-    /// backward-data path (`backwardDataFullWidth`; dcol is then (CKK,OH·W)).
+    /// backward-data path (`backwardDataFullWidth`; dcol is then (CKK,OH·W)). With `direct`
+    /// scratch (the forward pass's), the weight gradient is the direct kernel's where it applies
+    /// (`DirectConvolution.computesWeightGradient`; it uses `direct.wide` before the
+    /// backward-data path does).
     static func backward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                          dout: UnsafePointer<Float>, dweight: UnsafeMutablePointer<Float>,
                          dbias: UnsafeMutablePointer<Float>, accumulate: Bool,
                          col: UnsafeMutablePointer<Float>, dcol: UnsafeMutablePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, channelBlock block: Int? = nil,
-                         wide: UnsafeMutablePointer<Float>? = nil) {
+                         wide: UnsafeMutablePointer<Float>? = nil, direct: ConvScratch? = nil) {
         let pointwise = g.k == 1 && g.s == 1 && g.padTop == 0 && g.padLeft == 0
-        let colIn: UnsafePointer<Float>
-        if pointwise {
-            colIn = x
+        if let direct, DirectConvolution.computesWeightGradient(g) {
+            DirectConvolution.weightGradient(g, x: x, dout: dout, dweight: dweight, accumulate: accumulate, scratch: direct)
         } else {
-            Im2col.im2col(g, x: x, col: col)
-            colIn = UnsafePointer(col)
+            let colIn: UnsafePointer<Float>
+            if pointwise {
+                colIn = x
+            } else {
+                Im2col.im2col(g, x: x, col: col)
+                colIn = UnsafePointer(col)
+            }
+            BLAS.sgemm(transA: false, transB: true, m: g.oc, n: g.ckk, k: g.ohw,
+                       a: dout, lda: g.ohw, b: colIn, ldb: g.ohw,
+                       beta: accumulate ? 1 : 0, c: dweight, ldc: g.ckk)
         }
-        BLAS.sgemm(transA: false, transB: true, m: g.oc, n: g.ckk, k: g.ohw,
-                   a: dout, lda: g.ohw, b: colIn, ldb: g.ohw,
-                   beta: accumulate ? 1 : 0, c: dweight, ldc: g.ckk)
         for o in 0..<g.oc {
             let s = VectorOps.sum(dout + o * g.ohw, g.ohw)
             dbias[o] = accumulate ? dbias[o] + s : s
