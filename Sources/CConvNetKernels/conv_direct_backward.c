@@ -128,3 +128,99 @@ void gmps_transpose(const float *src, long rows, long columns, float *dst) {
         for (long j = 0; j < columns; j++) dst[j * rows + i] = src[i * columns + j];
     }
 }
+
+// The input gradient of a stride-1 unpadded convolution (see include/conv_direct.h).
+//
+// dx[c, q] = sum over taps (kh, kw) in order of t[c, kh, kw][q - kh·w - kw], each t one chain of
+// FMAs over the output channels from +0 (dcol = Wᵀ · dout of the GEMM path, whose col2im adds
+// the rows in this order). dout comes spread over whole input rows with zeros around it
+// (`padded`), so a tap whose shifted position falls outside the outputs reads zeros, whose
+// chain is +0 and leaves the sum unchanged (dx starts at +0 and is never -0). Register block:
+// 4 input channels x 48 positions, 12 chain and 12 dx accumulators; per output channel three
+// dout loads, four weight broadcasts, twelve FMAs.
+GMPS_AVX512 static void data_block4(const float *padded, long padded_stride, const float *weight, int oc, int ckk,
+                                    int kk, int k, int w, long q0, float *dx, long plane, __mmask16 s0, __mmask16 s1,
+                                    __mmask16 s2) {
+    __m512 x00 = _mm512_setzero_ps(), x01 = _mm512_setzero_ps(), x02 = _mm512_setzero_ps();
+    __m512 x10 = _mm512_setzero_ps(), x11 = _mm512_setzero_ps(), x12 = _mm512_setzero_ps();
+    __m512 x20 = _mm512_setzero_ps(), x21 = _mm512_setzero_ps(), x22 = _mm512_setzero_ps();
+    __m512 x30 = _mm512_setzero_ps(), x31 = _mm512_setzero_ps(), x32 = _mm512_setzero_ps();
+    for (int kh = 0; kh < k; kh++) {
+        for (int kw = 0; kw < k; kw++) {
+            const int tap = kh * k + kw;
+            const float *d = padded + q0 - (long)kh * w - kw;
+            const float *wt = weight + tap;
+            __m512 t00 = _mm512_setzero_ps(), t01 = _mm512_setzero_ps(), t02 = _mm512_setzero_ps();
+            __m512 t10 = _mm512_setzero_ps(), t11 = _mm512_setzero_ps(), t12 = _mm512_setzero_ps();
+            __m512 t20 = _mm512_setzero_ps(), t21 = _mm512_setzero_ps(), t22 = _mm512_setzero_ps();
+            __m512 t30 = _mm512_setzero_ps(), t31 = _mm512_setzero_ps(), t32 = _mm512_setzero_ps();
+            for (int o = 0; o < oc; o++, d += padded_stride, wt += ckk) {
+                const __m512 d0 = _mm512_loadu_ps(d), d1 = _mm512_loadu_ps(d + 16), d2 = _mm512_loadu_ps(d + 32);
+                __m512 s;
+                s = _mm512_set1_ps(wt[0 * kk]);
+                t00 = _mm512_fmadd_ps(s, d0, t00); t01 = _mm512_fmadd_ps(s, d1, t01); t02 = _mm512_fmadd_ps(s, d2, t02);
+                s = _mm512_set1_ps(wt[1 * kk]);
+                t10 = _mm512_fmadd_ps(s, d0, t10); t11 = _mm512_fmadd_ps(s, d1, t11); t12 = _mm512_fmadd_ps(s, d2, t12);
+                s = _mm512_set1_ps(wt[2 * kk]);
+                t20 = _mm512_fmadd_ps(s, d0, t20); t21 = _mm512_fmadd_ps(s, d1, t21); t22 = _mm512_fmadd_ps(s, d2, t22);
+                s = _mm512_set1_ps(wt[3 * kk]);
+                t30 = _mm512_fmadd_ps(s, d0, t30); t31 = _mm512_fmadd_ps(s, d1, t31); t32 = _mm512_fmadd_ps(s, d2, t32);
+            }
+            x00 = _mm512_add_ps(x00, t00); x01 = _mm512_add_ps(x01, t01); x02 = _mm512_add_ps(x02, t02);
+            x10 = _mm512_add_ps(x10, t10); x11 = _mm512_add_ps(x11, t11); x12 = _mm512_add_ps(x12, t12);
+            x20 = _mm512_add_ps(x20, t20); x21 = _mm512_add_ps(x21, t21); x22 = _mm512_add_ps(x22, t22);
+            x30 = _mm512_add_ps(x30, t30); x31 = _mm512_add_ps(x31, t31); x32 = _mm512_add_ps(x32, t32);
+        }
+    }
+    float *out = dx + q0;
+    _mm512_mask_storeu_ps(out, s0, x00); _mm512_mask_storeu_ps(out + 16, s1, x01); _mm512_mask_storeu_ps(out + 32, s2, x02);
+    out += plane;
+    _mm512_mask_storeu_ps(out, s0, x10); _mm512_mask_storeu_ps(out + 16, s1, x11); _mm512_mask_storeu_ps(out + 32, s2, x12);
+    out += plane;
+    _mm512_mask_storeu_ps(out, s0, x20); _mm512_mask_storeu_ps(out + 16, s1, x21); _mm512_mask_storeu_ps(out + 32, s2, x22);
+    out += plane;
+    _mm512_mask_storeu_ps(out, s0, x30); _mm512_mask_storeu_ps(out + 16, s1, x31); _mm512_mask_storeu_ps(out + 32, s2, x32);
+}
+
+// One input channel, for the channels past the last multiple of four.
+GMPS_AVX512 static void data_block1(const float *padded, long padded_stride, const float *weight, int oc, int ckk,
+                                    int k, int w, long q0, float *dx, __mmask16 s0, __mmask16 s1, __mmask16 s2) {
+    __m512 x0 = _mm512_setzero_ps(), x1 = _mm512_setzero_ps(), x2 = _mm512_setzero_ps();
+    for (int kh = 0; kh < k; kh++) {
+        for (int kw = 0; kw < k; kw++) {
+            const float *d = padded + q0 - (long)kh * w - kw;
+            const float *wt = weight + kh * k + kw;
+            __m512 t0 = _mm512_setzero_ps(), t1 = _mm512_setzero_ps(), t2 = _mm512_setzero_ps();
+            for (int o = 0; o < oc; o++, d += padded_stride, wt += ckk) {
+                const __m512 s = _mm512_set1_ps(*wt);
+                t0 = _mm512_fmadd_ps(s, _mm512_loadu_ps(d), t0);
+                t1 = _mm512_fmadd_ps(s, _mm512_loadu_ps(d + 16), t1);
+                t2 = _mm512_fmadd_ps(s, _mm512_loadu_ps(d + 32), t2);
+            }
+            x0 = _mm512_add_ps(x0, t0); x1 = _mm512_add_ps(x1, t1); x2 = _mm512_add_ps(x2, t2);
+        }
+    }
+    _mm512_mask_storeu_ps(dx + q0, s0, x0);
+    _mm512_mask_storeu_ps(dx + q0 + 16, s1, x1);
+    _mm512_mask_storeu_ps(dx + q0 + 32, s2, x2);
+}
+
+static __mmask16 lanes_below(long first, long end) {
+    return channel_mask(0, (int)(end - first < 0 ? 0 : (end - first > 16 ? 16 : end - first)));
+}
+
+GMPS_AVX512 void gmps_conv_input_gradient(const float *padded, long padded_stride, const float *weight, int oc,
+                                          int c, int k, int h, int w, float *dx) {
+    const int kk = k * k, ckk = c * kk;
+    const long plane = (long)h * w;
+    for (long q0 = 0; q0 < plane; q0 += 48) {
+        const __mmask16 s0 = lanes_below(q0, plane), s1 = lanes_below(q0 + 16, plane), s2 = lanes_below(q0 + 32, plane);
+        int ch = 0;
+        for (; ch + 4 <= c; ch += 4) {
+            data_block4(padded, padded_stride, weight + ch * kk, oc, ckk, kk, k, w, q0, dx + ch * plane, plane, s0, s1, s2);
+        }
+        for (; ch < c; ch++) {
+            data_block1(padded, padded_stride, weight + ch * kk, oc, ckk, k, w, q0, dx + ch * plane, s0, s1, s2);
+        }
+    }
+}

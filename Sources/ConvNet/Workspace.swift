@@ -125,7 +125,7 @@ public final class Workspace: @unchecked Sendable {
 
 /// One worker's private scratch: im2col matrices and its share of the encoder's gradient.
 final class WorkerScratch {
-    /// im2col (CKK,OH*Wp), phase planes, full-width output (OC,OH*Wp) and taps, largest layer's.
+    /// im2col (CKK,OH*Wp), phase planes, full-width output (OC,OH*Wp), taps and padded dout, largest layer's.
     let conv: ConvScratch
     let dcol: UnsafeMutablePointer<Float>         // (CKK,OH*Wp) largest
     /// Gradient of the encoder parameters (a prefix of θ) over this worker's rows.
@@ -135,10 +135,11 @@ final class WorkerScratch {
     let stageNames: [String]
     var stageSeconds: [Double]
 
-    /// 4-byte entries of col, planes, wide, taps, dcol and gradient.
+    /// 4-byte entries of col, planes, wide, taps, dcol, gradient and padded.
     static func counts(_ network: Network) -> [Int] {
         let conv = ConvScratch.counts(network.convs)
-        return [conv.col, conv.planes, conv.wide, conv.taps, max(1, network.maxCol), max(1, network.encoderParameterCount)]
+        return [conv.col, conv.planes, conv.wide, conv.taps, max(1, network.maxCol), max(1, network.encoderParameterCount),
+                conv.padded]
     }
 
     var col: UnsafeMutablePointer<Float> { conv.col }

@@ -268,3 +268,42 @@ extension Conv2DTests {
         }
     }
 }
+
+extension Conv2DTests {
+    /// The direct input gradient (dout shifted in place, tap by tap) against the full-width GEMM
+    /// path: the same bits of dx on the stride-1 unpadded shapes that take it, with input
+    /// channels in blocks of four and a remainder, kernels of 3 and 5, planes that do not fill
+    /// the last 48-position block, ReLU-masked output gradients.
+    @Test func directInputGradientIsBitIdenticalToFullWidth() throws {
+        _ = BLAS.configured
+        let shapes: [(c: Int, hw: Int, w: Int, oc: Int, k: Int)] = [
+            (32, 30, 30, 32, 3), (32, 28, 28, 32, 3), (8, 40, 37, 16, 3), (24, 33, 31, 40, 3), (6, 44, 44, 16, 5),
+            (7, 36, 29, 20, 3),
+        ]
+        var rng = SeededGenerator(seed: 31)
+        for shape in shapes {
+            let g = try ConvGeometry(channels: shape.c, height: shape.hw, width: shape.w, outChannels: shape.oc,
+                                     kernel: shape.k, stride: 1, padding: .valid)
+            #expect(DirectConvolution.takesInputGradientShape(g), "\(shape) takes the direct input gradient")
+            let x = randomVector(g.inputCount, &rng), w = randomVector(g.oc * g.ckk, &rng)
+            let d = randomVector(g.outputCount, &rng).map { $0 < 0 ? 0 : $0 }
+            let scratch = ConvScratch.allocate(for: [g])
+            defer { scratch.deallocate() }
+            var results: [[Float]] = []
+            for direct in [nil, scratch] as [ConvScratch?] {
+                var col = [Float](repeating: .nan, count: g.ckk * g.fullWidthColumns), dcol = col
+                var dw = [Float](repeating: .nan, count: g.oc * g.ckk), db = [Float](repeating: .nan, count: g.oc)
+                var dx = [Float](repeating: .nan, count: g.inputCount)
+                Conv2D.backward(g, x: x, weight: w, dout: d, dweight: &dw, dbias: &db, accumulate: false,
+                                col: &col, dcol: &dcol, dx: &dx, wide: scratch.wide, direct: direct)
+                results.append(dx)
+            }
+            let differing = zip(results[0], results[1]).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(shape): \(differing) of \(results[0].count) entries of dx differ")
+        }
+        print("direct input gradient: \(DirectConvolution.inputGradientEnabled ? "enabled" : "disabled")")
+        if gmps_conv_direct_available() == 1 && DirectConvolution.enabled {
+            #expect(DirectConvolution.inputGradientEnabled, "the start-up check should pass where the forward kernel's does")
+        }
+    }
+}

@@ -37,6 +37,18 @@ void gmps_conv_weight_gradient(const float *src, const int32_t *offset, int ckk,
                                int ow, int ohw, const float *dout_t, int oc,
                                float *dweight, int accumulate);
 
+/// The input gradient of a stride-1 unpadded convolution over one image, without dcol:
+///     dx[ch, q] = sum over taps (kh, kw) in order of
+///                 (sum over o < oc of weight[o*ckk + ch*k*k + kh*k + kw] * padded[o*padded_stride + q - kh*w - kw])
+/// for ch < c, q < h*w, each inner sum one chain of FMAs in o order from +0, the outer sum from +0
+/// in tap order: the GEMM path's dcol = Wᵀ · dout (OpenBLAS's small-matrix kernel) and col2im.
+/// `padded` points at output column 0 of dout spread over whole input rows (dout[o, oy, ox] at
+/// padded[o*padded_stride + oy*w + ox], zeros at ox >= ow), with zeros from (k-1)*(w+1) floats
+/// before it to 48 floats past h*w.
+/// Only call when `gmps_conv_direct_available()` returns 1.
+void gmps_conv_input_gradient(const float *padded, long padded_stride, const float *weight, int oc,
+                              int c, int k, int h, int w, float *dx);
+
 /// dst (columns, rows) = src (rows, columns) transposed.
 void gmps_transpose(const float *src, long rows, long columns, float *dst);
 

@@ -77,3 +77,82 @@ extension DirectConvolution {
         return true
     }
 }
+
+/// The input gradient of a stride-1 unpadded convolution without dcol, on CPUs with AVX-512:
+/// each input position sums, tap by tap, the chain over output channels that the GEMM path's
+/// dcol = Wᵀ · dout holds for it, reading dout shifted in place (spread over whole input rows,
+/// zeros around). Same bits as the full-width GEMM path it replaces (OpenBLAS's small-matrix
+/// kernel computes each dcol entry as one chain of FMAs over the output channels from +0, and
+/// col2im adds them in tap order), checked once per process before use.
+extension DirectConvolution {
+    /// Whether `Conv2D.backward` may use the direct input gradient in this process.
+    static let inputGradientEnabled: Bool = gmps_conv_direct_available() == 1 && inputGradientAgreesWithGEMM()
+
+    /// The shapes the kernel handles: those that take the full-width backward-data path.
+    static func takesInputGradientShape(_ g: ConvGeometry) -> Bool {
+        g.s == 1 && g.inputIsPhasePlanes && g.usesFullWidthIm2col()
+    }
+
+    /// Whether the direct input gradient replaces the full-width GEMM and col2im for `g`.
+    static func computesInputGradient(_ g: ConvGeometry) -> Bool {
+        inputGradientEnabled && takesInputGradientShape(g)
+    }
+
+    /// Floats per output channel of the padded dout: the zeros a tap may read before output 0
+    /// ((K-1)·(W+1)), the input plane, and one 48-position block past it.
+    static func paddedStride(_ g: ConvGeometry) -> Int {
+        (g.k - 1) * (g.w + 1) + g.h * g.w + 48
+    }
+
+    /// dx = col2im(Wᵀ · dout) for one image. weight (OC,CKK), dout (OC,OHW), dx (C,H,W);
+    /// scratch's padded buffer is used.
+    static func inputGradient(_ g: ConvGeometry, weight: UnsafePointer<Float>, dout: UnsafePointer<Float>,
+                              dx: UnsafeMutablePointer<Float>, scratch: ConvScratch) {
+        let stride = paddedStride(g), before = (g.k - 1) * (g.w + 1)
+        for o in 0..<g.oc {
+            // [zeros before][OH rows: OW outputs, W - OW zeros][zeros to the end of the row]
+            var p = scratch.padded + o * stride
+            p.update(repeating: 0, count: before)
+            p += before
+            for oy in 0..<g.oh {
+                Im2col.copyRow(from: dout + o * g.ohw + oy * g.ow, to: p, count: g.ow)
+                (p + g.ow).update(repeating: 0, count: g.w - g.ow)
+                p += g.w
+            }
+            p.update(repeating: 0, count: stride - before - g.oh * g.w)
+        }
+        gmps_conv_input_gradient(scratch.padded + before, stride, weight, Int32(g.oc), Int32(g.c), Int32(g.k),
+                                 Int32(g.h), Int32(g.w), dx)
+    }
+
+    /// Whether the kernel gives the full-width GEMM path's bits on the reference CNN's second
+    /// and third convolutions, random weights and ReLU-masked output gradients.
+    static func inputGradientAgreesWithGEMM() -> Bool {
+        _ = BLAS.configured
+        var rng = SeededGenerator(seed: 23)
+        for hw in [30, 28] {
+            guard let g = try? ConvGeometry(channels: 32, height: hw, width: hw, outChannels: 32, kernel: 3, stride: 1,
+                                            padding: .valid), takesInputGradientShape(g) else { return false }
+            let w = (0..<(g.oc * g.ckk)).map { _ in rng.nextGaussian() * 0.3 }
+            let dout = (0..<g.outputCount).map { _ in max(0, rng.nextGaussian()) - 0.3 }
+            let scratch = ConvScratch.allocate(for: [g])
+            defer { scratch.deallocate() }
+            let dcol = UnsafeMutablePointer<Float>.allocate(capacity: g.ckk * g.fullWidthColumns)
+            defer { dcol.deallocate() }
+            var viaGEMM = [Float](repeating: .nan, count: g.inputCount), direct = viaGEMM
+            w.withUnsafeBufferPointer { w in
+                dout.withUnsafeBufferPointer { dout in
+                    viaGEMM.withUnsafeMutableBufferPointer { dx in
+                        Conv2D.backwardDataFullWidth(g, weight: w.baseAddress!, dout: dout.baseAddress!, wide: scratch.wide,
+                                                     dcol: dcol, dx: dx.baseAddress!)
+                    }
+                    direct.withUnsafeMutableBufferPointer { dx in
+                        inputGradient(g, weight: w.baseAddress!, dout: dout.baseAddress!, dx: dx.baseAddress!, scratch: scratch)
+                    }
+                }
+            }
+            guard zip(viaGEMM, direct).allSatisfy({ $0.bitPattern == $1.bitPattern }) else { return false }
+        }
+        return true
+    }
+}

@@ -7,16 +7,21 @@ struct ConvScratch {
     let planes: UnsafeMutablePointer<Float>
     /// The full-width GEMM's output, (OC, OH·Wp).
     let wide: UnsafeMutablePointer<Float>
-    /// The direct kernel's tap offsets, (CKK).
+    /// The direct kernels' tap offsets, (CKK).
     let taps: UnsafeMutablePointer<Int32>
+    /// dout spread over whole input rows with zeros around, for the direct input gradient:
+    /// (OC, `DirectConvolution.paddedStride`).
+    let padded: UnsafeMutablePointer<Float>
 
-    /// Entries of col, planes, wide and taps for convolutions `convs` (at least 1 each).
-    static func counts(_ convs: [ConvGeometry]) -> (col: Int, planes: Int, wide: Int, taps: Int) {
+    /// Entries of col, planes, wide, taps and padded for convolutions `convs` (at least 1 each).
+    static func counts(_ convs: [ConvGeometry]) -> (col: Int, planes: Int, wide: Int, taps: Int, padded: Int) {
         let col = convs.map { $0.ckk * ($0.usesFullWidthIm2col() ? $0.fullWidthColumns : $0.ohw) }.max() ?? 0
         let planes = convs.map { $0.usesFullWidthIm2col() ? $0.phasePlaneCount : 0 }.max() ?? 0
         let wide = convs.map { $0.usesFullWidthIm2col() ? $0.oc * $0.fullWidthColumns : 0 }.max() ?? 0
         let taps = convs.map(\.ckk).max() ?? 0
-        return (max(1, col), max(1, planes), max(1, wide), max(1, taps))
+        let padded = convs.map { DirectConvolution.takesInputGradientShape($0) ? $0.oc * DirectConvolution.paddedStride($0) : 0 }
+            .max() ?? 0
+        return (max(1, col), max(1, planes), max(1, wide), max(1, taps), max(1, padded))
     }
 
     /// Zeroed scratch for `convs`; release it with `deallocate()`.
@@ -29,11 +34,12 @@ struct ConvScratch {
         }
         let taps = UnsafeMutablePointer<Int32>.allocate(capacity: n.taps)
         taps.initialize(repeating: 0, count: n.taps)
-        return ConvScratch(col: floats(n.col), planes: floats(n.planes), wide: floats(n.wide), taps: taps)
+        return ConvScratch(col: floats(n.col), planes: floats(n.planes), wide: floats(n.wide), taps: taps,
+                           padded: floats(n.padded))
     }
 
     func deallocate() {
-        col.deallocate(); planes.deallocate(); wide.deallocate(); taps.deallocate()
+        col.deallocate(); planes.deallocate(); wide.deallocate(); taps.deallocate(); padded.deallocate()
     }
 }
 
@@ -136,9 +142,8 @@ enum Conv2D {
     /// block of input channels of the backward-data path (the tests compare blocks). With
     /// `wide` (OC,OH·W) scratch, a stride-1 unpadded convolution takes the full-width
     /// backward-data path (`backwardDataFullWidth`; dcol is then (CKK,OH·W)). With `direct`
-    /// scratch (the forward pass's), the weight gradient is the direct kernel's where it applies
-    /// (`DirectConvolution.computesWeightGradient`; it uses `direct.wide` before the
-    /// backward-data path does).
+    /// scratch (the forward pass's), the weight and input gradients are the direct kernels'
+    /// where they apply (`DirectConvolution.computesWeightGradient`, `computesInputGradient`).
     static func backward(_ g: ConvGeometry, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                          dout: UnsafePointer<Float>, dweight: UnsafeMutablePointer<Float>,
                          dbias: UnsafeMutablePointer<Float>, accumulate: Bool,
@@ -168,6 +173,10 @@ enum Conv2D {
         if pointwise {
             BLAS.sgemm(transA: true, transB: false, m: g.ckk, n: g.ohw, k: g.oc,
                        a: weight, lda: g.ckk, b: dout, ldb: g.ohw, beta: 0, c: dx, ldc: g.ohw)
+            return
+        }
+        if let direct, DirectConvolution.computesInputGradient(g) {
+            DirectConvolution.inputGradient(g, weight: weight, dout: dout, dx: dx, scratch: direct)
             return
         }
         if let wide, g.inputIsPhasePlanes && g.usesFullWidthIm2col() {
