@@ -1,3 +1,4 @@
+import Dispatch
 import CConvNetKernels
 import COpenBLAS
 
@@ -159,5 +160,37 @@ public enum BLAS {
             y[k] += alpha * x[k]
             k += 1
         }
+    }
+
+    /// What OpenBLAS's sgemm reaches on this machine now, in GFLOP/s over `workers` threads that
+    /// each multiply their own 1024 x 1024 matrices at once (one OpenBLAS thread each, as the
+    /// networks run it): the best of `repetitions` timings of one product per worker. The
+    /// denominator of the "fraction of peak" figures, measured rather than assumed: shared
+    /// machines run the same binary at different speeds from hour to hour.
+    public static func measuredSGEMMGFLOPs(workers: Int, repetitions: Int = 5) -> Double {
+        _ = configured
+        let n = 1024, products = 1
+        let matrices = (0..<max(1, workers)).map { w in
+            (a: [Float](repeating: 0.5 + Float(w), count: n * n), b: [Float](repeating: 0.25, count: n * n))
+        }
+        var best = Double.infinity
+        for _ in 0..<max(1, repetitions) {
+            let start = DispatchTime.now().uptimeNanoseconds
+            DispatchQueue.concurrentPerform(iterations: matrices.count) { w in
+                var c = [Float](repeating: 0, count: n * n)
+                matrices[w].a.withUnsafeBufferPointer { a in
+                    matrices[w].b.withUnsafeBufferPointer { b in
+                        c.withUnsafeMutableBufferPointer { c in
+                            for _ in 0..<products {
+                                sgemm(transA: false, transB: false, m: n, n: n, k: n, a: a.baseAddress!, lda: n,
+                                      b: b.baseAddress!, ldb: n, beta: 0, c: c.baseAddress!, ldc: n)
+                            }
+                        }
+                    }
+                }
+            }
+            best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        return 2 * Double(n * n * n * products * matrices.count) / best / 1e9
     }
 }

@@ -30,9 +30,6 @@ struct BenchConvNetCommand: ParsableCommand, Benchmark {
 
     var repetitions: Int { timing.repetitions }
 
-    /// OpenBLAS sgemm's per-core peak on the project's machines (NATIVE.md), for the fraction reported.
-    static let peakGFLOPsPerCore = 100.0
-
     func run() throws {
         let reference = try Network(spec: .referenceCNN(), threads: threads)
         let fwd1 = try forwardRate(reference, batch: 1, iterations: 200)
@@ -40,6 +37,8 @@ struct BenchConvNetCommand: ParsableCommand, Benchmark {
         let train64 = try trainRate(reference, batch: 64, iterations: 4)
         let train256 = try trainRate(reference, batch: 256, iterations: 1)
         let conv = try convProfile(reference, batch: 64)
+        // The fraction's denominator, measured in the same minutes on the same workers.
+        let peak = BLAS.measuredSGEMMGFLOPs(workers: threads)
         if output.json {
             try printJSON([
                 "network": "reference_cnn", "threads": threads, "blas_threads": BLAS.threads, "blas_core": BLAS.coreName,
@@ -54,7 +53,9 @@ struct BenchConvNetCommand: ParsableCommand, Benchmark {
                 "train_b256_images_per_cpu_second": train256.perCPUSecond.rounded(),
                 "conv_forward_gflops": (conv.forward * 10).rounded() / 10,
                 "conv_backward_gflops": (conv.backward * 10).rounded() / 10,
-                "conv_forward_fraction_of_peak": (conv.forward / (Self.peakGFLOPsPerCore * Double(threads)) * 1000).rounded() / 1000,
+                "conv_forward_fraction_of_peak": (conv.forward / peak * 1000).rounded() / 1000,
+                "conv_backward_fraction_of_peak": (conv.backward / peak * 1000).rounded() / 1000,
+                "sgemm_peak_gflops": (peak * 10).rounded() / 10,
                 "load_average_1min": oneMinuteLoadAverage() ?? -1,
             ])
             return
@@ -67,9 +68,9 @@ struct BenchConvNetCommand: ParsableCommand, Benchmark {
         row("  forward, batch 64", fwd64, target: "3400")
         row("  train step (MSE + Adam), batch 64", train64, target: "700")
         row("  train step (MSE + Adam), batch 256", train256, target: "900")
-        print(String(format: "  conv layers: forward %.1f GFLOP/s, backward %.1f GFLOP/s (%.0f%% of %.0f GFLOP/s sgemm peak)",
-                     conv.forward, conv.backward, 100 * conv.forward / (Self.peakGFLOPsPerCore * Double(threads)),
-                     Self.peakGFLOPsPerCore * Double(threads)))
+        print(String(format: "  conv layers: forward %.1f GFLOP/s, backward %.1f GFLOP/s (%.0f%% and %.0f%% of the %.0f GFLOP/s",
+                     conv.forward, conv.backward, 100 * conv.forward / peak, 100 * conv.backward / peak, peak)
+              + " OpenBLAS sgemm reaches on 1024³ products on \(threads) worker(s) now)")
         print("")
         let policy = try Network(spec: .visionPolicy(), threads: threads)
         print("vision policy (3x48x64 → 3 conv → spatial softmax → FC 100 → FC 100 → 3)")

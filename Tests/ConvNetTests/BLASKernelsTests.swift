@@ -40,4 +40,13 @@ struct BLASKernelsTests {
             : avx512 ? "SkylakeX" : flags.contains("avx2") && flags.contains("fma") ? "Haswell" : nil
         #expect(supported == expected)
     }
+
+    /// The bench's denominator is a throughput, not a constant: positive and finite on one and
+    /// on two workers (its size is the machine's business, not the test's).
+    @Test func sgemmThroughputIsMeasured() {
+        for workers in [1, 2] {
+            let gflops = BLAS.measuredSGEMMGFLOPs(workers: workers, repetitions: 1)
+            #expect(gflops.isFinite && gflops > 0, "\(workers) worker(s): \(gflops) GFLOP/s")
+        }
+    }
 }
