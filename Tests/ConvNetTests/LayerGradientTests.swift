@@ -1,3 +1,4 @@
+import CConvNetKernels
 import Testing
 @testable import ConvNet
 
@@ -144,5 +145,36 @@ struct LayerGradientTests {
                        maxDiff(db, finiteDifferenceGradient(bv) { fn(feats, ex, $0) }))
         report("concat vs finite differences", diff, tolerance: 1e-3)
         #expect(diff < 1e-3)
+    }
+}
+
+/// The dense layers' direct backward products against OpenBLAS: the same bits.
+struct DirectDenseTests {
+    /// `Dense.weightBackward` and `inputBackward` with the kernel (where it applies) against the
+    /// same products by sgemm, on whole layers and on worker slices, batches of one and of two K
+    /// blocks, widths that do not fill the last 64 columns or six rows.
+    @Test func directBackwardProductsAreBitIdenticalToOpenBLAS() {
+        _ = BLAS.configured
+        var rng = SeededGenerator(seed: 41)
+        for (n, d, o) in [(64, 2000, 256), (64, 300, 256), (256, 333, 100), (500, 130, 70), (7, 5000, 37)] {
+            let x = randomVector(n * d, &rng), w = randomVector(o * d, &rng)
+            let dy = randomVector(n * o, &rng).map { $0 < 0 ? 0 : $0 }
+            for (outputs, inputs) in [(0..<o, 0..<d), (o / 2..<o, d / 3..<d)] {
+                var dw = [Float](repeating: .nan, count: o * d), dwGEMM = dw
+                var db = [Float](repeating: .nan, count: o)
+                var dx = [Float](repeating: .nan, count: n * d), dxGEMM = dx
+                Dense.weightBackward(n: n, d: d, o: o, x: x, dy: dy, dweight: &dw, dbias: &db, outputs: outputs)
+                Dense.inputBackward(n: n, d: d, o: o, dy: dy, weight: w, dx: &dx, inputs: inputs)
+                BLAS.sgemm(transA: true, transB: false, m: outputs.count, n: d, k: n, a: Array(dy[outputs.lowerBound...]), lda: o,
+                           b: x, ldb: d, beta: 0, c: &dwGEMM[outputs.lowerBound * d], ldc: d)
+                BLAS.sgemm(transA: false, transB: false, m: n, n: inputs.count, k: o, a: dy, lda: o,
+                           b: Array(w[inputs.lowerBound...]), ldb: d, beta: 0, c: &dxGEMM[inputs.lowerBound], ldc: d)
+                let wrongW = zip(dw, dwGEMM).filter { $0.bitPattern != $1.bitPattern }.count
+                let wrongX = zip(dx, dxGEMM).filter { $0.bitPattern != $1.bitPattern }.count
+                #expect(wrongW == 0 && wrongX == 0, "\(n)x\(d)x\(o) \(outputs) \(inputs): \(wrongW) dW, \(wrongX) dx entries differ")
+            }
+        }
+        print("direct dense backward: \(DirectDense.enabled ? "enabled" : "disabled")")
+        if gmps_conv_direct_available() == 1 { #expect(DirectDense.enabled) }
     }
 }

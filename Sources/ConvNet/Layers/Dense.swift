@@ -29,7 +29,7 @@ enum Dense {
                 let row = dweight + j * d, scale = dy[j]
                 for k in 0..<d { row[k] = scale * x[k] }
             }
-        } else {
+        } else if !DirectDense.weightGradient(n: n, d: d, o: o, x: x, dy: dy, dweight: dweight, outputs: r) {
             BLAS.sgemm(transA: true, transB: false, m: r.count, n: d, k: n, a: dy + r.lowerBound, lda: o,
                        b: x, ldb: d, beta: 0, c: dweight + r.lowerBound * d, ldc: d)
         }
@@ -68,6 +68,7 @@ enum Dense {
             BLAS.sgemv(trans: true, m: o, n: r.count, a: weight + r.lowerBound, lda: d, x: dy, beta: 0, y: dx + r.lowerBound)
             return
         }
+        if DirectDense.inputGradient(n: n, d: d, o: o, dy: dy, weight: weight, dx: dx, inputs: r) { return }
         BLAS.sgemm(transA: false, transB: false, m: n, n: r.count, k: o, a: dy, lda: o,
                    b: weight + r.lowerBound, ldb: d, beta: 0, c: dx + r.lowerBound, ldc: d)
     }

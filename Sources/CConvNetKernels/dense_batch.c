@@ -1,0 +1,138 @@
+// Matrix products of dense layers at batch > 1 with AVX-512 (see include/dense_batch.h).
+//
+// C (M, N) = A · B where B's rows are contiguous (a weight row, an input row) and A's entries
+// are broadcast: lanes run over C's columns, so each entry is one chain of FMAs over k in order
+// from +0, restarted at OpenBLAS's K blocks and added to C block by block, as its blocked sgemm
+// computes it (the kernel's rule; checked bit for bit in ConvNet before use). Register block:
+// 6 rows x 64 columns, 24 accumulators; per k four B loads, six broadcasts, twenty-four FMAs.
+#include "dense_batch.h"
+
+#include <immintrin.h>
+#include <stdlib.h>
+
+#pragma clang fp contract(off)
+
+#define GMPS_AVX512 __attribute__((target("avx512f")))
+
+// OpenBLAS 0.3.21's K blocking for its AVX-512 sgemm kernels (as conv_direct_backward.c).
+static long k_block(long remaining) {
+    if (remaining >= 2 * 320) return 320;
+    if (remaining > 320) return ((remaining / 2 + 15) / 16) * 16;
+    return remaining;
+}
+
+static __mmask16 lanes(long first, long end) {
+    const long count = end - first;
+    if (count <= 0) return 0;
+    return count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1u);
+}
+
+// row[0..<64] (the lanes of the masks) = x, or row += x.
+GMPS_AVX512 static inline void store_row(float *row, int first, __m512 x0, __m512 x1, __m512 x2, __m512 x3,
+                                         __mmask16 m0, __mmask16 m1, __mmask16 m2, __mmask16 m3) {
+    if (!first) {
+        x0 = _mm512_add_ps(_mm512_maskz_loadu_ps(m0, row), x0);
+        x1 = _mm512_add_ps(_mm512_maskz_loadu_ps(m1, row + 16), x1);
+        x2 = _mm512_add_ps(_mm512_maskz_loadu_ps(m2, row + 32), x2);
+        x3 = _mm512_add_ps(_mm512_maskz_loadu_ps(m3, row + 48), x3);
+    }
+    _mm512_mask_storeu_ps(row, m0, x0);
+    _mm512_mask_storeu_ps(row + 16, m1, x1);
+    _mm512_mask_storeu_ps(row + 32, m2, x2);
+    _mm512_mask_storeu_ps(row + 48, m3, x3);
+}
+
+typedef struct {
+    const float *a;
+    long a_row, a_k;
+    const float *b;
+    long ldb;
+    float *c;
+    long ldc;
+} Operands;
+
+// Rows [i0, i0 + 6) at columns [j0, j0 + 64) over k in [k0, k1): written to C for the first K
+// block (0 + s is s: a chain from +0 never ends at -0), added to it after. `panel` holds B's
+// rows k0..<k1 at these columns, 64 floats each.
+GMPS_AVX512 static void tile6(Operands o, const float *panel, long i0, long j0, long k0, long k1, int first,
+                              __mmask16 m0, __mmask16 m1, __mmask16 m2, __mmask16 m3) {
+    __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps(), c02 = _mm512_setzero_ps(), c03 = _mm512_setzero_ps();
+    __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps(), c12 = _mm512_setzero_ps(), c13 = _mm512_setzero_ps();
+    __m512 c20 = _mm512_setzero_ps(), c21 = _mm512_setzero_ps(), c22 = _mm512_setzero_ps(), c23 = _mm512_setzero_ps();
+    __m512 c30 = _mm512_setzero_ps(), c31 = _mm512_setzero_ps(), c32 = _mm512_setzero_ps(), c33 = _mm512_setzero_ps();
+    __m512 c40 = _mm512_setzero_ps(), c41 = _mm512_setzero_ps(), c42 = _mm512_setzero_ps(), c43 = _mm512_setzero_ps();
+    __m512 c50 = _mm512_setzero_ps(), c51 = _mm512_setzero_ps(), c52 = _mm512_setzero_ps(), c53 = _mm512_setzero_ps();
+    const float *a = o.a + i0 * o.a_row + k0 * o.a_k;
+    const float *b = panel;
+    for (long k = k0; k < k1; k++, a += o.a_k, b += 64) {
+        const __m512 b0 = _mm512_load_ps(b), b1 = _mm512_load_ps(b + 16);
+        const __m512 b2 = _mm512_load_ps(b + 32), b3 = _mm512_load_ps(b + 48);
+        __m512 s;
+#define ROW(r, x0, x1, x2, x3) \
+        s = _mm512_set1_ps(a[r * o.a_row]); \
+        x0 = _mm512_fmadd_ps(s, b0, x0); x1 = _mm512_fmadd_ps(s, b1, x1); \
+        x2 = _mm512_fmadd_ps(s, b2, x2); x3 = _mm512_fmadd_ps(s, b3, x3);
+        ROW(0, c00, c01, c02, c03) ROW(1, c10, c11, c12, c13) ROW(2, c20, c21, c22, c23)
+        ROW(3, c30, c31, c32, c33) ROW(4, c40, c41, c42, c43) ROW(5, c50, c51, c52, c53)
+#undef ROW
+    }
+    float *c = o.c + i0 * o.ldc + j0;
+    store_row(c + 0 * o.ldc, first, c00, c01, c02, c03, m0, m1, m2, m3);
+    store_row(c + 1 * o.ldc, first, c10, c11, c12, c13, m0, m1, m2, m3);
+    store_row(c + 2 * o.ldc, first, c20, c21, c22, c23, m0, m1, m2, m3);
+    store_row(c + 3 * o.ldc, first, c30, c31, c32, c33, m0, m1, m2, m3);
+    store_row(c + 4 * o.ldc, first, c40, c41, c42, c43, m0, m1, m2, m3);
+    store_row(c + 5 * o.ldc, first, c50, c51, c52, c53, m0, m1, m2, m3);
+}
+
+// One row i at columns [j0, j0 + 64), for the rows past the last multiple of six.
+GMPS_AVX512 static void tile1(Operands o, const float *panel, long i, long j0, long k0, long k1, int first,
+                              __mmask16 m0, __mmask16 m1, __mmask16 m2, __mmask16 m3) {
+    __m512 x0 = _mm512_setzero_ps(), x1 = _mm512_setzero_ps(), x2 = _mm512_setzero_ps(), x3 = _mm512_setzero_ps();
+    const float *a = o.a + i * o.a_row + k0 * o.a_k;
+    const float *b = panel;
+    for (long k = k0; k < k1; k++, a += o.a_k, b += 64) {
+        const __m512 s = _mm512_set1_ps(*a);
+        x0 = _mm512_fmadd_ps(s, _mm512_load_ps(b), x0);
+        x1 = _mm512_fmadd_ps(s, _mm512_load_ps(b + 16), x1);
+        x2 = _mm512_fmadd_ps(s, _mm512_load_ps(b + 32), x2);
+        x3 = _mm512_fmadd_ps(s, _mm512_load_ps(b + 48), x3);
+    }
+    store_row(o.c + i * o.ldc + j0, first, x0, x1, x2, x3, m0, m1, m2, m3);
+}
+
+GMPS_AVX512 void gmps_dense_product(long m, long n, long kdim, const float *a, long a_row, long a_k,
+                                    const float *b, long ldb, float *c, long ldc) {
+    if (m <= 0 || n <= 0) return;
+    if (kdim <= 0) {
+        for (long i = 0; i < m; i++) {
+            for (long j = 0; j < n; j++) c[i * ldc + j] = 0;
+        }
+        return;
+    }
+    const Operands o = {a, a_row, a_k, b, ldb, c, ldc};
+    // B's rows k0..<k1 at 64 columns, copied together: read in place, every k was another
+    // page (rows of a weight matrix lie 86 KB apart), and TLB misses halved the kernel's speed.
+    float *panel = aligned_alloc(64, 320 * 64 * sizeof(float));
+    if (!panel) return;
+    for (long j0 = 0; j0 < n; j0 += 64) {
+        const __mmask16 m0 = lanes(j0, n), m1 = lanes(j0 + 16, n), m2 = lanes(j0 + 32, n), m3 = lanes(j0 + 48, n);
+        int first = 1;
+        for (long k0 = 0; k0 < kdim; first = 0) {
+            const long k1 = k0 + k_block(kdim - k0);
+            for (long k = k0; k < k1; k++) {
+                const float *row = b + k * ldb + j0;
+                float *dst = panel + (k - k0) * 64;
+                _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, row));
+                _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, row + 16));
+                _mm512_store_ps(dst + 32, _mm512_maskz_loadu_ps(m2, row + 32));
+                _mm512_store_ps(dst + 48, _mm512_maskz_loadu_ps(m3, row + 48));
+            }
+            long i = 0;
+            for (; i + 6 <= m; i += 6) tile6(o, panel, i, j0, k0, k1, first, m0, m1, m2, m3);
+            for (; i < m; i++) tile1(o, panel, i, j0, k0, k1, first, m0, m1, m2, m3);
+            k0 = k1;
+        }
+    }
+    free(panel);
+}

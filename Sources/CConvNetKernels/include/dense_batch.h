@@ -1,0 +1,23 @@
+// A matrix product for dense layers at batch > 1 on CPUs with AVX-512, bit for bit what
+// OpenBLAS's blocked sgemm computes for the same product (ConvNet checks it once per process
+// before using it): the backward passes' dW = dyᵀ · x and dx = dy · W read B's rows in place
+// and need no packing.
+#ifndef GMPS_DENSE_BATCH_H
+#define GMPS_DENSE_BATCH_H
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// c[i*ldc + j] = sum over k < kdim of a[i*a_row + k*a_k] * b[k*ldb + j], for i < m, j < n:
+/// k split into OpenBLAS's K blocks (320, the last two split evenly in multiples of 16), each
+/// block's sum one chain of FMAs in k order from +0, the block sums added to c (from 0) in order.
+/// Only call when `gmps_conv_direct_available()` returns 1 (AVX-512F).
+void gmps_dense_product(long m, long n, long kdim, const float *a, long a_row, long a_k,
+                        const float *b, long ldb, float *c, long ldc);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

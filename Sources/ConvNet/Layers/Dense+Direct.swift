@@ -1,0 +1,75 @@
+import CConvNetKernels
+
+/// The dense layers' backward products at batch > 1 on CPUs with AVX-512, without OpenBLAS's
+/// packing: dW = dyᵀ · x and dx = dy · W read x's and W's rows in place, lanes over their
+/// columns, dy's entries broadcast (`gmps_dense_product`). On the reference CNN's first layer
+/// (21632 x 256) these are the two largest products of a training step after the convolutions.
+///
+/// Same bits as the GEMM path: OpenBLAS's blocked sgemm computes each entry as chains of FMAs
+/// over its K blocks (one block up to 320), each from +0, added to C in order; the kernel does
+/// the same. Used only where the GEMM would run that blocked kernel, and only after it
+/// reproduced the GEMM's bits on sample products in this process.
+enum DirectDense {
+    /// Whether `Dense` uses the kernel in this process.
+    static let enabled: Bool = gmps_conv_direct_available() == 1 && agreesWithGEMM()
+
+    /// dweight[o0..<o1, :] = dy[:, o0..<o1]ᵀ · x, when the kernel applies (else false, nothing
+    /// written). dy is (N,O), x (N,D), dweight (O,D).
+    static func weightGradient(n: Int, d: Int, o: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                               dweight: UnsafeMutablePointer<Float>, outputs r: Range<Int>) -> Bool {
+        guard enabled, BLAS.usesBlockedKernel(m: r.count, n: d, k: n) else { return false }
+        gmps_dense_product(r.count, d, n, dy + r.lowerBound, 1, o, x, d, dweight + r.lowerBound * d, d)
+        return true
+    }
+
+    /// dx[:, d0..<d1] = dy · W[:, d0..<d1], when the kernel applies (else false, nothing
+    /// written). dy is (N,O), weight (O,D), dx (N,D).
+    static func inputGradient(n: Int, d: Int, o: Int, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                              dx: UnsafeMutablePointer<Float>, inputs r: Range<Int>) -> Bool {
+        guard enabled, BLAS.usesBlockedKernel(m: n, n: r.count, k: o) else { return false }
+        gmps_dense_product(n, r.count, o, dy, o, 1, weight + r.lowerBound, d, dx + r.lowerBound, d)
+        return true
+    }
+
+    /// Whether the kernel gives OpenBLAS's bits for weight gradients over one and over three K
+    /// blocks (batches 64 and 700) and for an input gradient, on columns that do not fill the
+    /// last 64-column block and rows that do not fill the last six.
+    static func agreesWithGEMM() -> Bool {
+        _ = BLAS.configured
+        var rng = SeededGenerator(seed: 37)
+        func random(_ count: Int) -> [Float] { (0..<count).map { _ in rng.nextGaussian() } }
+        for (n, d, o) in [(64, 1000, 131), (700, 300, 40), (64, 999, 256)] {
+            let x = random(n * d), w = random(o * d)
+            // ReLU-masked output gradients: zeros among them, as in training.
+            let dy = random(n * o).map { max(0, $0) - 0.2 }
+            var viaGEMM = [Float](repeating: .nan, count: o * d), direct = viaGEMM
+            var dxGEMM = [Float](repeating: .nan, count: n * d), dxDirect = dxGEMM
+            let outputs = 3..<o, inputs = 5..<d
+            x.withUnsafeBufferPointer { x in
+                dy.withUnsafeBufferPointer { dy in
+                    w.withUnsafeBufferPointer { w in
+                        viaGEMM.withUnsafeMutableBufferPointer { dw in
+                            BLAS.sgemm(transA: true, transB: false, m: outputs.count, n: d, k: n, a: dy.baseAddress! + outputs.lowerBound,
+                                       lda: o, b: x.baseAddress!, ldb: d, beta: 0, c: dw.baseAddress! + outputs.lowerBound * d, ldc: d)
+                        }
+                        direct.withUnsafeMutableBufferPointer { dw in
+                            gmps_dense_product(outputs.count, d, n, dy.baseAddress! + outputs.lowerBound, 1, o, x.baseAddress!, d,
+                                               dw.baseAddress! + outputs.lowerBound * d, d)
+                        }
+                        dxGEMM.withUnsafeMutableBufferPointer { dx in
+                            BLAS.sgemm(transA: false, transB: false, m: n, n: inputs.count, k: o, a: dy.baseAddress!, lda: o,
+                                       b: w.baseAddress! + inputs.lowerBound, ldb: d, beta: 0, c: dx.baseAddress! + inputs.lowerBound, ldc: d)
+                        }
+                        dxDirect.withUnsafeMutableBufferPointer { dx in
+                            gmps_dense_product(n, inputs.count, o, dy.baseAddress!, o, 1, w.baseAddress! + inputs.lowerBound, d,
+                                               dx.baseAddress! + inputs.lowerBound, d)
+                        }
+                    }
+                }
+            }
+            guard zip(viaGEMM, direct).allSatisfy({ $0.bitPattern == $1.bitPattern }),
+                  zip(dxGEMM, dxDirect).allSatisfy({ $0.bitPattern == $1.bitPattern }) else { return false }
+        }
+        return true
+    }
+}
