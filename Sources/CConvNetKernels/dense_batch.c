@@ -111,28 +111,46 @@ GMPS_AVX512 void gmps_dense_product(long m, long n, long kdim, const float *a, l
         return;
     }
     const Operands o = {a, a_row, a_k, b, ldb, c, ldc};
-    // B's rows k0..<k1 at 64 columns, copied together: read in place, every k was another
-    // page (rows of a weight matrix lie 86 KB apart), and TLB misses halved the kernel's speed.
-    float *panel = aligned_alloc(64, 320 * 64 * sizeof(float));
-    if (!panel) return;
-    for (long j0 = 0; j0 < n; j0 += 64) {
-        const __mmask16 m0 = lanes(j0, n), m1 = lanes(j0 + 16, n), m2 = lanes(j0 + 32, n), m3 = lanes(j0 + 48, n);
-        int first = 1;
-        for (long k0 = 0; k0 < kdim; first = 0) {
-            const long k1 = k0 + k_block(kdim - k0);
-            for (long k = k0; k < k1; k++) {
-                const float *row = b + k * ldb + j0;
-                float *dst = panel + (k - k0) * 64;
-                _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, row));
-                _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, row + 16));
-                _mm512_store_ps(dst + 32, _mm512_maskz_loadu_ps(m2, row + 32));
-                _mm512_store_ps(dst + 48, _mm512_maskz_loadu_ps(m3, row + 48));
+    // B's rows k0..<k1 over a chunk of columns, copied 64 columns at a time into panels: read in
+    // place, every k was another page (rows of a weight matrix lie 86 KB apart), and TLB misses
+    // halved the kernel's speed. A chunk's panels (at most 512 KB) stay in L2 while every row
+    // tile of C sweeps them, so C is written in long runs of a row.
+    enum { panel_bytes = 512 * 1024 };
+    float *panels = aligned_alloc(64, panel_bytes);
+    if (!panels) return;
+    for (long k0 = 0; k0 < kdim;) {
+        const long k1 = k0 + k_block(kdim - k0);
+        const int first = k0 == 0;
+        const long chunk = 64 * (long)(panel_bytes / (sizeof(float) * 64 * (k1 - k0)));
+        for (long c0 = 0; c0 < n; c0 += chunk) {
+            const long c1 = c0 + chunk < n ? c0 + chunk : n;
+            for (long j0 = c0; j0 < c1; j0 += 64) {
+                const __mmask16 m0 = lanes(j0, n), m1 = lanes(j0 + 16, n), m2 = lanes(j0 + 32, n), m3 = lanes(j0 + 48, n);
+                float *panel = panels + (j0 - c0) * (k1 - k0);
+                for (long k = k0; k < k1; k++) {
+                    const float *row = b + k * ldb + j0;
+                    float *dst = panel + (k - k0) * 64;
+                    _mm512_store_ps(dst, _mm512_maskz_loadu_ps(m0, row));
+                    _mm512_store_ps(dst + 16, _mm512_maskz_loadu_ps(m1, row + 16));
+                    _mm512_store_ps(dst + 32, _mm512_maskz_loadu_ps(m2, row + 32));
+                    _mm512_store_ps(dst + 48, _mm512_maskz_loadu_ps(m3, row + 48));
+                }
             }
             long i = 0;
-            for (; i + 6 <= m; i += 6) tile6(o, panel, i, j0, k0, k1, first, m0, m1, m2, m3);
-            for (; i < m; i++) tile1(o, panel, i, j0, k0, k1, first, m0, m1, m2, m3);
-            k0 = k1;
+            for (; i + 6 <= m; i += 6) {
+                for (long j0 = c0; j0 < c1; j0 += 64) {
+                    tile6(o, panels + (j0 - c0) * (k1 - k0), i, j0, k0, k1, first,
+                          lanes(j0, n), lanes(j0 + 16, n), lanes(j0 + 32, n), lanes(j0 + 48, n));
+                }
+            }
+            for (; i < m; i++) {
+                for (long j0 = c0; j0 < c1; j0 += 64) {
+                    tile1(o, panels + (j0 - c0) * (k1 - k0), i, j0, k0, k1, first,
+                          lanes(j0, n), lanes(j0 + 16, n), lanes(j0 + 32, n), lanes(j0 + 48, n));
+                }
+            }
         }
+        k0 = k1;
     }
-    free(panel);
+    free(panels);
 }
