@@ -69,30 +69,25 @@ public struct Adam: Codable, Equatable, Sendable {
     }
 
     /// The update of entries `range` of p, m, v from g (all (P)), eight lanes at a time.
-    /// Each lane evaluates exactly the scalar expression tree below (no fused multiply-add in
-    /// Swift, IEEE sqrt and division), so the result is bit-identical to the scalar loop, which
-    /// the tests keep as the reference (`referenceUpdate`). The compiler does not vectorise the
+    /// Each lane evaluates exactly the scalar expression tree of `referenceUpdate` (no fused
+    /// multiply-add in Swift, IEEE sqrt and division), so the result is bit-identical to the
+    /// scalar loop, which the tests keep as the reference. The compiler does not vectorise the
     /// scalar loop itself: p, g, m and v might alias.
+    ///
+    /// Blocks with subnormal moments take `ThroughDouble` lanes (see `Adam+Subnormals.swift`):
+    /// the same bits, without the CPU's slow path for subnormal operands.
     @inline(__always)
     static func updateRange(_ range: Range<Int>, p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>,
                             m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
                             constants: (b1: Float, b2: Float, lr: Float, eps: Float, gScale: Float, c1: Float, c2: Float)) {
-        let (b1, b2, lr, eps, gScale, c1, c2) = constants
-        typealias V = SIMD8<Float>
-        let (vb1, vb2, v1b1, v1b2) = (V(repeating: b1), V(repeating: b2), V(repeating: 1 - b1), V(repeating: 1 - b2))
-        let (vlr, veps, vScale, vc1, vc2) = (V(repeating: lr), V(repeating: eps), V(repeating: gScale), V(repeating: c1), V(repeating: c2))
-        let rp = UnsafeMutableRawPointer(p), rg = UnsafeRawPointer(g)
-        let rm = UnsafeMutableRawPointer(m), rv = UnsafeMutableRawPointer(v)
+        let block = Block(p: p, g: g, m: m, v: v, constants: constants)
         var i = range.lowerBound
         while i + 8 <= range.upperBound {
-            let o = i * 4
-            let gi = rg.loadUnaligned(fromByteOffset: o, as: V.self) * vScale
-            let mi = vb1 * rm.loadUnaligned(fromByteOffset: o, as: V.self) + v1b1 * gi
-            let vi = vb2 * rv.loadUnaligned(fromByteOffset: o, as: V.self) + v1b2 * gi * gi
-            let pi = rp.loadUnaligned(fromByteOffset: o, as: V.self) - vlr * (mi * vc1) / ((vi * vc2).squareRoot() + veps)
-            rm.storeBytes(of: mi, toByteOffset: o, as: V.self)
-            rv.storeBytes(of: vi, toByteOffset: o, as: V.self)
-            rp.storeBytes(of: pi, toByteOffset: o, as: V.self)
+            if block.hasTinyLane(at: i) {
+                block.update(at: i, lanes: ThroughDouble.self)
+            } else {
+                block.update(at: i, lanes: FloatLanes.self)
+            }
             i += 8
         }
         referenceUpdate(i..<range.upperBound, p: p, g: g, m: m, v: v, constants: constants)
