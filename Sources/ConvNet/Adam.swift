@@ -31,7 +31,8 @@ public struct Adam: Codable, Equatable, Sendable {
     }
 
     /// One update of `parameters` (P) along `gradient` (P) of the loss. Returns the gradient's
-    /// L2 norm before clipping when clipping is on (nil otherwise: the norm costs a pass).
+    /// L2 norm before clipping when clipping is on (nil otherwise: the norm costs a pass); below
+    /// the clip it is summed in SIMD lanes, and may differ from `VectorOps.norm` in the last bit.
     @discardableResult
     public mutating func update(_ parameters: inout [Float], gradient: [Float]) throws -> Float? {
         guard parameters.count == m.count, gradient.count == m.count else {
@@ -40,9 +41,18 @@ public struct Adam: Codable, Equatable, Sendable {
         var norm: Float? = nil
         var scale: Float = 1
         if let maxNorm = maxGradientNorm {
-            let n = Float(VectorOps.norm(gradient))
-            norm = n
-            if n > maxNorm, n > 0 { scale = maxNorm / n }
+            // The clip's scale comes from the serial sum of `VectorOps.norm`, one chain of dependent
+            // adds. A sum in lanes is within a relative 2P·2⁻⁵³ of it (both sum P non-negative
+            // terms), so a lane sum clearly below maxNorm² means no clipping, and no serial sum.
+            let squares = Self.sumOfSquaresInLanes(gradient)
+            let limit = Double(maxNorm) * Double(maxNorm)
+            if squares * (1 + Double(gradient.count) * 0x1p-50) < limit {
+                norm = Float(squares.squareRoot())
+            } else {
+                let n = Float(VectorOps.norm(gradient))
+                norm = n
+                if n > maxNorm, n > 0 { scale = maxNorm / n }
+            }
         }
         step += 1
         let c1 = Float(1 / (1 - pow(Double(beta1), Double(step))))
@@ -91,6 +101,29 @@ public struct Adam: Codable, Equatable, Sendable {
             i += 8
         }
         referenceUpdate(i..<range.upperBound, p: p, g: g, m: m, v: v, constants: constants)
+    }
+
+    /// Σ x² (P) in Double, in eight lanes: x² is exact in Double, and the lanes add independently
+    /// (`VectorOps.dot` adds each term to one running sum, 4 cycles apiece).
+    ///
+    ///     sumOfSquaresInLanes([3, 4]) == 25
+    static func sumOfSquaresInLanes(_ x: [Float]) -> Double {
+        x.withUnsafeBufferPointer { x in
+            guard let base = x.baseAddress else { return 0 }
+            let raw = UnsafeRawPointer(base)
+            var low = SIMD4<Double>.zero, high = SIMD4<Double>.zero
+            var i = 0
+            while i + 8 <= x.count {
+                let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                let (a, b) = (SIMD4<Double>(v.lowHalf), SIMD4<Double>(v.highHalf))
+                low += a * a
+                high += b * b
+                i += 8
+            }
+            var sum = (low + high).sum()
+            while i < x.count { sum += Double(x[i]) * Double(x[i]); i += 1 }
+            return sum
+        }
     }
 
     /// The scalar loop: the tail of `updateRange` and its oracle in the tests.

@@ -179,3 +179,35 @@ extension AdamTests {
         #expect(m1[8] == .leastNonzeroMagnitude)   // 0.9 · 2^-149 rounds back to 2^-149
     }
 }
+
+extension AdamTests {
+    @Test func theClipIsDecidedByTheSerialNormEvenAtItsEdge() throws {
+        // Gradients whose norm is maxNorm give or take a few ulps: the lane sum must hand the
+        // decision to the serial sum there, so the step equals one scaled by `VectorOps.norm`.
+        var rng = SeededGenerator(seed: 14)
+        let n = 5_441
+        let direction = randomVector(n, &rng)
+        let unit = Float(VectorOps.norm(direction))
+        let targets: [Float] = [10, Float(10).nextDown, Float(10).nextUp, 9.99999, 10.00001, 3, 30]
+        for target in targets {
+            let g = direction.map { $0 * (target / unit) }
+            var adam = Adam(parameterCount: n, maxGradientNorm: 10)
+            var theta = randomVector(n, &rng)
+            var expected = theta, (m, v) = ([Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
+            let serial = Float(VectorOps.norm(g))
+            let scale: Float = serial > 10 ? 10 / serial : 1
+            let constants = (b1: Float(0.9), b2: Float(0.999), lr: Float(1e-3), eps: Float(1e-8), gScale: scale,
+                             c1: Float(1 / (1 - Double(Float(0.9)))), c2: Float(1 / (1 - Double(Float(0.999)))))
+            expected.withUnsafeMutableBufferPointer { p in m.withUnsafeMutableBufferPointer { m in v.withUnsafeMutableBufferPointer { v in
+                g.withUnsafeBufferPointer { g in
+                    Adam.referenceUpdate(0..<n, p: p.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!, constants: constants)
+                }
+            } } }
+            let norm = try adam.update(&theta, gradient: g)
+            let same = theta.map(\.bitPattern) == expected.map(\.bitPattern)
+            #expect(same, "norm \(serial)")
+            #expect(abs(norm! - serial) <= serial.ulp)
+        }
+        #expect(Adam.sumOfSquaresInLanes([3, 4]) == 25 && Adam.sumOfSquaresInLanes([]) == 0)
+    }
+}
