@@ -31,7 +31,8 @@ public struct Adam: Codable, Equatable, Sendable {
     }
 
     /// One update of `parameters` (P) along `gradient` (P) of the loss. Returns the gradient's
-    /// L2 norm before clipping when clipping is on (nil otherwise: the norm costs a pass).
+    /// L2 norm before clipping when clipping is on (nil otherwise: the norm costs a pass); below
+    /// the clip it is summed in SIMD lanes, and may differ from `VectorOps.norm` in the last bit.
     @discardableResult
     public mutating func update(_ parameters: inout [Float], gradient: [Float]) throws -> Float? {
         guard parameters.count == m.count, gradient.count == m.count else {
@@ -40,9 +41,18 @@ public struct Adam: Codable, Equatable, Sendable {
         var norm: Float? = nil
         var scale: Float = 1
         if let maxNorm = maxGradientNorm {
-            let n = Float(VectorOps.norm(gradient))
-            norm = n
-            if n > maxNorm, n > 0 { scale = maxNorm / n }
+            // The clip's scale comes from the serial sum of `VectorOps.norm`, one chain of dependent
+            // adds. A sum in lanes is within a relative 2P·2⁻⁵³ of it (both sum P non-negative
+            // terms), so a lane sum clearly below maxNorm² means no clipping, and no serial sum.
+            let squares = Self.sumOfSquaresInLanes(gradient)
+            let limit = Double(maxNorm) * Double(maxNorm)
+            if squares * (1 + Double(gradient.count) * 0x1p-50) < limit {
+                norm = Float(squares.squareRoot())
+            } else {
+                let n = Float(VectorOps.norm(gradient))
+                norm = n
+                if n > maxNorm, n > 0 { scale = maxNorm / n }
+            }
         }
         step += 1
         let c1 = Float(1 / (1 - pow(Double(beta1), Double(step))))
@@ -69,33 +79,51 @@ public struct Adam: Codable, Equatable, Sendable {
     }
 
     /// The update of entries `range` of p, m, v from g (all (P)), eight lanes at a time.
-    /// Each lane evaluates exactly the scalar expression tree below (no fused multiply-add in
-    /// Swift, IEEE sqrt and division), so the result is bit-identical to the scalar loop, which
-    /// the tests keep as the reference (`referenceUpdate`). The compiler does not vectorise the
+    /// Each lane evaluates exactly the scalar expression tree of `referenceUpdate` (no fused
+    /// multiply-add in Swift, IEEE sqrt and division), so the result is bit-identical to the
+    /// scalar loop, which the tests keep as the reference. The compiler does not vectorise the
     /// scalar loop itself: p, g, m and v might alias.
+    ///
+    /// Blocks with subnormal moments take `ThroughDouble` lanes (see `Adam+Subnormals.swift`):
+    /// the same bits, without the CPU's slow path for subnormal operands.
     @inline(__always)
     static func updateRange(_ range: Range<Int>, p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>,
                             m: UnsafeMutablePointer<Float>, v: UnsafeMutablePointer<Float>,
                             constants: (b1: Float, b2: Float, lr: Float, eps: Float, gScale: Float, c1: Float, c2: Float)) {
-        let (b1, b2, lr, eps, gScale, c1, c2) = constants
-        typealias V = SIMD8<Float>
-        let (vb1, vb2, v1b1, v1b2) = (V(repeating: b1), V(repeating: b2), V(repeating: 1 - b1), V(repeating: 1 - b2))
-        let (vlr, veps, vScale, vc1, vc2) = (V(repeating: lr), V(repeating: eps), V(repeating: gScale), V(repeating: c1), V(repeating: c2))
-        let rp = UnsafeMutableRawPointer(p), rg = UnsafeRawPointer(g)
-        let rm = UnsafeMutableRawPointer(m), rv = UnsafeMutableRawPointer(v)
+        let block = Block(p: p, g: g, m: m, v: v, constants: constants)
         var i = range.lowerBound
         while i + 8 <= range.upperBound {
-            let o = i * 4
-            let gi = rg.loadUnaligned(fromByteOffset: o, as: V.self) * vScale
-            let mi = vb1 * rm.loadUnaligned(fromByteOffset: o, as: V.self) + v1b1 * gi
-            let vi = vb2 * rv.loadUnaligned(fromByteOffset: o, as: V.self) + v1b2 * gi * gi
-            let pi = rp.loadUnaligned(fromByteOffset: o, as: V.self) - vlr * (mi * vc1) / ((vi * vc2).squareRoot() + veps)
-            rm.storeBytes(of: mi, toByteOffset: o, as: V.self)
-            rv.storeBytes(of: vi, toByteOffset: o, as: V.self)
-            rp.storeBytes(of: pi, toByteOffset: o, as: V.self)
+            if block.hasTinyLane(at: i) {
+                block.update(at: i, lanes: ThroughDouble.self)
+            } else {
+                block.update(at: i, lanes: FloatLanes.self)
+            }
             i += 8
         }
         referenceUpdate(i..<range.upperBound, p: p, g: g, m: m, v: v, constants: constants)
+    }
+
+    /// Σ x² (P) in Double, in eight lanes: x² is exact in Double, and the lanes add independently
+    /// (`VectorOps.dot` adds each term to one running sum, 4 cycles apiece).
+    ///
+    ///     sumOfSquaresInLanes([3, 4]) == 25
+    static func sumOfSquaresInLanes(_ x: [Float]) -> Double {
+        x.withUnsafeBufferPointer { x in
+            guard let base = x.baseAddress else { return 0 }
+            let raw = UnsafeRawPointer(base)
+            var low = SIMD4<Double>.zero, high = SIMD4<Double>.zero
+            var i = 0
+            while i + 8 <= x.count {
+                let v = raw.loadUnaligned(fromByteOffset: i * 4, as: SIMD8<Float>.self)
+                let (a, b) = (SIMD4<Double>(v.lowHalf), SIMD4<Double>(v.highHalf))
+                low += a * a
+                high += b * b
+                i += 8
+            }
+            var sum = (low + high).sum()
+            while i < x.count { sum += Double(x[i]) * Double(x[i]); i += 1 }
+            return sum
+        }
     }
 
     /// The scalar loop: the tail of `updateRange` and its oracle in the tests.

@@ -11,6 +11,7 @@ public struct SeededGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
         s0 = splitMix64(&seeder); s1 = splitMix64(&seeder); s2 = splitMix64(&seeder); s3 = splitMix64(&seeder)
     }
 
+    @inlinable
     public mutating func next() -> UInt64 {
         let result = rotl(s1 &* 5, 7) &* 9
         let t = s1 << 17
@@ -30,7 +31,8 @@ public struct SeededGenerator: RandomNumberGenerator, Codable, Equatable, Sendab
         return SeededGenerator(seed: splitMix64(&seeder))
     }
 
-    private func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
+    @inlinable
+    func rotl(_ x: UInt64, _ k: UInt64) -> UInt64 { (x << k) | (x >> (64 - k)) }
 }
 
 /// One step of SplitMix64 (Steele, Lea, Flood 2014) on `state`: the seeder xoshiro's authors
@@ -44,13 +46,17 @@ private func splitMix64(_ state: inout UInt64) -> UInt64 {
     return z ^ (z >> 31)
 }
 
+// Inlinable, so that a caller's loop over samples specialises them for its generator instead of
+// calling `next()` through the protocol (SAC draws one Gaussian per action of every update).
 extension RandomNumberGenerator {
     /// A uniform Float in [0, 1) from the top 24 bits (exact on every platform).
+    @inlinable
     public mutating func nextUniformFloat() -> Float {
         Float(next() >> 40) * (1.0 / 16_777_216.0)
     }
 
     /// A standard normal sample by Box–Muller (one of the pair; deterministic, no cached state).
+    @inlinable
     public mutating func nextGaussian() -> Float {
         // u1 in (0, 1] so that log(u1) is finite.
         let u1 = (Double(next() >> 11) + 1) * (1.0 / 9_007_199_254_740_992.0)
@@ -62,10 +68,10 @@ extension RandomNumberGenerator {
 // Foundation-free libm access keeps this file usable from any target.
 #if canImport(Glibc)
 import Glibc
-@inline(__always) private func _log(_ x: Double) -> Double { Glibc.log(x) }
-@inline(__always) private func _cos(_ x: Double) -> Double { Glibc.cos(x) }
+@inlinable func _log(_ x: Double) -> Double { Glibc.log(x) }
+@inlinable func _cos(_ x: Double) -> Double { Glibc.cos(x) }
 #else
 import Darwin
-@inline(__always) private func _log(_ x: Double) -> Double { Darwin.log(x) }
-@inline(__always) private func _cos(_ x: Double) -> Double { Darwin.cos(x) }
+@inlinable func _log(_ x: Double) -> Double { Darwin.log(x) }
+@inlinable func _cos(_ x: Double) -> Double { Darwin.cos(x) }
 #endif

@@ -1,4 +1,9 @@
 import Testing
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
 @testable import ConvNet
 
 struct AdamTests {
@@ -103,5 +108,106 @@ extension AdamTests {
             }
         } } }
         #expect(p1 == p2 && m1 == m2 && v1 == v2)
+    }
+}
+
+extension AdamTests {
+    /// A Float over every magnitude: zeros, subnormals, tiny and ordinary normals, either sign.
+    static func anyMagnitude(_ rng: inout SeededGenerator, maxExponent: UInt32 = 160) -> Float {
+        let sign: UInt32 = rng.next() & 1 == 0 ? 0 : 0x8000_0000
+        let significand = UInt32(truncatingIfNeeded: rng.next()) & 0x007f_ffff
+        switch rng.next() % 8 {
+        case 0: return 0
+        case 1, 2: return Float(bitPattern: sign | significand)
+        case 3: return Float(bitPattern: sign | UInt32(1 + rng.next() % 30) << 23 | significand)
+        default: return Float(bitPattern: sign | UInt32(1 + rng.next() % UInt64(maxExponent)) << 23 | significand)
+        }
+    }
+
+    @Test func throughDoubleLanesGiveFloatsBits() {
+        // Every lane through Double, on operands of every magnitude: a lane that rounded once
+        // too often, or lost a subnormal, would differ from the Float reference.
+        var rng = SeededGenerator(seed: 12)
+        let n = 1 << 16
+        for (b1, b2, lr, gScale): (Float, Float, Float, Float) in [(0.9, 0.999, 1e-3, 1), (0.5, 0.9, 1, 0.37), (0.99, 0.9999, 3e-4, 1e-5)] {
+            let g = (0..<n).map { _ in Self.anyMagnitude(&rng) }
+            var p1 = (0..<n).map { _ in Self.anyMagnitude(&rng, maxExponent: 140) }, m1 = (0..<n).map { _ in Self.anyMagnitude(&rng) }
+            var v1 = (0..<n).map { _ in abs(Self.anyMagnitude(&rng)) }
+            var (p2, m2, v2) = (p1, m1, v1)
+            let step = 1 + Double(rng.next() % 10_000)
+            let constants = (b1: b1, b2: b2, lr: lr, eps: Float(1e-8), gScale: gScale,
+                             c1: Float(1 / (1 - pow(Double(b1), step))), c2: Float(1 / (1 - pow(Double(b2), step))))
+            p1.withUnsafeMutableBufferPointer { p in m1.withUnsafeMutableBufferPointer { m in v1.withUnsafeMutableBufferPointer { v in
+                g.withUnsafeBufferPointer { g in
+                    let block = Adam.Block(p: p.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!, constants: constants)
+                    for i in stride(from: 0, to: n, by: 8) { block.update(at: i, lanes: Adam.ThroughDouble.self) }
+                }
+            } } }
+            p2.withUnsafeMutableBufferPointer { p in m2.withUnsafeMutableBufferPointer { m in v2.withUnsafeMutableBufferPointer { v in
+                g.withUnsafeBufferPointer { g in
+                    Adam.referenceUpdate(0..<n, p: p.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!, constants: constants)
+                }
+            } } }
+            #expect(p1.map(\.bitPattern) == p2.map(\.bitPattern) && m1.map(\.bitPattern) == m2.map(\.bitPattern)
+                    && v1.map(\.bitPattern) == v2.map(\.bitPattern))
+        }
+    }
+
+    @Test func blocksWithSubnormalMomentsAreFoundAndUpdatedAsTheReference() throws {
+        // Stuck moments of a weight whose gradient stays 0, in every other block of eight.
+        var rng = SeededGenerator(seed: 13)
+        let n = 1_003
+        var g = randomVector(n, scale: 0.01, &rng), m1 = randomVector(n, scale: 0.01, &rng)
+        var v1 = (0..<n).map { _ in abs(rng.nextGaussian()) * 1e-4 }
+        for i in 0..<n where (i / 8) % 2 == 1 { (g[i], m1[i], v1[i]) = (0, .leastNonzeroMagnitude, .leastNormalMagnitude * 0x1p-10) }
+        var p1 = randomVector(n, &rng)
+        var (p2, m2, v2) = (p1, m1, v1)
+        let constants: (Float, Float, Float, Float, Float, Float, Float) = (0.9, 0.999, 1e-3, 1e-8, 1, 1.01, 1.3)
+        p1.withUnsafeMutableBufferPointer { p in m1.withUnsafeMutableBufferPointer { m in v1.withUnsafeMutableBufferPointer { v in
+            g.withUnsafeBufferPointer { g in
+                let block = Adam.Block(p: p.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!, constants: constants)
+                #expect(!block.hasTinyLane(at: 0) && block.hasTinyLane(at: 8) && !block.hasTinyLane(at: 16))
+                Adam.updateRange(0..<n, p: p.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!, constants: constants)
+            }
+        } } }
+        p2.withUnsafeMutableBufferPointer { p in m2.withUnsafeMutableBufferPointer { m in v2.withUnsafeMutableBufferPointer { v in
+            g.withUnsafeBufferPointer { g in
+                Adam.referenceUpdate(0..<n, p: p.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!, constants: constants)
+            }
+        } } }
+        #expect(p1 == p2 && m1.map(\.bitPattern) == m2.map(\.bitPattern) && v1.map(\.bitPattern) == v2.map(\.bitPattern))
+        #expect(m1[8] == .leastNonzeroMagnitude)   // 0.9 · 2^-149 rounds back to 2^-149
+    }
+}
+
+extension AdamTests {
+    @Test func theClipIsDecidedByTheSerialNormEvenAtItsEdge() throws {
+        // Gradients whose norm is maxNorm give or take a few ulps: the lane sum must hand the
+        // decision to the serial sum there, so the step equals one scaled by `VectorOps.norm`.
+        var rng = SeededGenerator(seed: 14)
+        let n = 5_441
+        let direction = randomVector(n, &rng)
+        let unit = Float(VectorOps.norm(direction))
+        let targets: [Float] = [10, Float(10).nextDown, Float(10).nextUp, 9.99999, 10.00001, 3, 30]
+        for target in targets {
+            let g = direction.map { $0 * (target / unit) }
+            var adam = Adam(parameterCount: n, maxGradientNorm: 10)
+            var theta = randomVector(n, &rng)
+            var expected = theta, (m, v) = ([Float](repeating: 0, count: n), [Float](repeating: 0, count: n))
+            let serial = Float(VectorOps.norm(g))
+            let scale: Float = serial > 10 ? 10 / serial : 1
+            let constants = (b1: Float(0.9), b2: Float(0.999), lr: Float(1e-3), eps: Float(1e-8), gScale: scale,
+                             c1: Float(1 / (1 - Double(Float(0.9)))), c2: Float(1 / (1 - Double(Float(0.999)))))
+            expected.withUnsafeMutableBufferPointer { p in m.withUnsafeMutableBufferPointer { m in v.withUnsafeMutableBufferPointer { v in
+                g.withUnsafeBufferPointer { g in
+                    Adam.referenceUpdate(0..<n, p: p.baseAddress!, g: g.baseAddress!, m: m.baseAddress!, v: v.baseAddress!, constants: constants)
+                }
+            } } }
+            let norm = try adam.update(&theta, gradient: g)
+            let same = theta.map(\.bitPattern) == expected.map(\.bitPattern)
+            #expect(same, "norm \(serial)")
+            #expect(abs(norm! - serial) <= serial.ulp)
+        }
+        #expect(Adam.sumOfSquaresInLanes([3, 4]) == 25 && Adam.sumOfSquaresInLanes([]) == 0)
     }
 }

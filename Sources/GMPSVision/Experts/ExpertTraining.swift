@@ -69,8 +69,8 @@ public struct ExpertTraining: Sendable {
         let root = SeededGenerator(seed: seed)
 
         // One learner per job, each on its own generator stream: results do not depend on
-        // which worker (or rank) runs which job.
-        try parallelForEach(myJobs.count, workers: mode == .perTask ? workers : 1) { _, item in
+        // which worker (or rank) runs which job, so a worker takes the next job when it is free.
+        try parallelForEachOnDemand(myJobs.count, workers: mode == .perTask ? workers : 1) { _, item in
             let j = myJobs[item]
             let name = String(format: "expert-%03d", j)
             if resume, let finished = try finishedJob(name, goals: jobs[j], in: folder) {

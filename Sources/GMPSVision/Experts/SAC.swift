@@ -205,12 +205,21 @@ public final class SACLearner {
 
     /// Rows of x (rows,xw) and y (rows,yw) side by side: (rows, xw+yw).
     static func concatenate(_ x: [Float], _ xw: Int, _ y: [Float], _ yw: Int, rows: Int) -> [Float] {
-        var out = [Float](repeating: 0, count: rows * (xw + yw))
-        for i in 0..<rows {
-            for j in 0..<xw { out[i * (xw + yw) + j] = x[i * xw + j] }
-            for j in 0..<yw { out[i * (xw + yw) + xw + j] = y[i * yw + j] }
+        precondition(x.count >= rows * xw && y.count >= rows * yw, "concatenate: fewer rows than asked for")
+        let w = xw + yw
+        // Row pointers: indexing the arrays (bounds and overflow checks per element) cost 1% of an update.
+        return [Float](unsafeUninitializedCapacity: rows * w) { out, count in
+            x.withUnsafeBufferPointer { x in
+                y.withUnsafeBufferPointer { y in
+                    for i in 0..<rows {
+                        let row = out.baseAddress! + i * w, xRow = x.baseAddress! + i * xw, yRow = y.baseAddress! + i * yw
+                        for j in 0..<xw { row[j] = xRow[j] }
+                        for j in 0..<yw { row[xw + j] = yRow[j] }
+                    }
+                }
+            }
+            count = rows * w
         }
-        return out
     }
 
     /// The critics' target parameters (for tests of the Polyak update).

@@ -1,0 +1,32 @@
+import Synchronization
+import Testing
+@testable import GMPSVision
+
+struct ParallelTests {
+    @Test func onDemandRunsEveryItemExactlyOnce() throws {
+        let runs = ResultSlots<Int>(count: 100)
+        try parallelForEachOnDemand(100, workers: 2) { _, item in runs.set((runs[item] ?? 0) + 1, at: item) }
+        #expect(runs.values == [Int?](repeating: 1, count: 100))
+    }
+
+    @Test func itemsAreHandedOutInOrderOnceEachAndNoneAfterAStop() {
+        let items = ItemCounter(count: 3)
+        #expect([items.next(), items.next(), items.next(), items.next()] == [0, 1, 2, nil])
+        let stopped = ItemCounter(count: 5)
+        _ = stopped.next()
+        stopped.stop()
+        #expect(stopped.next() == nil)
+    }
+
+    @Test func onDemandStopsHandingOutItemsAfterAnError() {
+        struct Failure: Error {}
+        let started = Atomic<Int>(0)
+        #expect(throws: Failure.self) {
+            try parallelForEachOnDemand(1_000, workers: 2) { _, item in
+                started.add(1, ordering: .relaxed)
+                if item == 3 { throw Failure() }
+            }
+        }
+        #expect(started.load(ordering: .relaxed) < 1_000)
+    }
+}
