@@ -1,4 +1,5 @@
 import Dispatch
+import Synchronization
 
 /// Forward and backward passes. A pass runs in two phases with different parallelism:
 /// - the encoder (convolutions, keypoints, concat) is batch-parallel: the batch splits into
@@ -43,16 +44,30 @@ extension Network {
     public func encode(parameters: [Float], images: [Float]? = nil, extras: [Float]? = nil,
                        batch: Int, workspace ws: Workspace) throws {
         try checkInputs(parameters: parameters, images: images, extras: extras, batch: batch, workspace: ws)
-        let (chunks, size) = chunking(batch: batch)
+        let chunks = chunking(batch: batch).chunks
         ws.batch = batch
         parameters.withUnsafeBufferPointer { theta in
             let images = images ?? [], extras = extras ?? []
             images.withUnsafeBufferPointer { img in
                 extras.withUnsafeBufferPointer { ext in
                     let ptrs = SendablePointers(theta: theta.baseAddress!, images: img.baseAddress, extras: ext.baseAddress)
-                    run(chunks) { w in
-                        let start = w * size
-                        self.encodeRows(ws, worker: w, rows: start..<min(batch, start + size), ptrs: ptrs)
+                    if chunks == 1 {
+                        encodeRows(ws, worker: 0, rows: 0..<batch, ptrs: ptrs)
+                    } else {
+                        // Workers take images one at a time from a shared counter rather than a
+                        // fixed half each: a worker on a core slowed by other load then does
+                        // fewer (the cores of a shared machine ran up to 40% apart in speed
+                        // within a minute), and each image's outputs are the same bits whoever
+                        // computes them (the backward pass keeps its fixed chunks: its per-worker
+                        // gradient sums depend on which images a worker had).
+                        let next = Atomic<Int>(0)
+                        run(chunks) { w in
+                            while true {
+                                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                                guard i < batch else { break }
+                                self.encodeRows(ws, worker: w, rows: i..<(i + 1), ptrs: ptrs)
+                            }
+                        }
                     }
                 }
             }
