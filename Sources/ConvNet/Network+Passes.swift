@@ -24,7 +24,10 @@ extension Network {
                 let act = l == dense.count - 1 ? Activation.identity : spec.activation
                 let wgt = theta.baseAddress! + denseWeight[l], bias = theta.baseAddress! + denseBias[l]
                 let input = UncheckedBox(x)
-                runSlices(slices(d: d, o: o, n: batch)) { s, count in
+                let workers = slices(d: d, o: o, n: batch)
+                let pieces = workers > 1 && batch > 1 && BLAS.usesBlockedKernel(m: batch, n: o / (4 * workers), k: d)
+                    ? 4 * workers : workers
+                runPieces(pieces, workers: workers) { s, count in
                     let outputs = (s * o / count)..<((s + 1) * o / count)
                     Dense.forward(n: batch, d: d, o: o, x: input.value, weight: wgt, bias: bias, y: y, outputs: outputs)
                     if act != .identity {
@@ -83,6 +86,23 @@ extension Network {
     /// Runs `body(index, count)` for index 0..<count, in parallel when count > 1.
     func runSlices(_ count: Int, _ body: (Int, Int) -> Void) {
         run(count) { body($0, count) }
+    }
+
+    /// Runs `body(piece, pieces)` for piece 0..<pieces on `workers` workers, each taking the next
+    /// piece from a shared counter: with more pieces than workers, a worker on a core slowed by
+    /// other load takes fewer. Callers make more pieces only where a piece's outputs are the
+    /// same bits whatever the slicing (OpenBLAS's blocked kernel computes each entry alike
+    /// whatever the product's width).
+    func runPieces(_ pieces: Int, workers: Int, _ body: (Int, Int) -> Void) {
+        guard pieces > workers else { return runSlices(pieces, body) }
+        let next = Atomic<Int>(0)
+        run(workers) { _ in
+            while true {
+                let piece = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard piece < pieces else { break }
+                body(piece, pieces)
+            }
+        }
     }
 
     /// Runs `body` for indices 0..<count, in parallel when count > 1.
@@ -213,7 +233,10 @@ extension Network {
                     let wantDx = l > 0 || needH0Gradient
                     let wgt = theta.value + denseWeight[l]
                     let dW = grad.value + denseWeight[l], dB = grad.value + denseBias[l]
-                    runSlices(slices(d: d, o: o, n: batch)) { s, count in
+                    let workers = slices(d: d, o: o, n: batch)
+                    let finer = workers > 1 && batch > 1 && BLAS.usesBlockedKernel(m: o / (4 * workers), n: d, k: batch)
+                        && (!wantDx || BLAS.usesBlockedKernel(m: batch, n: d / (4 * workers), k: o))
+                    runPieces(finer ? 4 * workers : workers, workers: workers) { s, count in
                         Dense.weightBackward(n: batch, d: d, o: o, x: x.value, dy: dy.value, dweight: dW, dbias: dB,
                                              outputs: (s * o / count)..<((s + 1) * o / count))
                         if wantDx {

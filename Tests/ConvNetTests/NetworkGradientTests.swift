@@ -96,6 +96,37 @@ struct NetworkGradientTests {
         }
     }
 
+    /// Workers that take images and dense-layer pieces from a shared counter change nothing:
+    /// the reference CNN's outputs, image gradients and dense-layer gradients on two workers are
+    /// the bits of one worker's (its layers run in OpenBLAS's blocked kernel or the kernels that
+    /// reproduce it), run after run. Only the convolutions' gradients, summed per worker's chunk
+    /// of images, may differ in rounding.
+    @Test func sharedCounterPassesGiveOneWorkersBits() throws {
+        let one = try Network(spec: .referenceCNN(), threads: 1), two = try Network(spec: .referenceCNN(), threads: 2)
+        let theta = one.initialParameters(seed: 4)
+        var rng = SeededGenerator(seed: 5)
+        let batch = 4
+        let images = (0..<(batch * one.imageInputCount)).map { _ in rng.nextUniformFloat() }
+        let dout = randomVector(batch * 4, &rng)
+        var results: [(y: [Float], g: [Float], dx: [Float])] = []
+        for net in [one, two, two] {
+            let ws = net.makeWorkspace(maxBatch: batch)
+            let y = try net.forward(parameters: theta, images: images, batch: batch, workspace: ws)
+            var g = theta
+            try net.backward(parameters: theta, outputGradient: dout, workspace: ws, into: &g, inputGradients: true)
+            results.append((y, g, ws.imageInputGradient))
+        }
+        let dense = one.encoderParameterCount..<theta.count
+        for r in results.dropFirst() {
+            #expect(r.y.map(\.bitPattern) == results[0].y.map(\.bitPattern))
+            #expect(r.g[dense].map(\.bitPattern) == results[0].g[dense].map(\.bitPattern))
+            #expect(r.dx.map(\.bitPattern) == results[0].dx.map(\.bitPattern))
+            #expect(maxDiff(r.g, results[0].g) < 1e-4)
+        }
+        #expect(results[2].g.map(\.bitPattern) == results[1].g.map(\.bitPattern))
+        #expect(results[2].dx.map(\.bitPattern) == results[1].dx.map(\.bitPattern))
+    }
+
     @Test func visionPolicyHasTheDesignedShapeAndGroups() throws {
         let net = try Network(spec: .visionPolicy(imageHeight: 48, imageWidth: 64))
         // 48x64 → k5 s3 SAME → 16x22 → k3 s3 SAME → 6x8 → k3 s1 SAME → 6x8; 16 keypoints x 2.
