@@ -178,3 +178,34 @@ struct DirectDenseTests {
         if gmps_conv_direct_available() == 1 { #expect(DirectDense.enabled) }
     }
 }
+
+/// The ReLU kernels and the bias fill against their scalar definitions, bit for bit, on values
+/// that tell the comparisons apart: -0, +0, NaN, ±∞, tiny and ordinary values, odd lengths.
+struct ActivationKernelTests {
+    @Test func reluForwardAndBackwardAreTheScalarExpressions() {
+        var rng = SeededGenerator(seed: 43)
+        let specials: [Float] = [-0.0, 0, .nan, .infinity, -.infinity, .leastNonzeroMagnitude, -.leastNonzeroMagnitude, 1, -1]
+        for count in [1, 15, 16, 37, 100] {
+            let y = (0..<count).map { i in i % 3 == 0 ? specials[i % specials.count] : rng.nextGaussian() }
+            let dy = randomVector(count, &rng)
+            var forward = y, backward = dy
+            forward.withUnsafeMutableBufferPointer { Activations.forward(.relu, $0.baseAddress!, count: count) }
+            backward.withUnsafeMutableBufferPointer { Activations.backward(.relu, y: y, dy: $0.baseAddress!, count: count) }
+            #expect(forward.map(\.bitPattern) == y.map { max($0, 0).bitPattern }, "forward, \(count) values")
+            #expect(backward.map(\.bitPattern) == zip(y, dy).map { ($0 > 0 ? $1 : 0).bitPattern }, "backward, \(count) values")
+        }
+    }
+
+    @Test func denseForwardStartsEveryRowFromTheBias() {
+        var rng = SeededGenerator(seed: 47)
+        let (n, d, o) = (3, 5, 21)
+        let x = randomVector(n * d, &rng), bias = randomVector(o, &rng)
+        let zeros = [Float](repeating: 0, count: o * d)
+        var y = [Float](repeating: .nan, count: n * o)
+        Dense.forward(n: n, d: d, o: o, x: x, weight: zeros, bias: bias, y: &y, outputs: 2..<19)
+        for i in 0..<n {
+            #expect(Array(y[(i * o + 2)..<(i * o + 19)]) == Array(bias[2..<19]))
+            #expect(y[i * o].isNaN && y[i * o + 20].isNaN, "columns outside the slice are left alone")
+        }
+    }
+}

@@ -21,6 +21,15 @@ float gmps_dot(const float *a, const float *b, long count);
 /// y[k] += alpha * x[k] for k < count (the product rounded, then the sum).
 void gmps_axpy(float alpha, const float *x, float *y, long count);
 
+/// y[i] = (y[i] <= 0 ? +0 : y[i]) for i < count: Swift's `max(y[i], 0)` (NaN stays NaN).
+void gmps_relu_forward(float *y, long count);
+
+/// dy[i] = (y[i] > 0 ? dy[i] : +0) for i < count.
+void gmps_relu_backward(const float *y, float *dy, long count);
+
+/// y[r*ld + i] = values[i] for r < rows, i < count.
+void gmps_fill_rows(float *y, long ld, long rows, const float *values, long count);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,3 +1,5 @@
+import CConvNetKernels
+
 /// Fully connected layer over a batch; the weight is (O,D) as in PyTorch's `nn.Linear`.
 /// Each function can work on a slice of the outputs (forward, weight gradient) or of the
 /// inputs (input gradient), so that workers can share one layer (see `Network+Passes`).
@@ -7,7 +9,11 @@ enum Dense {
     static func forward(n: Int, d: Int, o: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                         bias: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>, outputs: Range<Int>? = nil) {
         let r = outputs ?? 0..<o
-        for i in 0..<n { (y + i * o + r.lowerBound).update(from: bias + r.lowerBound, count: r.count) }
+        if BLAS.wideVectorKernels {
+            gmps_fill_rows(y + r.lowerBound, o, n, bias + r.lowerBound, r.count)
+        } else {
+            for i in 0..<n { (y + i * o + r.lowerBound).update(from: bias + r.lowerBound, count: r.count) }
+        }
         if n == 1 {
             BLAS.sgemv(trans: false, m: r.count, n: d, a: weight + r.lowerBound * d, lda: d, x: x, beta: 1, y: y + r.lowerBound)
             return
