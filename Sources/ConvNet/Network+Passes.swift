@@ -1,3 +1,4 @@
+import CConvNetKernels
 import Dispatch
 import Synchronization
 
@@ -25,6 +26,12 @@ extension Network {
                 let wgt = theta.baseAddress! + denseWeight[l], bias = theta.baseAddress! + denseBias[l]
                 let input = UncheckedBox(x)
                 let workers = slices(d: d, o: o, n: batch)
+                if DirectDense.computesForward(n: batch, d: d, o: o, workers: workers) {
+                    denseForwardTransposed(ws, layer: l, x: x, weight: wgt, bias: bias, workers: workers)
+                    if act != .identity { Activations.forward(act, y, count: batch * o) }
+                    x = UnsafePointer(y)
+                    continue
+                }
                 let pieces = workers > 1 && batch > 1 && BLAS.usesBlockedKernel(m: batch, n: o / (4 * workers), k: d)
                     ? 4 * workers : workers
                 runPieces(pieces, workers: workers) { s, count in
@@ -39,6 +46,27 @@ extension Network {
             if ws.profiling { ws.workers[0].add(.denseForward, since: clock) }
         }
         return Array(UnsafeBufferPointer(start: ws.denseOut[dense.count - 1], count: batch * spec.outputs))
+    }
+
+    /// y = x · Wᵀ + b of dense layer `l` over the batch by the AVX-512 kernel on transposes:
+    /// the workers transpose x (N,D) into xT (D,N) by column ranges, then take pieces of the
+    /// outputs from a shared counter (the kernel's bits do not depend on the slicing), and yT
+    /// (O,N) is transposed into the layer's output. xT and yT use the backward's gradient
+    /// buffers, free during a forward pass.
+    func denseForwardTransposed(_ ws: Workspace, layer l: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                bias: UnsafePointer<Float>, workers: Int) {
+        let (d, o) = dense[l]
+        let n = ws.batch
+        let xT = ws.gradA, yT = ws.gradB, y = ws.denseOut[l]
+        let input = UncheckedBox(x)
+        runSlices(workers) { w, count in
+            gmps_transpose_columns(input.value, n, d, w * d / count, (w + 1) * d / count, xT)
+        }
+        runPieces(min(o, 4 * workers), workers: workers) { s, count in
+            DirectDense.forwardTransposed(n: n, d: d, xT: xT, weight: weight, bias: bias, yT: yT,
+                                          outputs: (s * o / count)..<((s + 1) * o / count))
+        }
+        gmps_transpose_columns(yT, o, n, 0, n, y)
     }
 
     /// The encoder alone (convolutions, keypoints, concat with extras and the bias vector) for a

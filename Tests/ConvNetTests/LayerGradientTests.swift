@@ -179,6 +179,36 @@ struct DirectDenseTests {
     }
 }
 
+extension DirectDenseTests {
+    /// The transposed forward (bias preset, the kernel over xT, yT transposed back) against
+    /// `Dense.forward`'s sgemm with beta 1: the same bits, batches of 2 to 300, one to three K
+    /// blocks, output pieces as the workers take them.
+    @Test func transposedForwardIsBitIdenticalToOpenBLAS() {
+        _ = BLAS.configured
+        var rng = SeededGenerator(seed: 53)
+        for (n, d, o) in [(64, 21632 / 8, 256), (2, 4000, 300), (300, 700, 64), (17, 650, 131)] {
+            guard DirectDense.computesForward(n: n, d: d, o: o, workers: 2) else {
+                #expect(!DirectDense.enabled || !BLAS.usesBlockedKernel(m: n, n: o / 2, k: d), "\(n)x\(d)x\(o) skipped")
+                continue
+            }
+            let x = randomVector(n * d, &rng), w = randomVector(o * d, &rng), bias = randomVector(o, &rng)
+            var viaGEMM = [Float](repeating: .nan, count: n * o)
+            Dense.forward(n: n, d: d, o: o, x: x, weight: w, bias: bias, y: &viaGEMM)
+            var xT = [Float](repeating: .nan, count: n * d), yT = [Float](repeating: .nan, count: o * n)
+            var direct = [Float](repeating: .nan, count: n * o)
+            gmps_transpose_columns(x, n, d, 0, d / 3, &xT)
+            gmps_transpose_columns(x, n, d, d / 3, d, &xT)
+            for piece in 0..<5 {
+                DirectDense.forwardTransposed(n: n, d: d, xT: xT, weight: w, bias: bias, yT: &yT,
+                                              outputs: (piece * o / 5)..<((piece + 1) * o / 5))
+            }
+            gmps_transpose_columns(yT, o, n, 0, n, &direct)
+            let differing = zip(viaGEMM, direct).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(n)x\(d)x\(o): \(differing) outputs differ")
+        }
+    }
+}
+
 /// The ReLU kernels and the bias fill against their scalar definitions, bit for bit, on values
 /// that tell the comparisons apart: -0, +0, NaN, ±∞, tiny and ordinary values, odd lengths.
 struct ActivationKernelTests {

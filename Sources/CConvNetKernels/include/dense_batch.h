@@ -9,12 +9,17 @@
 extern "C" {
 #endif
 
-/// c[i*ldc + j] = sum over k < kdim of a[i*a_row + k*a_k] * b[k*ldb + j], for i < m, j < n:
+/// c[i*ldc + j] (+)= sum over k < kdim of a[i*a_row + k*a_k] * b[k*ldb + j], for i < m, j < n:
 /// k split into OpenBLAS's K blocks (320, the last two split evenly in multiples of 16), each
-/// block's sum one chain of FMAs in k order from +0, the block sums added to c (from 0) in order.
+/// block's sum one chain of FMAs in k order from +0, the block sums added in order to c, which
+/// starts from 0 (sgemm's beta 0) or, with `accumulate`, from its values (beta 1).
 /// Only call when `gmps_conv_direct_available()` returns 1 (AVX-512F).
 void gmps_dense_product(long m, long n, long kdim, const float *a, long a_row, long a_k,
-                        const float *b, long ldb, float *c, long ldc);
+                        const float *b, long ldb, float *c, long ldc, int accumulate);
+
+/// dst[j*rows + i] = src[i*stride + j] for i < rows, begin <= j < end: columns [begin, end) of
+/// src (rows, ≥ end) transposed into rows of dst (columns, rows).
+void gmps_transpose_columns(const float *src, long rows, long stride, long begin, long end, float *dst);
 
 #ifdef __cplusplus
 }

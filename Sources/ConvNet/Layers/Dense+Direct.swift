@@ -18,7 +18,7 @@ enum DirectDense {
     static func weightGradient(n: Int, d: Int, o: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
                                dweight: UnsafeMutablePointer<Float>, outputs r: Range<Int>) -> Bool {
         guard enabled, BLAS.usesBlockedKernel(m: r.count, n: d, k: n) else { return false }
-        gmps_dense_product(r.count, d, n, dy + r.lowerBound, 1, o, x, d, dweight + r.lowerBound * d, d)
+        gmps_dense_product(r.count, d, n, dy + r.lowerBound, 1, o, x, d, dweight + r.lowerBound * d, d, 0)
         return true
     }
 
@@ -27,8 +27,25 @@ enum DirectDense {
     static func inputGradient(n: Int, d: Int, o: Int, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                               dx: UnsafeMutablePointer<Float>, inputs r: Range<Int>) -> Bool {
         guard enabled, BLAS.usesBlockedKernel(m: n, n: r.count, k: o) else { return false }
-        gmps_dense_product(n, r.count, o, dy, o, 1, weight + r.lowerBound, d, dx + r.lowerBound, d)
+        gmps_dense_product(n, r.count, o, dy, o, 1, weight + r.lowerBound, d, dx + r.lowerBound, d, 0)
         return true
+    }
+
+    /// Whether the dense forward of (n x d) · Wᵀ, split over `workers` output slices on the GEMM
+    /// path, runs through the kernel instead: where each slice's GEMM would run OpenBLAS's
+    /// blocked kernel, whose bits the kernel reproduces whatever the slicing.
+    static func computesForward(n: Int, d: Int, o: Int, workers: Int) -> Bool {
+        enabled && n > 1 && BLAS.usesBlockedKernel(m: n, n: o / max(1, workers), k: d)
+    }
+
+    /// y = x · Wᵀ + b for outputs `r` through the transposes: yT[r, :] = b[r] + W[r, :] · xT, the
+    /// chains over d the GEMM's (y preset to the bias, sgemm with beta 1). x is given transposed,
+    /// xT (D,N); yT is (O,N). Reading W's rows and xT's in place needs no packing: xT's rows
+    /// (N floats) lie within a page of each other.
+    static func forwardTransposed(n: Int, d: Int, xT: UnsafePointer<Float>, weight: UnsafePointer<Float>,
+                                  bias: UnsafePointer<Float>, yT: UnsafeMutablePointer<Float>, outputs r: Range<Int>) {
+        for j in r { (yT + j * n).update(repeating: bias[j], count: n) }
+        gmps_dense_product(r.count, n, d, weight + r.lowerBound * d, d, 1, xT, n, yT + r.lowerBound * n, n, 1)
     }
 
     /// Whether the kernel gives OpenBLAS's bits for weight gradients over one and over three K
@@ -54,7 +71,7 @@ enum DirectDense {
                         }
                         direct.withUnsafeMutableBufferPointer { dw in
                             gmps_dense_product(outputs.count, d, n, dy.baseAddress! + outputs.lowerBound, 1, o, x.baseAddress!, d,
-                                               dw.baseAddress! + outputs.lowerBound * d, d)
+                                               dw.baseAddress! + outputs.lowerBound * d, d, 0)
                         }
                         dxGEMM.withUnsafeMutableBufferPointer { dx in
                             BLAS.sgemm(transA: false, transB: false, m: n, n: inputs.count, k: o, a: dy.baseAddress!, lda: o,
@@ -62,7 +79,7 @@ enum DirectDense {
                         }
                         dxDirect.withUnsafeMutableBufferPointer { dx in
                             gmps_dense_product(n, inputs.count, o, dy.baseAddress!, o, 1, w.baseAddress! + inputs.lowerBound, d,
-                                               dx.baseAddress! + inputs.lowerBound, d)
+                                               dx.baseAddress! + inputs.lowerBound, d, 0)
                         }
                     }
                 }
@@ -70,6 +87,16 @@ enum DirectDense {
             guard zip(viaGEMM, direct).allSatisfy({ $0.bitPattern == $1.bitPattern }),
                   zip(dxGEMM, dxDirect).allSatisfy({ $0.bitPattern == $1.bitPattern }) else { return false }
         }
-        return true
+        // The forward: y preset to the bias, sgemm with beta 1, against the transposed product.
+        let (n, d, o) = (64, 1000, 131)
+        let x = random(n * d), w = random(o * d), bias = random(o)
+        var viaGEMM = (0..<n).flatMap { _ in bias }
+        var xT = [Float](repeating: 0, count: n * d), yT = [Float](repeating: .nan, count: o * n)
+        var direct = [Float](repeating: .nan, count: n * o)
+        BLAS.sgemm(transA: false, transB: true, m: n, n: o, k: d, a: x, lda: d, b: w, ldb: d, beta: 1, c: &viaGEMM, ldc: o)
+        gmps_transpose_columns(x, Int(n), Int(d), 0, Int(d), &xT)
+        forwardTransposed(n: n, d: d, xT: xT, weight: w, bias: bias, yT: &yT, outputs: 0..<o)
+        gmps_transpose_columns(yT, Int(o), Int(n), 0, Int(n), &direct)
+        return zip(viaGEMM, direct).allSatisfy { $0.bitPattern == $1.bitPattern }
     }
 }
