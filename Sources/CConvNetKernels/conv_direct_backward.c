@@ -4,23 +4,15 @@
 // src[offset[r] + (p / ow)·row_stride + p % ow] in place, as the direct forward does. Lanes run
 // over output channels (dout transposed, (OHW,OC)), so each entry's sum over p stays one chain
 // of FMAs in p order, the order OpenBLAS's blocked kernel uses; the chain restarts at its K
-// blocks, whose sums are added to dweight one by one (`k_block`). Register block: 32 output
+// blocks, whose sums are added to dweight one by one (`gmps_k_block`). Register block: 32 output
 // channels x 8 taps, 16 accumulators; per column two dout loads, eight broadcasts, sixteen FMAs.
 #include "conv_direct.h"
 
 #include <immintrin.h>
 
+#include "openblas_blocking.h"
+
 #pragma clang fp contract(off)
-
-#define GMPS_AVX512 __attribute__((target("avx512f")))
-
-// OpenBLAS 0.3.21's K blocking for its AVX-512 sgemm kernels (GEMM_Q 320, GEMM_UNROLL_M 16):
-// the length of the block that starts with `remaining` columns left.
-static long k_block(long remaining) {
-    if (remaining >= 2 * 320) return 320;
-    if (remaining > 320) return ((remaining / 2 + 15) / 16) * 16;
-    return remaining;
-}
 
 // dweight[o, r] = (start) + acc for the 16 channels of `mask` from o0, at stride ckk: a gather,
 // one rounded add per lane, a scatter (lanes are channels, dweight rows are channels).
@@ -107,7 +99,7 @@ GMPS_AVX512 void gmps_conv_weight_gradient(const float *src, const int32_t *offs
     const __m512i rows = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
                                             _mm512_set1_epi32(ckk));
     for (long k0 = 0; k0 < ohw;) {
-        const long k1 = k0 + k_block(ohw - k0);
+        const long k1 = k0 + gmps_k_block(ohw - k0);
         for (int o0 = 0; o0 < oc; o0 += 32) {
             const __mmask16 m0 = channel_mask(o0, oc < o0 + 16 ? oc : o0 + 16);
             const __mmask16 m1 = channel_mask(o0 + 16, oc < o0 + 32 ? oc : o0 + 32);

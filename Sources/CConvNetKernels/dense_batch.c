@@ -10,16 +10,9 @@
 #include <immintrin.h>
 #include <stdlib.h>
 
+#include "openblas_blocking.h"
+
 #pragma clang fp contract(off)
-
-#define GMPS_AVX512 __attribute__((target("avx512f")))
-
-// OpenBLAS 0.3.21's K blocking for its AVX-512 sgemm kernels (as conv_direct_backward.c).
-static long k_block(long remaining) {
-    if (remaining >= 2 * 320) return 320;
-    if (remaining > 320) return ((remaining / 2 + 15) / 16) * 16;
-    return remaining;
-}
 
 static __mmask16 lanes(long first, long end) {
     const long count = end - first;
@@ -123,7 +116,7 @@ GMPS_AVX512 void gmps_dense_product(long m, long n, long kdim, const float *a, l
     float *panels = in_place ? NULL : aligned_alloc(64, panel_bytes);
     if (!in_place && !panels) return;
     for (long k0 = 0; k0 < kdim;) {
-        const long k1 = k0 + k_block(kdim - k0);
+        const long k1 = k0 + gmps_k_block(kdim - k0);
         const int first = k0 == 0 && !accumulate;
         const long chunk = in_place ? n : 64 * (long)(panel_bytes / (sizeof(float) * 64 * (k1 - k0)));
         for (long c0 = 0; c0 < n; c0 += chunk) {

@@ -27,13 +27,7 @@ extension DirectConvolution {
     /// x is (C,H,W), dout (OC,OHW), dweight (OC,CKK); scratch's planes, taps and wide are used.
     static func weightGradient(_ g: ConvGeometry, x: UnsafePointer<Float>, dout: UnsafePointer<Float>,
                                dweight: UnsafeMutablePointer<Float>, accumulate: Bool, scratch: ConvScratch) {
-        let planes: UnsafePointer<Float>
-        if g.inputIsPhasePlanes {
-            planes = x
-        } else {
-            Im2col.phasePlanes(g, x: x, planes: scratch.planes)
-            planes = UnsafePointer(scratch.planes)
-        }
+        let planes = Im2col.phasePlanesOrInput(g, x: x, scratch: scratch.planes)
         writeTapOffsets(g, taps: scratch.taps)
         // Lanes run over output channels: dout (OC,OHW) → (OHW,OC).
         let doutT = scratch.wide

@@ -60,13 +60,7 @@ enum Conv2D {
             return
         }
         let wp = g.phaseWidth, columns = g.fullWidthColumns
-        let planes: UnsafePointer<Float>
-        if g.inputIsPhasePlanes {
-            planes = x
-        } else {
-            Im2col.phasePlanes(g, x: x, planes: scratch.planes)
-            planes = UnsafePointer(scratch.planes)
-        }
+        let planes = Im2col.phasePlanesOrInput(g, x: x, scratch: scratch.planes)
         if direct && DirectConvolution.enabled {
             DirectConvolution.forward(g, planes: planes, weight: weight, bias: bias, taps: scratch.taps, out: out,
                                       relu: relu, outputRows: rows)

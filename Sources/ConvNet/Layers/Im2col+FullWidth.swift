@@ -37,6 +37,15 @@ extension ConvGeometry {
 }
 
 extension Im2col {
+    /// The phase planes of x: x itself where it is its own (stride 1, no padding), else written
+    /// into `scratch` (C·S·S·Hp·Wp floats).
+    static func phasePlanesOrInput(_ g: ConvGeometry, x: UnsafePointer<Float>,
+                                   scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if g.inputIsPhasePlanes { return x }
+        phasePlanes(g, x: x, planes: scratch)
+        return UnsafePointer(scratch)
+    }
+
     /// planes[((c·S + py)·S + px), i, j] = x[c, i·S + py - padTop, j·S + px - padLeft], 0 outside x.
     /// x is (C,H,W), planes is (C·S·S, Hp, Wp).
     static func phasePlanes(_ g: ConvGeometry, x: UnsafePointer<Float>, planes: UnsafeMutablePointer<Float>) {
