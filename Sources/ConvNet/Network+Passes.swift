@@ -32,8 +32,8 @@ extension Network {
                     x = UnsafePointer(y)
                     continue
                 }
-                let pieces = workers > 1 && batch > 1 && BLAS.usesBlockedKernel(m: batch, n: o / (4 * workers), k: d)
-                    ? 4 * workers : workers
+                let finer = Self.piecesPerWorker * workers
+                let pieces = workers > 1 && batch > 1 && BLAS.usesBlockedKernel(m: batch, n: o / finer, k: d) ? finer : workers
                 runPieces(pieces, workers: workers) { s, count in
                     let outputs = (s * o / count)..<((s + 1) * o / count)
                     Dense.forward(n: batch, d: d, o: o, x: input.value, weight: wgt, bias: bias, y: y, outputs: outputs)
@@ -62,7 +62,7 @@ extension Network {
         runSlices(workers) { w, count in
             gmps_transpose_columns(input.value, n, d, w * d / count, (w + 1) * d / count, xT)
         }
-        runPieces(min(o, 4 * workers), workers: workers) { s, count in
+        runPieces(min(o, Self.piecesPerWorker * workers), workers: workers) { s, count in
             DirectDense.forwardTransposed(n: n, d: d, xT: xT, weight: weight, bias: bias, yT: yT,
                                           outputs: (s * o / count)..<((s + 1) * o / count))
         }
@@ -85,19 +85,12 @@ extension Network {
                     if chunks == 1 {
                         encodeRows(ws, worker: 0, rows: 0..<batch, ptrs: ptrs)
                     } else {
-                        // Workers take images one at a time from a shared counter rather than a
-                        // fixed half each: a worker on a core slowed by other load then does
-                        // fewer (the cores of a shared machine ran up to 40% apart in speed
-                        // within a minute), and each image's outputs are the same bits whoever
-                        // computes them (the backward pass keeps its fixed chunks: its per-worker
-                        // gradient sums depend on which images a worker had).
-                        let next = Atomic<Int>(0)
-                        run(chunks) { w in
-                            while true {
-                                let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                                guard i < batch else { break }
-                                self.encodeRows(ws, worker: w, rows: i..<(i + 1), ptrs: ptrs)
-                            }
+                        // Workers take images one at a time rather than a fixed half each: each
+                        // image's outputs are the same bits whoever computes them (the backward
+                        // pass keeps its fixed chunks: its per-worker gradient sums depend on
+                        // which images a worker had).
+                        runShared(batch, workers: chunks) { w, i in
+                            self.encodeRows(ws, worker: w, rows: i..<(i + 1), ptrs: ptrs)
                         }
                     }
                 }
@@ -116,19 +109,30 @@ extension Network {
         run(count) { body($0, count) }
     }
 
-    /// Runs `body(piece, pieces)` for piece 0..<pieces on `workers` workers, each taking the next
-    /// piece from a shared counter: with more pieces than workers, a worker on a core slowed by
-    /// other load takes fewer. Callers make more pieces only where a piece's outputs are the
-    /// same bits whatever the slicing (OpenBLAS's blocked kernel computes each entry alike
-    /// whatever the product's width).
+    /// Pieces per worker of a large dense layer's outputs (or inputs) taken from a shared
+    /// counter, where the slicing cannot change the bits.
+    static let piecesPerWorker = 4
+
+    /// Runs `body(piece, pieces)` for piece 0..<pieces on `workers` workers (`runShared`).
+    /// Callers make more pieces than workers only where a piece's outputs are the same bits
+    /// whatever the slicing (OpenBLAS's blocked kernel computes each entry alike whatever the
+    /// product's width).
     func runPieces(_ pieces: Int, workers: Int, _ body: (Int, Int) -> Void) {
         guard pieces > workers else { return runSlices(pieces, body) }
+        runShared(pieces, workers: workers) { _, piece in body(piece, pieces) }
+    }
+
+    /// Runs `body(worker, item)` for items 0..<count on `workers` workers, each taking the next
+    /// item from a shared counter rather than a fixed share: a worker on a core slowed by other
+    /// load takes fewer (the cores of a shared machine ran up to 40% apart in speed within a
+    /// minute). Which worker runs an item depends on timing, so results must not.
+    func runShared(_ count: Int, workers: Int, _ body: (_ worker: Int, _ item: Int) -> Void) {
         let next = Atomic<Int>(0)
-        run(workers) { _ in
+        run(workers) { w in
             while true {
-                let piece = next.wrappingAdd(1, ordering: .relaxed).oldValue
-                guard piece < pieces else { break }
-                body(piece, pieces)
+                let item = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                guard item < count else { break }
+                body(w, item)
             }
         }
     }
@@ -262,9 +266,10 @@ extension Network {
                     let wgt = theta.value + denseWeight[l]
                     let dW = grad.value + denseWeight[l], dB = grad.value + denseBias[l]
                     let workers = slices(d: d, o: o, n: batch)
-                    let finer = workers > 1 && batch > 1 && BLAS.usesBlockedKernel(m: o / (4 * workers), n: d, k: batch)
-                        && (!wantDx || BLAS.usesBlockedKernel(m: batch, n: d / (4 * workers), k: o))
-                    runPieces(finer ? 4 * workers : workers, workers: workers) { s, count in
+                    let finer = Self.piecesPerWorker * workers
+                    let sameBits = workers > 1 && batch > 1 && BLAS.usesBlockedKernel(m: o / finer, n: d, k: batch)
+                        && (!wantDx || BLAS.usesBlockedKernel(m: batch, n: d / finer, k: o))
+                    runPieces(sameBits ? finer : workers, workers: workers) { s, count in
                         Dense.weightBackward(n: batch, d: d, o: o, x: x.value, dy: dy.value, dweight: dW, dbias: dB,
                                              outputs: (s * o / count)..<((s + 1) * o / count))
                         if wantDx {
