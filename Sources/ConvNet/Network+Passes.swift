@@ -269,9 +269,18 @@ extension Network {
                     let finer = Self.piecesPerWorker * workers
                     let sameBits = workers > 1 && batch > 1 && BLAS.usesBlockedKernel(m: o / finer, n: d, k: batch)
                         && (!wantDx || BLAS.usesBlockedKernel(m: batch, n: d / finer, k: o))
+                    // Pieces of the weight gradient by inputs where the bits allow (each reads
+                    // its own columns of x), else by outputs.
+                    let byInputs = sameBits && BLAS.usesBlockedKernel(m: o, n: d / finer, k: batch)
+                    if byInputs { Dense.columnSums(n: batch, o: o, dy: dy.value, into: dB, columns: 0..<o) }
                     runPieces(sameBits ? finer : workers, workers: workers) { s, count in
-                        Dense.weightBackward(n: batch, d: d, o: o, x: x.value, dy: dy.value, dweight: dW, dbias: dB,
-                                             outputs: (s * o / count)..<((s + 1) * o / count))
+                        if byInputs {
+                            Dense.weightGradient(n: batch, d: d, o: o, x: x.value, dy: dy.value, dweight: dW,
+                                                 inputs: (s * d / count)..<((s + 1) * d / count))
+                        } else {
+                            Dense.weightBackward(n: batch, d: d, o: o, x: x.value, dy: dy.value, dweight: dW, dbias: dB,
+                                                 outputs: (s * o / count)..<((s + 1) * o / count))
+                        }
                         if wantDx {
                             Dense.inputBackward(n: batch, d: d, o: o, dy: dy.value, weight: wgt, dx: dx.value,
                                                 inputs: (s * d / count)..<((s + 1) * d / count))

@@ -180,6 +180,28 @@ struct DirectDenseTests {
 }
 
 extension DirectDenseTests {
+    /// The weight gradient split by inputs (`Dense.weightGradient`), as the workers take its
+    /// pieces, against one sgemm over the whole layer: the same bits wherever every piece runs
+    /// in OpenBLAS's blocked kernel (batches of one and of two K blocks, ragged pieces).
+    @Test func weightGradientByInputsIsBitIdenticalToOneGEMM() {
+        _ = BLAS.configured
+        var rng = SeededGenerator(seed: 47)
+        for (n, d, o) in [(64, 21632 / 4, 256), (4, 21632, 256), (500, 3001, 70)] {
+            let pieces = 7
+            guard BLAS.usesBlockedKernel(m: o, n: d / pieces, k: n) else { Issue.record("\(n)x\(d)x\(o) too small"); continue }
+            let x = randomVector(n * d, &rng)
+            let dy = randomVector(n * o, &rng).map { $0 < 0 ? 0 : $0 }
+            var dw = [Float](repeating: .nan, count: o * d), dwGEMM = dw
+            for piece in 0..<pieces {
+                Dense.weightGradient(n: n, d: d, o: o, x: x, dy: dy, dweight: &dw,
+                                     inputs: (piece * d / pieces)..<((piece + 1) * d / pieces))
+            }
+            BLAS.sgemm(transA: true, transB: false, m: o, n: d, k: n, a: dy, lda: o, b: x, ldb: d, beta: 0, c: &dwGEMM, ldc: d)
+            let differing = zip(dw, dwGEMM).filter { $0.bitPattern != $1.bitPattern }.count
+            #expect(differing == 0, "\(n)x\(d)x\(o): \(differing) entries differ")
+        }
+    }
+
     /// The transposed forward (bias preset, the kernel over xT, yT transposed back) against
     /// `Dense.forward`'s sgemm with beta 1: the same bits, batches of 2 to 300, one to three K
     /// blocks, output pieces as the workers take them.

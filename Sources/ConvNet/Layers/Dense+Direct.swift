@@ -22,6 +22,15 @@ enum DirectDense {
         return true
     }
 
+    /// dweight[:, d0..<d1] = dyᵀ · x[:, d0..<d1], when the kernel applies (else false, nothing
+    /// written).
+    static func weightGradient(n: Int, d: Int, o: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                               dweight: UnsafeMutablePointer<Float>, inputs r: Range<Int>) -> Bool {
+        guard enabled, BLAS.usesBlockedKernel(m: o, n: r.count, k: n) else { return false }
+        gmps_dense_product(o, r.count, n, dy, 1, o, x + r.lowerBound, d, dweight + r.lowerBound, d, 0)
+        return true
+    }
+
     /// dx[:, d0..<d1] = dy · W[:, d0..<d1], when the kernel applies (else false, nothing
     /// written). dy is (N,O), weight (O,D), dx (N,D).
     static func inputGradient(n: Int, d: Int, o: Int, dy: UnsafePointer<Float>, weight: UnsafePointer<Float>,

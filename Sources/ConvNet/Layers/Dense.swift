@@ -42,6 +42,18 @@ enum Dense {
         columnSums(n: n, o: o, dy: dy, into: dbias, columns: r)
     }
 
+    /// dW[:, d0..<d1] = dyᵀ · x[:, d0..<d1] for every output; the bias gradient is left alone
+    /// (`columnSums`). Split by inputs, pieces of the weight gradient read disjoint columns of
+    /// x; split by outputs (`weightBackward`), every piece read all of x, 22 MB on the
+    /// reference CNN at batch 256, once per piece. Each entry is the same chain over the batch
+    /// either way where the GEMM runs OpenBLAS's blocked kernel (`BLAS.usesBlockedKernel`).
+    static func weightGradient(n: Int, d: Int, o: Int, x: UnsafePointer<Float>, dy: UnsafePointer<Float>,
+                               dweight: UnsafeMutablePointer<Float>, inputs r: Range<Int>) {
+        if DirectDense.weightGradient(n: n, d: d, o: o, x: x, dy: dy, dweight: dweight, inputs: r) { return }
+        BLAS.sgemm(transA: true, transB: false, m: o, n: r.count, k: n, a: dy, lda: o,
+                   b: x + r.lowerBound, ldb: d, beta: 0, c: dweight + r.lowerBound, ldc: d)
+    }
+
     /// dbias[j] = Σ_i dy[i, j] for j in `columns`, each sum taken in row order i = 0, 1, …
     /// Eight columns at a time, one lane per column: the same additions in the same order as
     /// the scalar loop (bit-identical), but eight independent chains instead of one serial chain
