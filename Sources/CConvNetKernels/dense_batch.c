@@ -96,9 +96,15 @@ GMPS_AVX512 static void tile1(Operands o, const float *panel, long stride, long 
 
 GMPS_AVX512 void gmps_dense_product(long m, long n, long kdim, const float *a, long a_row, long a_k,
                                     const float *b, long ldb, float *c, long ldc, int accumulate) {
+    gmps_dense_product_blocks(m, n, kdim, 0, kdim, a, a_row, a_k, b, ldb, c, ldc, accumulate);
+}
+
+GMPS_AVX512 void gmps_dense_product_blocks(long m, long n, long kdim, long kfrom, long kto, const float *a,
+                                           long a_row, long a_k, const float *b, long ldb, float *c, long ldc,
+                                           int accumulate) {
     if (m <= 0 || n <= 0) return;
     if (kdim <= 0) {
-        if (!accumulate) {
+        if (!accumulate && kfrom <= 0) {
             for (long i = 0; i < m; i++) {
                 for (long j = 0; j < n; j++) c[i * ldc + j] = 0;
             }
@@ -117,6 +123,7 @@ GMPS_AVX512 void gmps_dense_product(long m, long n, long kdim, const float *a, l
     if (!in_place && !panels) return;
     for (long k0 = 0; k0 < kdim;) {
         const long k1 = k0 + gmps_k_block(kdim - k0);
+        if (k0 < kfrom || k0 >= kto) { k0 = k1; continue; }
         const int first = k0 == 0 && !accumulate;
         const long chunk = in_place ? n : 64 * (long)(panel_bytes / (sizeof(float) * 64 * (k1 - k0)));
         for (long c0 = 0; c0 < n; c0 += chunk) {

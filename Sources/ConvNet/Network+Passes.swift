@@ -1,5 +1,6 @@
 import CConvNetKernels
 import Dispatch
+import Glibc
 import Synchronization
 
 /// Forward and backward passes. A pass runs in two phases with different parallelism:
@@ -49,10 +50,13 @@ extension Network {
     }
 
     /// y = x · Wᵀ + b of dense layer `l` over the batch by the AVX-512 kernel on transposes:
-    /// the workers transpose x (N,D) into xT (D,N) by column ranges, then take pieces of the
-    /// outputs from a shared counter (the kernel's bits do not depend on the slicing), and yT
-    /// (O,N) is transposed into the layer's output. xT and yT use the backward's gradient
-    /// buffers, free during a forward pass.
+    /// the workers transpose x (N,D) into xT (D,N) by column ranges, then take items from a
+    /// shared counter, and yT (O,N) is transposed into the layer's output. An item is one piece
+    /// of the outputs over one group of inputs (`DirectDense.inputGroupLength`), handed out
+    /// group by group, so that a group of xT's rows is read from memory once while every piece
+    /// uses it; a piece's groups are added to its outputs in order (an item waits for the
+    /// piece's previous group, already handed out), which keeps the bits of one product over
+    /// all inputs. xT and yT use the backward's gradient buffers, free during a forward pass.
     func denseForwardTransposed(_ ws: Workspace, layer l: Int, x: UnsafePointer<Float>, weight: UnsafePointer<Float>,
                                 bias: UnsafePointer<Float>, workers: Int) {
         let (d, o) = dense[l]
@@ -62,9 +66,17 @@ extension Network {
         runSlices(workers) { w, count in
             gmps_transpose_columns(input.value, n, d, w * d / count, (w + 1) * d / count, xT)
         }
-        runPieces(min(o, Self.piecesPerWorker * workers), workers: workers) { s, count in
+        let pieces = min(o, Self.piecesPerWorker * workers)
+        let groupLength = DirectDense.inputGroupLength(n: n)
+        let groups = (d + groupLength - 1) / groupLength
+        let progress = (0..<pieces).map { _ in PieceProgress() }
+        runShared(groups * pieces, workers: workers) { _, item in
+            let (group, s) = item.quotientAndRemainder(dividingBy: pieces)
+            progress[s].wait(forGroup: group)
             DirectDense.forwardTransposed(n: n, d: d, xT: xT, weight: weight, bias: bias, yT: yT,
-                                          outputs: (s * o / count)..<((s + 1) * o / count))
+                                          outputs: (s * o / pieces)..<((s + 1) * o / pieces),
+                                          inputs: (group * groupLength)..<min(d, (group + 1) * groupLength))
+            progress[s].finished(group: group)
         }
         gmps_transpose_columns(yT, o, n, 0, n, y)
     }
@@ -375,3 +387,19 @@ extension Network {
 }
 
 @inline(__always) func now() -> UInt64 { DispatchTime.now().uptimeNanoseconds }
+
+/// How many input groups of one output piece are done (`denseForwardTransposed`).
+final class PieceProgress: Sendable {
+    private let groupsDone = Atomic<Int>(0)
+
+    /// Returns once groups 0..<group are done. Their items were handed out earlier to running
+    /// workers, so this cannot wait forever; it yields the core meanwhile (another process may
+    /// hold the one the other worker needs).
+    func wait(forGroup group: Int) {
+        while groupsDone.load(ordering: .acquiring) < group { sched_yield() }
+    }
+
+    func finished(group: Int) {
+        groupsDone.store(group + 1, ordering: .releasing)
+    }
+}

@@ -203,8 +203,8 @@ extension DirectDenseTests {
     }
 
     /// The transposed forward (bias preset, the kernel over xT, yT transposed back) against
-    /// `Dense.forward`'s sgemm with beta 1: the same bits, batches of 2 to 300, one to three K
-    /// blocks, output pieces as the workers take them.
+    /// `Dense.forward`'s sgemm with beta 1: the same bits, batches of 2 to 300, two to nine K
+    /// blocks, output pieces over groups of inputs as the workers take them.
     @Test func transposedForwardIsBitIdenticalToOpenBLAS() {
         _ = BLAS.configured
         var rng = SeededGenerator(seed: 53)
@@ -220,9 +220,15 @@ extension DirectDenseTests {
             var direct = [Float](repeating: .nan, count: n * o)
             gmps_transpose_columns(x, n, d, 0, d / 3, &xT)
             gmps_transpose_columns(x, n, d, d / 3, d, &xT)
-            for piece in 0..<5 {
-                DirectDense.forwardTransposed(n: n, d: d, xT: xT, weight: w, bias: bias, yT: &yT,
-                                              outputs: (piece * o / 5)..<((piece + 1) * o / 5))
+            // Group by group over the inputs, as the workers take the items (groups of two K
+            // blocks here, so that every shape has several).
+            let groupLength = 640
+            for group in stride(from: 0, to: d, by: groupLength) {
+                for piece in 0..<5 {
+                    DirectDense.forwardTransposed(n: n, d: d, xT: xT, weight: w, bias: bias, yT: &yT,
+                                                  outputs: (piece * o / 5)..<((piece + 1) * o / 5),
+                                                  inputs: group..<min(d, group + groupLength))
+                }
             }
             gmps_transpose_columns(yT, o, n, 0, n, &direct)
             let differing = zip(viaGEMM, direct).filter { $0.bitPattern != $1.bitPattern }.count

@@ -105,26 +105,28 @@ struct NetworkGradientTests {
         let one = try Network(spec: .referenceCNN(), threads: 1), two = try Network(spec: .referenceCNN(), threads: 2)
         let theta = one.initialParameters(seed: 4)
         var rng = SeededGenerator(seed: 5)
-        let batch = 4
-        let images = (0..<(batch * one.imageInputCount)).map { _ in rng.nextUniformFloat() }
-        let dout = randomVector(batch * 4, &rng)
-        var results: [(y: [Float], g: [Float], dx: [Float])] = []
-        for net in [one, two, two] {
-            let ws = net.makeWorkspace(maxBatch: batch)
-            let y = try net.forward(parameters: theta, images: images, batch: batch, workspace: ws)
-            var g = theta
-            try net.backward(parameters: theta, outputGradient: dout, workspace: ws, into: &g, inputGradients: true)
-            results.append((y, g, ws.imageInputGradient))
+        // Batch 16: the first dense layer's forward runs in two groups of inputs.
+        for batch in [4, 16] {
+            let images = (0..<(batch * one.imageInputCount)).map { _ in rng.nextUniformFloat() }
+            let dout = randomVector(batch * 4, &rng)
+            var results: [(y: [Float], g: [Float], dx: [Float])] = []
+            for net in [one, two, two] {
+                let ws = net.makeWorkspace(maxBatch: batch)
+                let y = try net.forward(parameters: theta, images: images, batch: batch, workspace: ws)
+                var g = theta
+                try net.backward(parameters: theta, outputGradient: dout, workspace: ws, into: &g, inputGradients: true)
+                results.append((y, g, ws.imageInputGradient))
+            }
+            let dense = one.encoderParameterCount..<theta.count
+            for r in results.dropFirst() {
+                #expect(r.y.map(\.bitPattern) == results[0].y.map(\.bitPattern))
+                #expect(r.g[dense].map(\.bitPattern) == results[0].g[dense].map(\.bitPattern))
+                #expect(r.dx.map(\.bitPattern) == results[0].dx.map(\.bitPattern))
+                #expect(maxDiff(r.g, results[0].g) < 1e-4)
+            }
+            #expect(results[2].g.map(\.bitPattern) == results[1].g.map(\.bitPattern))
+            #expect(results[2].dx.map(\.bitPattern) == results[1].dx.map(\.bitPattern))
         }
-        let dense = one.encoderParameterCount..<theta.count
-        for r in results.dropFirst() {
-            #expect(r.y.map(\.bitPattern) == results[0].y.map(\.bitPattern))
-            #expect(r.g[dense].map(\.bitPattern) == results[0].g[dense].map(\.bitPattern))
-            #expect(r.dx.map(\.bitPattern) == results[0].dx.map(\.bitPattern))
-            #expect(maxDiff(r.g, results[0].g) < 1e-4)
-        }
-        #expect(results[2].g.map(\.bitPattern) == results[1].g.map(\.bitPattern))
-        #expect(results[2].dx.map(\.bitPattern) == results[1].dx.map(\.bitPattern))
     }
 
     @Test func visionPolicyHasTheDesignedShapeAndGroups() throws {

@@ -17,6 +17,14 @@ extern "C" {
 void gmps_dense_product(long m, long n, long kdim, const float *a, long a_row, long a_k,
                         const float *b, long ldb, float *c, long ldc, int accumulate);
 
+/// The same for the K blocks of that product (the blocking of the whole kdim) that start in
+/// [kfrom, kto): calls over consecutive ranges, in order, add the same block sums to c in the
+/// same order as one call over all of k (the first block writes c only where kfrom is 0 and
+/// `accumulate` is 0). A dense layer's forward sweeps its huge K in groups this way, so that
+/// each group of B's rows is read from memory once for all of C's rows.
+void gmps_dense_product_blocks(long m, long n, long kdim, long kfrom, long kto, const float *a, long a_row,
+                               long a_k, const float *b, long ldb, float *c, long ldc, int accumulate);
+
 /// dst[j*rows + i] = src[i*stride + j] for i < rows, begin <= j < end: columns [begin, end) of
 /// src (rows, ≥ end) transposed into rows of dst (columns, rows).
 void gmps_transpose_columns(const float *src, long rows, long stride, long begin, long end, float *dst);

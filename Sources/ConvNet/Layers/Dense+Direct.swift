@@ -51,10 +51,27 @@ enum DirectDense {
     /// chains over d the GEMM's (y preset to the bias, sgemm with beta 1). x is given transposed,
     /// xT (D,N); yT is (O,N). Reading W's rows and xT's in place needs no packing: xT's rows
     /// (N floats) lie within a page of each other.
+    ///
+    /// With `inputs`, only the K blocks that start there: calls over consecutive ranges from 0,
+    /// in order, give the whole product's bits (`inputGroupLength` says how long a range).
     static func forwardTransposed(n: Int, d: Int, xT: UnsafePointer<Float>, weight: UnsafePointer<Float>,
-                                  bias: UnsafePointer<Float>, yT: UnsafeMutablePointer<Float>, outputs r: Range<Int>) {
-        for j in r { (yT + j * n).update(repeating: bias[j], count: n) }
-        gmps_dense_product(r.count, n, d, weight + r.lowerBound * d, d, 1, xT, n, yT + r.lowerBound * n, n, 1)
+                                  bias: UnsafePointer<Float>, yT: UnsafeMutablePointer<Float>, outputs r: Range<Int>,
+                                  inputs k: Range<Int>? = nil) {
+        let k = k ?? 0..<d
+        if k.lowerBound == 0 {
+            for j in r { (yT + j * n).update(repeating: bias[j], count: n) }
+        }
+        gmps_dense_product_blocks(r.count, n, d, k.lowerBound, k.upperBound, weight + r.lowerBound * d, d, 1, xT, n,
+                                  yT + r.lowerBound * n, n, 1)
+    }
+
+    /// Inputs per group of the transposed forward at batch `n`: whole K blocks (OpenBLAS's 320,
+    /// `openblas_blocking.h`) whose rows of xT fill about 1 MB, which stays in L2 while every
+    /// piece of the outputs reads it. Pieces that each swept all of xT read the reference CNN's
+    /// 22 MB features from memory once per piece; by groups the forward ran 1.6x faster.
+    static func inputGroupLength(n: Int) -> Int {
+        let kBlock = 320
+        return kBlock * max(1, (1 << 20) / (kBlock * n * MemoryLayout<Float>.size))
     }
 
     /// Whether the kernel gives OpenBLAS's bits for weight gradients over one and over three K
