@@ -115,23 +115,6 @@ GMPS_AVX512 void gmps_conv_weight_gradient(const float *src, const int32_t *offs
     }
 }
 
-// Sixteen source columns at a time: each source row gives one 16-float load, scattered down
-// a column of dst; dst's rows (one cache line per 16 source rows) stay in L1 for the block.
-// Row by row with scalar stores, every store went to another line of a 100 KB dst.
-GMPS_AVX512 void gmps_transpose(const float *src, long rows, long columns, float *dst) {
-    const __m512i down = _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
-                                            _mm512_set1_epi32((int)rows));
-    long j = 0;
-    for (; j + 16 <= columns; j += 16) {
-        for (long i = 0; i < rows; i++) {
-            _mm512_i32scatter_ps(dst + j * rows + i, down, _mm512_loadu_ps(src + i * columns + j), 4);
-        }
-    }
-    for (; j < columns; j++) {
-        for (long i = 0; i < rows; i++) dst[j * rows + i] = src[i * columns + j];
-    }
-}
-
 // The input gradient of a stride-1 unpadded convolution (see include/conv_direct.h).
 //
 // dx[c, q] = sum over taps (kh, kw) in order of t[c, kh, kw][q - kh·w - kw], each t one chain of

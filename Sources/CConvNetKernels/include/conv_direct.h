@@ -49,10 +49,6 @@ void gmps_conv_weight_gradient(const float *src, const int32_t *offset, int ckk,
 void gmps_conv_input_gradient(const float *padded, long padded_stride, const float *weight, int oc,
                               int c, int k, int h, int w, float *dx);
 
-/// dst (columns, rows) = src (rows, columns) transposed. Only call when
-/// `gmps_conv_direct_available()` returns 1.
-void gmps_transpose(const float *src, long rows, long columns, float *dst);
-
 #ifdef __cplusplus
 }
 #endif

@@ -29,9 +29,10 @@ extension DirectConvolution {
                                dweight: UnsafeMutablePointer<Float>, accumulate: Bool, scratch: ConvScratch) {
         let planes = Im2col.phasePlanesOrInput(g, x: x, scratch: scratch.planes)
         writeTapOffsets(g, taps: scratch.taps)
-        // Lanes run over output channels: dout (OC,OHW) → (OHW,OC).
+        // Lanes run over output channels: dout (OC,OHW) → (OHW,OC), by 16x16 register
+        // transposes (3.5x faster than scattering each row's 16 values down a column).
         let doutT = scratch.wide
-        gmps_transpose(dout, g.oc, g.ohw, doutT)
+        gmps_transpose_columns(dout, g.oc, g.ohw, 0, g.ohw, doutT)
         gmps_conv_weight_gradient(planes, scratch.taps, Int32(g.ckk), Int32(g.phaseWidth), Int32(g.ow), Int32(g.ohw),
                                   doutT, Int32(g.oc), dweight, accumulate ? 1 : 0)
     }
