@@ -66,7 +66,9 @@ extension Network {
         runSlices(workers) { w, count in
             gmps_transpose_columns(input.value, n, d, w * d / count, (w + 1) * d / count, xT)
         }
-        let pieces = min(o, Self.piecesPerWorker * workers)
+        // Pieces of whole six-row tiles (the kernel's register block; its one-row tail is slower).
+        let tiles = (o + 5) / 6
+        let pieces = min(tiles, Self.piecesPerWorker * workers)
         let groupLength = DirectDense.inputGroupLength(n: n)
         let groups = (d + groupLength - 1) / groupLength
         let progress = (0..<pieces).map { _ in PieceProgress() }
@@ -74,7 +76,7 @@ extension Network {
             let (group, s) = item.quotientAndRemainder(dividingBy: pieces)
             progress[s].wait(forGroup: group)
             DirectDense.forwardTransposed(n: n, d: d, xT: xT, weight: weight, bias: bias, yT: yT,
-                                          outputs: (s * o / pieces)..<((s + 1) * o / pieces),
+                                          outputs: (6 * (s * tiles / pieces))..<min(o, 6 * ((s + 1) * tiles / pieces)),
                                           inputs: (group * groupLength)..<min(d, (group + 1) * groupLength))
             progress[s].finished(group: group)
         }
