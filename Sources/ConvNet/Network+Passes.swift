@@ -303,13 +303,9 @@ extension Network {
                     swap(&g, &other)
                 }
                 if ws.profiling { clock = ws.workers[0].add(.denseBackward, since: clock) }
-                // Encoder, batch-parallel; each worker's parameter gradient goes to its own buffer.
-                let dh0 = UncheckedBox(UnsafePointer(g))
-                run(chunks) { w in
-                    let start = w * size
-                    self.encoderBackwardRows(ws, worker: w, rows: start..<min(batch, start + size), theta: theta.value,
-                                             dh0: dh0.value, inputGradients: inputGradients)
-                }
+                // Encoder, batch-parallel; each chunk's parameter gradient goes to its own buffer.
+                encoderBackward(ws, chunks: chunks, size: size, theta: theta.value, dh0: UnsafePointer(g),
+                                inputGradients: inputGradients)
                 clock = ws.profiling ? now() : 0
                 let prefix = encoderParameterCount
                 let out = grad.value
@@ -323,67 +319,108 @@ extension Network {
         }
     }
 
-    /// Backward of the encoder for samples `rows`, from dh0 (N,D0) of the whole batch. Writes
-    /// every entry of this worker's encoder-gradient buffer.
-    func encoderBackwardRows(_ ws: Workspace, worker w: Int, rows: Range<Int>, theta: UnsafePointer<Float>,
-                             dh0: UnsafePointer<Float>, inputGradients: Bool) {
-        let scratch = ws.workers[w]
-        let grad = scratch.gradient
-        let n = rows.count, start = rows.lowerBound
-        let profile = w == 0 && ws.profiling
-        var clock = profile ? now() : 0
-        // This worker's rows of the two encoder gradient buffers (disjoint from other workers').
-        let regionA = ws.encoderGradA + start * maxActivation, regionB = ws.encoderGradB + start * maxActivation
-        var dfeatures = UnsafeMutablePointer(mutating: dh0 + start * concatCount)
+    /// Backward of the encoder over the batch from dh0 (N,D0). The batch splits into `chunks`
+    /// chunks of `size` rows; chunk c sums its images' parameter gradients, in image order, into
+    /// `ws.workers[c].gradient` (every entry written), which `backward` then adds up in chunk
+    /// order. Layer by layer, the workers take from a shared counter first the chunks' weight
+    /// gradients, then the images' input gradients one at a time (each image's, followed by the
+    /// ReLU mask of the layer below, is the same bits whoever computes it): a worker on a core
+    /// slowed by other load takes fewer. With fixed halves, the faster worker waited for the other.
+    func encoderBackward(_ ws: Workspace, chunks: Int, size: Int, theta: UnsafePointer<Float>, dh0: UnsafePointer<Float>,
+                         inputGradients: Bool) {
+        let batch = ws.batch
+        var clock = ws.profiling ? now() : 0
+        // Buffers of the gradient maps over the whole batch, rows packed at each map's size:
+        // the features' (or the last feature map's) gradient, then each layer's input gradient,
+        // alternating between the two encoder buffers.
         var inA = false
+        let dfeatures: UnsafeMutablePointer<Float>
+        if concatIsFeatures {
+            dfeatures = UnsafeMutablePointer(mutating: dh0)
+        } else {
+            dfeatures = ws.encoderGradA
+            inA = true
+        }
+        var dmap = dfeatures
+        if spec.imageFeatures == .spatialSoftmax {
+            dmap = inA ? ws.encoderGradB : ws.encoderGradA
+            inA = !inA
+        }
+        let lastMap = UncheckedBox(dmap)
+        run(chunks) { c in
+            self.featuresBackward(ws, chunk: c, rows: (c * size)..<min(batch, (c + 1) * size), theta: theta, dh0: dh0,
+                                  dfeatures: dfeatures, dmap: lastMap.value, inputGradients: inputGradients)
+        }
+        if ws.profiling { clock = ws.workers[0].add(.featuresBackward, since: clock) }
+        guard let image = spec.image else { return }
+        let chw = image.channels * image.height * image.width
+        for l in stride(from: convs.count - 1, through: 0, by: -1) {
+            let g = convs[l]
+            let wantDx = l > 0 || inputGradients
+            let target: UnsafeMutablePointer<Float> = l > 0 ? (inA ? ws.encoderGradB : ws.encoderGradA) : ws.imageGradient
+            let dout = UncheckedBox(dmap), dx = UncheckedBox(target)
+            let x = UncheckedBox(l == 0 ? UnsafePointer(ws.input) : UnsafePointer(ws.convOut[l - 1]))
+            let inputCount = l == 0 ? chw : g.inputCount
+            runShared(chunks + (wantDx ? batch : 0), workers: chunks) { w, item in
+                let scratch = ws.workers[w]
+                if item < chunks {
+                    let grad = ws.workers[item].gradient
+                    for (k, i) in ((item * size)..<min(batch, (item + 1) * size)).enumerated() {
+                        Conv2D.weightBackward(g, x: x.value + i * inputCount, dout: dout.value + i * g.outputCount,
+                                              dweight: grad + self.convWeight[l], dbias: grad + self.convBias[l],
+                                              accumulate: k > 0, col: scratch.col, direct: scratch.conv)
+                    }
+                } else {
+                    let i = item - chunks
+                    let dxImage = dx.value + i * inputCount
+                    Conv2D.inputBackward(g, weight: theta + self.convWeight[l], dout: dout.value + i * g.outputCount,
+                                         dcol: scratch.dcol, dx: dxImage, wide: scratch.wide, direct: scratch.conv)
+                    // The layer below's output was relu(conv(...)): its mask, for this image.
+                    if l > 0 { Activations.backward(.relu, y: ws.convOut[l - 1] + i * inputCount, dy: dxImage, count: inputCount) }
+                }
+            }
+            if l > 0 {
+                dmap = target
+                inA = !inA
+            }
+            if ws.profiling { clock = ws.workers[0].add(.convBackward(l), since: clock) }
+        }
+    }
+
+    /// The features' backward for chunk `chunk` (samples `rows`): concat (extras, bias vector),
+    /// spatial softmax (its temperature), and the last feature map's ReLU mask, into the
+    /// chunk's rows of `dfeatures` and `dmap` (whole-batch buffers, rows packed) and the chunk's
+    /// gradient buffer.
+    func featuresBackward(_ ws: Workspace, chunk: Int, rows: Range<Int>, theta: UnsafePointer<Float>, dh0: UnsafePointer<Float>,
+                          dfeatures: UnsafeMutablePointer<Float>, dmap: UnsafeMutablePointer<Float>, inputGradients: Bool) {
+        let grad = ws.workers[chunk].gradient
+        let n = rows.count, start = rows.lowerBound
         if !concatIsFeatures {
             let dextras = inputGradients && extraCount > 0 ? ws.extraGradient + start * extraCount : nil
             Concat.backward(n: n, f: featureCount, e: extraCount, b: biasCount, dh0: dh0 + start * concatCount,
-                            dfeatures: spec.image == nil ? nil : regionA, dextras: dextras,
+                            dfeatures: spec.image == nil ? nil : dfeatures + start * featureCount, dextras: dextras,
                             dbiasVector: grad + biasVectorOffset)
-            dfeatures = regionA
-            inA = true
         }
         guard let image = spec.image else { return }
         let chw = image.channels * image.height * image.width
         let mapCount = mapShape.c * mapShape.h * mapShape.w
-        var dmap = dfeatures
         if spec.imageFeatures == .spatialSoftmax {
             let logT = logTemperatureOffset.map { theta[$0] } ?? 0
             let lastMap = UnsafePointer(convs.isEmpty ? ws.input : ws.convOut[convs.count - 1])
-            let target = inA ? regionB : regionA
             var dLogT: Float = 0
-            for i in 0..<n {
+            for i in rows {
                 dLogT += SpatialSoftmax.backward(c: mapShape.c, h: mapShape.h, w: mapShape.w, logTemperature: logT,
-                                                 x: lastMap + (start + i) * mapCount, p: ws.softmaxP + (start + i) * mapCount,
-                                                 dout: dfeatures + i * featureCount, dx: target + i * mapCount)
+                                                 x: lastMap + i * mapCount, p: ws.softmaxP + i * mapCount,
+                                                 dout: dfeatures + i * featureCount, dx: dmap + i * mapCount)
             }
             if let off = logTemperatureOffset { grad[off] = dLogT }
-            dmap = target
-            inA = !inA
         }
-        if profile { clock = scratch.add(.featuresBackward, since: clock) }
-        for l in stride(from: convs.count - 1, through: 0, by: -1) {
-            let g = convs[l]
-            // out = relu(conv(x)): mask by the stored output, then the convolution.
-            let out = ws.convOut[l] + start * g.outputCount
-            Activations.backward(.relu, y: out, dy: dmap, count: n * g.outputCount)
-            let x = l == 0 ? UnsafePointer(ws.input + start * chw) : UnsafePointer(ws.convOut[l - 1] + start * g.inputCount)
-            let target: UnsafeMutablePointer<Float>? =
-                l > 0 ? (inA ? regionB : regionA) : (inputGradients ? ws.imageGradient + start * chw : nil)
-            for i in 0..<n {
-                Conv2D.backward(g, x: x + i * g.inputCount, weight: theta + convWeight[l],
-                                dout: dmap + i * g.outputCount, dweight: grad + convWeight[l],
-                                dbias: grad + convBias[l], accumulate: i > 0,
-                                col: scratch.col, dcol: scratch.dcol, dx: target.map { $0 + i * g.inputCount },
-                                wide: scratch.wide, direct: scratch.conv)
-            }
-            if let target { dmap = target }
-            inA = !inA
-            if profile { clock = scratch.add(.convBackward(l), since: clock) }
-        }
-        if convs.isEmpty && inputGradients {
-            (ws.imageGradient + start * chw).update(from: dmap, count: n * chw)
+        if let last = convs.last {
+            // out = relu(conv(x)): the mask by the stored output.
+            Activations.backward(.relu, y: ws.convOut[convs.count - 1] + start * last.outputCount,
+                                 dy: dmap + start * last.outputCount, count: n * last.outputCount)
+        } else if inputGradients {
+            (ws.imageGradient + start * chw).update(from: dmap + start * chw, count: n * chw)
         }
     }
 }

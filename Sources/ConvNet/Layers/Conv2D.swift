@@ -144,6 +144,17 @@ enum Conv2D {
                          col: UnsafeMutablePointer<Float>, dcol: UnsafeMutablePointer<Float>,
                          dx: UnsafeMutablePointer<Float>?, channelBlock block: Int? = nil,
                          wide: UnsafeMutablePointer<Float>? = nil, direct: ConvScratch? = nil) {
+        weightBackward(g, x: x, dout: dout, dweight: dweight, dbias: dbias, accumulate: accumulate, col: col, direct: direct)
+        guard let dx else { return }
+        inputBackward(g, weight: weight, dout: dout, dcol: dcol, dx: dx, channelBlock: block, wide: wide, direct: direct)
+    }
+
+    /// The parameter half of `backward`: dweight (OC,CKK) and dbias (OC), overwritten or, with
+    /// `accumulate`, added to. Independent of `inputBackward`, so workers may run the two halves
+    /// of one image's backward apart.
+    static func weightBackward(_ g: ConvGeometry, x: UnsafePointer<Float>, dout: UnsafePointer<Float>,
+                               dweight: UnsafeMutablePointer<Float>, dbias: UnsafeMutablePointer<Float>,
+                               accumulate: Bool, col: UnsafeMutablePointer<Float>, direct: ConvScratch? = nil) {
         let pointwise = g.k == 1 && g.s == 1 && g.padTop == 0 && g.padLeft == 0
         if let direct, DirectConvolution.computesWeightGradient(g) {
             DirectConvolution.weightGradient(g, x: x, dout: dout, dweight: dweight, accumulate: accumulate, scratch: direct)
@@ -163,7 +174,13 @@ enum Conv2D {
             let s = VectorOps.sum(dout + o * g.ohw, g.ohw)
             dbias[o] = accumulate ? dbias[o] + s : s
         }
-        guard let dx else { return }
+    }
+
+    /// The input half of `backward`: dx (C,H,W), overwritten.
+    static func inputBackward(_ g: ConvGeometry, weight: UnsafePointer<Float>, dout: UnsafePointer<Float>,
+                              dcol: UnsafeMutablePointer<Float>, dx: UnsafeMutablePointer<Float>, channelBlock block: Int? = nil,
+                              wide: UnsafeMutablePointer<Float>? = nil, direct: ConvScratch? = nil) {
+        let pointwise = g.k == 1 && g.s == 1 && g.padTop == 0 && g.padLeft == 0
         if pointwise {
             BLAS.sgemm(transA: true, transB: false, m: g.ckk, n: g.ohw, k: g.oc,
                        a: weight, lda: g.ckk, b: dout, ldb: g.ohw, beta: 0, c: dx, ldc: g.ohw)
