@@ -37,8 +37,7 @@ public final class Workspace: @unchecked Sendable {
         workers = (0..<net.threads).map { _ in WorkerScratch(network: net) }
         var allocs: [UnsafeMutablePointer<Float>] = []
         func make(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: max(1, count))
-            p.initialize(repeating: 0, count: max(1, count))
+            let p = UnsafeMutablePointer<Float>.allocateLineAligned(max(1, count))
             allocs.append(p)
             return p
         }
@@ -91,8 +90,8 @@ public final class Workspace: @unchecked Sendable {
         if inputGradients && !inputGradientsAllocated {
             imageGradient.deallocate()
             extraGradient.deallocate()
-            imageGradient = .allocate(capacity: max(1, maxBatch * network.imageInputCount))
-            extraGradient = .allocate(capacity: max(1, maxBatch * network.extraInputCount))
+            imageGradient = .allocateLineAligned(max(1, maxBatch * network.imageInputCount))
+            extraGradient = .allocateLineAligned(max(1, maxBatch * network.extraInputCount))
             inputGradientsAllocated = true
         }
     }
@@ -148,10 +147,8 @@ final class WorkerScratch {
     init(network: Network) {
         counts = Self.counts(network)
         conv = ConvScratch.allocate(for: network.convs)
-        dcol = .allocate(capacity: counts[4])
-        gradient = .allocate(capacity: counts[5])
-        dcol.initialize(repeating: 0, count: counts[4])
-        gradient.initialize(repeating: 0, count: counts[5])
+        dcol = .allocateLineAligned(counts[4])
+        gradient = .allocateLineAligned(counts[5])
         var names = network.convs.indices.map { "conv\($0) forward" }
         names += ["features+concat forward", "dense forward", "dense backward", "features backward"]
         names += network.convs.indices.reversed().map { "conv\($0) backward" }
@@ -191,5 +188,18 @@ final class WorkerScratch {
         let t = now()
         stageSeconds[index(stage)] += Double(t - since) * 1e-9
         return t
+    }
+}
+
+extension UnsafeMutablePointer where Pointee == Float {
+    /// `count` zeroed floats starting on a 64-byte cache line (release with `deallocate()`).
+    /// Rows of the batched kernels (64 floats of a transposed batch, 16-float vectors of a
+    /// map) then start on a line; malloc's 16-byte alignment split every such vector load over
+    /// two lines.
+    static func allocateLineAligned(_ count: Int) -> UnsafeMutablePointer<Float> {
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: count * MemoryLayout<Float>.stride, alignment: 64)
+        let p = raw.bindMemory(to: Float.self, capacity: count)
+        p.initialize(repeating: 0, count: count)
+        return p
     }
 }

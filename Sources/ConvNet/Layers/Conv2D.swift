@@ -27,11 +27,7 @@ struct ConvScratch {
     /// Zeroed scratch for `convs`; release it with `deallocate()`.
     static func allocate(for convs: [ConvGeometry]) -> ConvScratch {
         let n = counts(convs)
-        func floats(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            p.initialize(repeating: 0, count: count)
-            return p
-        }
+        func floats(_ count: Int) -> UnsafeMutablePointer<Float> { .allocateLineAligned(count) }
         let taps = UnsafeMutablePointer<Int32>.allocate(capacity: n.taps)
         taps.initialize(repeating: 0, count: n.taps)
         return ConvScratch(col: floats(n.col), planes: floats(n.planes), wide: floats(n.wide), taps: taps,
