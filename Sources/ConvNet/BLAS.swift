@@ -30,11 +30,12 @@ import Darwin
 ///   On CPUs with AVX-512 the convolutions (forward, weight and input gradients) run direct
 ///   kernels per worker instead of GEMMs (`DirectConvolution`), batched dense layers an
 ///   AVX-512 product (`DirectDense`), and batch-1 dense layers AVX-512 loops (`dot`, `axpy`).
-/// - Where a piece's result does not depend on who computes it (an image's forward pass, a
-///   piece of a large dense layer's outputs), workers take pieces from a shared counter rather
-///   than fixed halves: on a shared host the two cores ran up to 40% apart in speed within a
-///   minute, and fixed halves wait for the slower one. The encoder's backward keeps its fixed
-///   chunks: each worker sums the weight gradients of its own images, so the split is in the bits.
+/// - Where a piece's result does not depend on who computes it (an image's forward pass or
+///   input gradient, a piece of a large dense layer, a chunk's sum of weight gradients), workers
+///   take pieces from a shared counter rather than fixed halves: on a shared host the two cores
+///   ran up to 40% apart in speed within a minute, and fixed halves wait for the slower one.
+///   The encoder's weight gradients stay summed per chunk of images (the chunks are in the
+///   bits), but any worker may compute a chunk's sum.
 /// - The reference CNN's first dense layer (22 MB of weights) is bound by memory bandwidth at
 ///   batch 1 (6.6 GFLOP/s on one core); slicing it over both cores nearly doubles batch-1
 ///   throughput, which a BLAS call at M = 1 does not do as well.
