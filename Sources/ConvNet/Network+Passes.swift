@@ -4,10 +4,12 @@ import Glibc
 import Synchronization
 
 /// Forward and backward passes. A pass runs in two phases with different parallelism:
-/// - the encoder (convolutions, keypoints, concat) is batch-parallel: the batch splits into
-///   one chunk of rows per worker, each with its own im2col scratch;
-/// - the dense layers run on the whole batch, each GEMM split over workers by output slices
-///   (forward, weight gradient) or input slices (input gradient). This reads each weight
+/// - the encoder (convolutions, keypoints, concat) is batch-parallel: workers take images (and
+///   in the backward, chunks' weight gradients) from a shared counter, each with its own
+///   im2col scratch;
+/// - the dense layers run on the whole batch, each GEMM split over workers into pieces of the
+///   outputs (forward; small weight gradients) or the inputs (input gradients, large weight
+///   gradients). This reads each weight
 ///   matrix once per pass whatever the batch, writes weight gradients without a reduction, and
 ///   at batch 1 still uses every worker for the large first dense layer, which is bound by
 ///   memory bandwidth (the reference CNN's 21632x256 weights are 22 MB).
@@ -100,9 +102,7 @@ extension Network {
                         encodeRows(ws, worker: 0, rows: 0..<batch, ptrs: ptrs)
                     } else {
                         // Workers take images one at a time rather than a fixed half each: each
-                        // image's outputs are the same bits whoever computes them (the backward
-                        // pass keeps its fixed chunks: its per-worker gradient sums depend on
-                        // which images a worker had).
+                        // image's outputs are the same bits whoever computes them.
                         runShared(batch, workers: chunks) { w, i in
                             self.encodeRows(ws, worker: w, rows: i..<(i + 1), ptrs: ptrs)
                         }
