@@ -9,10 +9,10 @@ import Synchronization
 ///   im2col scratch;
 /// - the dense layers run on the whole batch, each GEMM split over workers into pieces of the
 ///   outputs (forward; small weight gradients) or the inputs (input gradients, large weight
-///   gradients). This reads each weight
-///   matrix once per pass whatever the batch, writes weight gradients without a reduction, and
-///   at batch 1 still uses every worker for the large first dense layer, which is bound by
-///   memory bandwidth (the reference CNN's 21632x256 weights are 22 MB).
+///   gradients). This reads each weight matrix once per pass whatever the batch, writes weight
+///   gradients without a reduction, and at batch 1 still uses every worker for the large first
+///   dense layer, which is bound by memory bandwidth (the reference CNN's 21632x256 weights
+///   are 22 MB).
 extension Network {
     /// The network's outputs for a batch: images (N,C,H,W), extras (N,E) → (N,O).
     /// Keeps the activations in `workspace` for a following `backward`.
