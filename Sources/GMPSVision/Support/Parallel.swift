@@ -6,21 +6,8 @@ import Synchronization
 /// timing. Results must be written to per-item slots.
 func parallelForEach(_ count: Int, workers: Int, _ body: (_ worker: Int, _ item: Int) throws -> Void) throws {
     let workers = max(1, min(workers, count))
-    if workers == 1 {
-        for item in 0..<count { try body(0, item) }
-        return
-    }
-    let errors = ErrorSlots(count: workers)
-    try withoutActuallyEscaping(body) { body in
-        let box = UncheckedSendable(body)
-        DispatchQueue.concurrentPerform(iterations: workers) { worker in
-            do {
-                for item in stride(from: worker, to: count, by: workers) { try box.value(worker, item) }
-            } catch {
-                errors.set(error, at: worker)
-            }
-        }
-        if let error = errors.first { throw error }
+    try onWorkers(workers) { worker in
+        for item in stride(from: worker, to: count, by: workers) { try body(worker, item) }
     }
 }
 
@@ -32,20 +19,27 @@ func parallelForEach(_ count: Int, workers: Int, _ body: (_ worker: Int, _ item:
 /// timing; after an error no new item starts.
 func parallelForEachOnDemand(_ count: Int, workers: Int, _ body: (_ worker: Int, _ item: Int) throws -> Void) throws {
     let workers = max(1, min(workers, count))
-    if workers == 1 {
-        for item in 0..<count { try body(0, item) }
-        return
-    }
-    let errors = ErrorSlots(count: workers)
     let items = ItemCounter(count: count)
-    try withoutActuallyEscaping(body) { body in
-        let box = UncheckedSendable(body)
+    try onWorkers(workers, onError: { items.stop() }) { worker in
+        while let item = items.next() { try body(worker, item) }
+    }
+}
+
+/// Runs `loop(worker)` for workers 0..<workers, on as many threads (inline for one); after all
+/// return, rethrows the error of the lowest worker that threw. `onError` runs in a worker's
+/// thread as it fails.
+private func onWorkers(_ workers: Int, onError: @Sendable () -> Void = {},
+                       _ loop: (_ worker: Int) throws -> Void) throws {
+    if workers == 1 { return try loop(0) }
+    let errors = ErrorSlots(count: workers)
+    try withoutActuallyEscaping(loop) { loop in
+        let box = UncheckedSendable(loop)
         DispatchQueue.concurrentPerform(iterations: workers) { worker in
             do {
-                while let item = items.next() { try box.value(worker, item) }
+                try box.value(worker)
             } catch {
                 errors.set(error, at: worker)
-                items.stop()
+                onError()
             }
         }
         if let error = errors.first { throw error }
