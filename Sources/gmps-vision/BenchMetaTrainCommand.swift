@@ -37,8 +37,7 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
     func run() throws {
         let group = Launch.group
         let name = environment.name
-        var config = quick ? GMPSConfig.quick(name) : GMPSConfig()
-        config.environment = name
+        var config = quick ? GMPSConfig.quick(name) : GMPSConfig(environment: name)
         config.threads = threads ?? Launch.threadsPerRank
         let goals = try TaskDistribution(config.environment).metaSplit(seed: config.seed, trainCount: config.metaTrainTasks,
                                                                   testCount: 0).train

@@ -105,6 +105,18 @@ struct ConfigurationCodingTests {
         #expect(baseline == BaselineConfig(algorithm: .expert))
     }
 
+    /// Door's default run trains its experts longer; a door config.json written with the old
+    /// budget keeps it.
+    @Test func theExpertBudgetIsTheEnvironmentsAndAWrittenOneIsKept() throws {
+        #expect(GMPSConfig(environment: .push).expertSteps == 40_000)
+        #expect(GMPSConfig(environment: .reach).expertSteps == 40_000)
+        #expect(GMPSConfig(environment: .door).expertSteps == 100_000)
+        var old = GMPSConfig()
+        old.environment = .door
+        let written = try JSONEncoder().encode(old)
+        #expect(try JSONDecoder().decode(GMPSConfig.self, from: written).expertSteps == 40_000)
+    }
+
     @Test func aSettingOutOfRangeIsNamedByItsKey() {
         var config = GMPSConfig()
         #expect(config.invalidSetting() == nil)

@@ -39,6 +39,23 @@ final class PointMass: TrainingEnvironment {
     }
 }
 
+/// The point mass paying its reward less `cost`·‖a‖² of the action it is given.
+final class ChargingPointMass: TrainingEnvironment {
+    let base = PointMass()
+    let cost: Float
+    init(cost: Float) { self.cost = cost }
+    var horizon: Int { base.horizon }
+    var stateDimension: Int { base.stateDimension }
+    var actionDimension: Int { base.actionDimension }
+    var evaluationTasks: Int { base.evaluationTasks }
+    func reset(using rng: inout SeededGenerator) throws -> [Float] { try base.reset(using: &rng) }
+    func reset(evaluationTask task: Int) throws -> [Float] { try base.reset(evaluationTask: task) }
+    func step(_ action: [Float]) throws -> (state: [Float], reward: Float, success: Bool) {
+        let (state, reward, success) = try base.step(action)
+        return (state, reward - cost * action.reduce(0) { $0 + $1 * $1 }, success)
+    }
+}
+
 /// A configuration small enough for SAC to learn the point mass in a few seconds of a debug build.
 func smallSACConfig() -> SACConfig {
     var config = SACConfig()

@@ -62,6 +62,30 @@ struct SACTests {
         #expect(old.actionNoiseStd == config.actionNoiseStd && old.hidden == config.hidden)
     }
 
+    /// The control cost enters the reward the critics learn from as r − c·‖a‖² of the executed
+    /// action: the same learner as one trained without it on an environment that pays that reward.
+    @Test func theActionCostIsTheSameAsAnEnvironmentThatChargesIt() throws {
+        var config = smallSACConfig()
+        config.randomSteps = 100; config.updateAfter = 100; config.evaluateEvery = 200
+        config.actionCost = 0.7
+        let charged = try SACTraining.train(environment: PointMass(), config: config, rewardScale: 2, budget: 400, seed: 9)
+        config.actionCost = 0
+        let free = try SACTraining.train(environment: PointMass(), config: config, rewardScale: 2, budget: 400, seed: 9)
+        let paying = try SACTraining.train(environment: ChargingPointMass(cost: 0.7), config: config, rewardScale: 2,
+                                           budget: 400, seed: 9)
+        #expect(charged.learner.actorParameters == paying.learner.actorParameters)
+        #expect(charged.learner.actorParameters != free.learner.actorParameters)
+        // Curves report the environment's own reward: the same episodes, without the charge.
+        let returns = zip(charged.curve.map(\.evalReturn), paying.curve.map(\.evalReturn))
+        #expect(!charged.curve.isEmpty && returns.allSatisfy { $0 >= $1 } && returns.contains { $0 > $1 })
+        let old = try JSONDecoder().decode(SACConfig.self, from: try JSONSerialization.data(withJSONObject:
+            (try #require(try JSONSerialization.jsonObject(with: JSONEncoder().encode(SACConfig())) as? [String: Any]))
+                .filter { $0.key != "actionCost" }))
+        #expect(old.actionCost == 0, "expert folders written before the cost existed trained without it")
+        config.actionCost = -1
+        #expect(config.problem?.contains("actionCost") == true)
+    }
+
     /// `experts --sac FILE`: the fields a JSON object names change, every other keeps its
     /// default; unknown names, wrong types and settings that cannot work are refused by name.
     @Test func partialSettingsChangeOnlyTheFieldsTheyName() throws {

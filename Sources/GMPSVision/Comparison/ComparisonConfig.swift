@@ -92,10 +92,7 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
 
     /// The default run's configuration on `environment`, or the quick one's.
     static func base(_ environment: EnvironmentName, quick: Bool) -> GMPSConfig {
-        if quick { return .quick(environment) }
-        var config = GMPSConfig()
-        config.environment = environment
-        return config
+        quick ? .quick(environment) : GMPSConfig(environment: environment)
     }
 
     /// GMPS's on-policy samples per meta-iteration without DAgger: K pre-update rollouts of

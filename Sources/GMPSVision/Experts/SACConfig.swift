@@ -42,6 +42,12 @@ public struct SACConfig: Codable, Equatable, Sendable {
     /// perturbation and learns to recover from it: on 10 push tasks (60,000 steps each, seed 1)
     /// success under that noise rose from 0.78 to 0.90, clean success 1.0 both ways.
     public var actionNoiseStd: Float = 0.3
+    /// Control cost c: the expert learns from r − c·‖a‖² (a the executed action), a quadratic
+    /// action penalty as in Gym's MuJoCo tasks, so that among behaviours that solve the task it
+    /// prefers small, smooth actions, which a pixel policy can imitate. Curves, evaluations and
+    /// success report the environment's own reward. In the environment's reward units, before
+    /// `rewardScale`.
+    public var actionCost: Float = 0
     /// Environment steps between evaluations (a learning-curve row).
     public var evaluateEvery: Int = 2_000
     /// Episodes per evaluation task run with the deterministic action plus Gaussian noise of
@@ -66,12 +72,12 @@ public struct SACConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case hidden, batchSize, replayCapacity, discount, polyak, actorLearningRate, criticLearningRate
         case temperatureLearningRate, initialTemperature, targetEntropy, randomSteps, updateAfter, updatesPerStep
-        case rewardScale, maxGradientNorm, actionNoiseStd, evaluateEvery, noisyEvaluationEpisodes, evaluationNoiseStd
+        case rewardScale, maxGradientNorm, actionNoiseStd, actionCost, evaluateEvery, noisyEvaluationEpisodes, evaluationNoiseStd
         case stopAfterSolvedEvaluations, solvedNoisySuccess, logStdMin, logStdMax
     }
 
-    /// Decodes every field, and `solvedNoisySuccess` as 1 (every episode, as it was) in expert
-    /// folders written before it existed.
+    /// Decodes every field, with `solvedNoisySuccess` as 1 (every episode, as it was) and
+    /// `actionCost` as 0 in expert folders written before they existed.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         hidden = try c.decode([Int].self, forKey: .hidden)
@@ -90,6 +96,7 @@ public struct SACConfig: Codable, Equatable, Sendable {
         rewardScale = try c.decodeIfPresent(Float.self, forKey: .rewardScale)
         maxGradientNorm = try c.decodeIfPresent(Float.self, forKey: .maxGradientNorm)
         actionNoiseStd = try c.decode(Float.self, forKey: .actionNoiseStd)
+        actionCost = try c.decodeIfPresent(Float.self, forKey: .actionCost) ?? 0
         evaluateEvery = try c.decode(Int.self, forKey: .evaluateEvery)
         noisyEvaluationEpisodes = try c.decode(Int.self, forKey: .noisyEvaluationEpisodes)
         evaluationNoiseStd = try c.decode(Float.self, forKey: .evaluationNoiseStd)
@@ -143,6 +150,7 @@ public struct SACConfig: Codable, Equatable, Sendable {
             return "\(name) must be a positive number, got \(lr)"
         }
         if !(initialTemperature > 0 && initialTemperature.isFinite) { return "initialTemperature must be positive, got \(initialTemperature)" }
+        if !(actionCost >= 0 && actionCost.isFinite) { return "actionCost must be zero or positive, got \(actionCost)" }
         if randomSteps < 0 || updateAfter < 0 || updatesPerStep < 0 { return "randomSteps, updateAfter and updatesPerStep must not be negative" }
         if !(actionNoiseStd >= 0 && evaluationNoiseStd >= 0) { return "noise standard deviations must not be negative" }
         if noisyEvaluationEpisodes < 0 { return "noisyEvaluationEpisodes must not be negative" }

@@ -116,7 +116,8 @@ public enum SACTraining {
                     : sampled.map { min(max($0 + config.actionNoiseStd * actRNG.nextGaussian(), -1), 1) }
             }
             let (next, reward, success) = try env.step(action)
-            buffer.append(state: state, action: action, reward: reward * rewardScale, nextState: next)
+            let cost = config.actionCost == 0 ? 0 : config.actionCost * action.reduce(0) { $0 + $1 * $1 }
+            buffer.append(state: state, action: action, reward: (reward - cost) * rewardScale, nextState: next)
             steps += 1
             episodeStep += 1
             episodeReturn += Double(reward)

@@ -29,9 +29,9 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     /// reached clean success 1.0; scripted controllers remain as a reference (`--experts scripted`).
     public var experts: ExpertSource = .sac(.perTask)
     /// SAC environment steps per expert (per-task) or in all (goal-conditioned), when the run
-    /// trains its experts (`experts` = `.sac`). Per-task push experts trained under σ 0.3
-    /// action noise first met the solved test (clean success, ≥ 7/8 noisy) after 8,000–32,000
-    /// steps (10 tasks, seed 1); each stops two solved evaluations later, else at this budget.
+    /// trains its experts (`experts` = `.sac`); `GMPSConfig(environment:)` sets the
+    /// environment's own (`defaultExpertSteps`). Each expert stops two solved evaluations after
+    /// it first meets the solved test, else at this budget.
     public var expertSteps = 40_000
     /// A demonstration dataset written by `gmps-vision demos` to use instead of collecting
     /// demonstrations into `RUN/demos/`: every task's, or with `demoOnlyTasks` the demo-only
@@ -156,6 +156,29 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     public var threads = 2
 
     public init() {}
+
+    /// The default configuration on `environment`, with that environment's expert budget.
+    public init(environment: EnvironmentName) {
+        self.init()
+        self.environment = environment
+        expertSteps = Self.defaultExpertSteps(environment)
+    }
+
+    /// SAC steps per expert that the default run gives on `environment`, chosen on the experts'
+    /// own success and on validation success (seed 1, 10 goals × 2 draws, iteration 40):
+    /// - push and reach: 40,000. Push experts trained under σ 0.3 action noise first met the
+    ///   solved test (clean success, ≥ 7/8 noisy) after 8,000–32,000 steps (10 tasks, seed 1);
+    ///   every reach expert was solved within the budget (370,000 steps for 60 experts).
+    /// - door: 100,000. At 40,000, 8 of 60 experts never opened the door (goals of 0.68 rad or
+    ///   more) and validation success after one step was 0.45; at 100,000, 3 failed (0.835,
+    ///   0.915, 0.967 rad) and validation rose to 0.65, the scripted controller's figure
+    ///   (14 min 7 s for the whole run on 2 free cores).
+    public static func defaultExpertSteps(_ environment: EnvironmentName) -> Int {
+        switch environment {
+        case .push, .reach: return 40_000
+        case .door: return 100_000
+        }
+    }
 
     /// Every stage on a tiny budget (about a minute on 2 cores): what the tests and CI run.
     public static func quick(_ environment: EnvironmentName) -> GMPSConfig {

@@ -127,14 +127,6 @@ extension RunDirectory {
     }
 }
 
-extension GMPSConfig {
-    /// The default configuration on `environment`.
-    init(environment: EnvironmentName) {
-        self.init()
-        self.environment = environment
-    }
-}
-
 extension ValidationError {
     /// A setting out of range, named by the option that set it (`options`: field → option),
     /// or by its config.json key when no option did.
