@@ -46,7 +46,10 @@ public struct SACConfig: Codable, Equatable, Sendable {
     /// action penalty as in Gym's MuJoCo tasks, so that among behaviours that solve the task it
     /// prefers small, smooth actions, which a pixel policy can imitate. Curves, evaluations and
     /// success report the environment's own reward. In the environment's reward units, before
-    /// `rewardScale`.
+    /// `rewardScale`. Off by default: on 8 push tasks (40,000 steps, seed 1) the labels' mean
+    /// step-to-step change went 0.153 (cost 0) → 0.139 (0.1), 0.140 (0.5), 0.099 (2), 0.064 (5),
+    /// the scripted controller's 0.061, while success under σ 0.3 noise fell 0.86 → 0.80, 0.60,
+    /// 0.68, 0.45 and clean success from 1.0 to 0.875 (2) and 0.625 (5).
     public var actionCost: Float = 0
     /// Environment steps between evaluations (a learning-curve row).
     public var evaluateEvery: Int = 2_000
