@@ -40,11 +40,25 @@ public final class ManipulationTrainingEnvironment: TrainingEnvironment {
 
     public func reset(evaluationTask task: Int) throws -> [Float] {
         try env.reset(goal: goals[task])
-        return features(env.privilegedState())
+        let state = env.privilegedState()
+        episodeStates = [state]
+        return features(state)
     }
 
     public func step(_ action: [Float]) throws -> (state: [Float], reward: Float, success: Bool) {
         let result = try env.step(action)
-        return (features(env.privilegedState()), Float(result.reward), result.success)
+        let state = env.privilegedState()
+        episodeStates.append(state)
+        return (features(state), Float(result.reward), result.success)
+    }
+
+    /// The privileged states of the episode since the last reset, for hindsight relabelling.
+    private var episodeStates: [[Float]] = []
+}
+
+extension ManipulationTrainingEnvironment: HindsightRelabelling {
+    public func hindsightTransitions(actions: [[Float]], relabels: Int, using rng: inout SeededGenerator) -> [Transition] {
+        ManipulationHindsight(env.name, reward: env.rewardKind)
+            .transitions(states: episodeStates, actions: actions, relabels: relabels, features: features, using: &rng)
     }
 }

@@ -51,6 +51,11 @@ public struct SACConfig: Codable, Equatable, Sendable {
     /// the scripted controller's 0.061, while success under σ 0.3 noise fell 0.86 → 0.80, 0.60,
     /// 0.68, 0.45 and clean success from 1.0 to 0.875 (2) and 0.625 (5).
     public var actionCost: Float = 0
+    /// Hindsight relabels per step (HER's k, "future" strategy): after each episode, every
+    /// transition is stored again this many times with the goal replaced by one the episode
+    /// achieved later and the reward recomputed for it (`HindsightRelabelling`). For
+    /// goal-conditioned experts, which see the goal; 0: off (HER's paper used 4).
+    public var hindsightRelabels = 0
     /// Environment steps between evaluations (a learning-curve row).
     public var evaluateEvery: Int = 2_000
     /// Episodes per evaluation task run with the deterministic action plus Gaussian noise of
@@ -75,12 +80,12 @@ public struct SACConfig: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey, CaseIterable {
         case hidden, batchSize, replayCapacity, discount, polyak, actorLearningRate, criticLearningRate
         case temperatureLearningRate, initialTemperature, targetEntropy, randomSteps, updateAfter, updatesPerStep
-        case rewardScale, maxGradientNorm, actionNoiseStd, actionCost, evaluateEvery, noisyEvaluationEpisodes, evaluationNoiseStd
+        case rewardScale, maxGradientNorm, actionNoiseStd, actionCost, hindsightRelabels, evaluateEvery, noisyEvaluationEpisodes, evaluationNoiseStd
         case stopAfterSolvedEvaluations, solvedNoisySuccess, logStdMin, logStdMax
     }
 
-    /// Decodes every field, with `solvedNoisySuccess` as 1 (every episode, as it was) and
-    /// `actionCost` as 0 in expert folders written before they existed.
+    /// Decodes every field, with `solvedNoisySuccess` as 1 (every episode, as it was),
+    /// `actionCost` and `hindsightRelabels` as 0 in expert folders written before they existed.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         hidden = try c.decode([Int].self, forKey: .hidden)
@@ -100,6 +105,7 @@ public struct SACConfig: Codable, Equatable, Sendable {
         maxGradientNorm = try c.decodeIfPresent(Float.self, forKey: .maxGradientNorm)
         actionNoiseStd = try c.decode(Float.self, forKey: .actionNoiseStd)
         actionCost = try c.decodeIfPresent(Float.self, forKey: .actionCost) ?? 0
+        hindsightRelabels = try c.decodeIfPresent(Int.self, forKey: .hindsightRelabels) ?? 0
         evaluateEvery = try c.decode(Int.self, forKey: .evaluateEvery)
         noisyEvaluationEpisodes = try c.decode(Int.self, forKey: .noisyEvaluationEpisodes)
         evaluationNoiseStd = try c.decode(Float.self, forKey: .evaluationNoiseStd)
@@ -153,6 +159,7 @@ public struct SACConfig: Codable, Equatable, Sendable {
             return "\(name) must be a positive number, got \(lr)"
         }
         if !(initialTemperature > 0 && initialTemperature.isFinite) { return "initialTemperature must be positive, got \(initialTemperature)" }
+        if !(0...64).contains(hindsightRelabels) { return "hindsightRelabels must be between 0 and 64, got \(hindsightRelabels)" }
         if !(actionCost >= 0 && actionCost.isFinite) { return "actionCost must be zero or positive, got \(actionCost)" }
         if randomSteps < 0 || updateAfter < 0 || updatesPerStep < 0 { return "randomSteps, updateAfter and updatesPerStep must not be negative" }
         if !(actionNoiseStd >= 0 && evaluationNoiseStd >= 0) { return "noise standard deviations must not be negative" }

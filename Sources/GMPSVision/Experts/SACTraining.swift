@@ -90,8 +90,18 @@ public enum SACTraining {
         var evaluationRNG = master.split(stream: 4)
         let learner = try SACLearner(config: config, stateDimension: env.stateDimension, actionDimension: env.actionDimension,
                                      seed: seed &+ 0x5AC, threads: threads)
-        var buffer = ReplayBuffer(capacity: min(config.replayCapacity, max(budget, config.batchSize)),
+        // Hindsight relabelling, where asked for and the environment can: its own stream, so
+        // that runs without it draw exactly as before.
+        let hindsight = config.hindsightRelabels > 0 ? env as? any HindsightRelabelling : nil
+        var relabelRNG = master.split(stream: 5)
+        var episodeActions: [[Float]] = []
+        let stored = budget * (hindsight == nil ? 1 : 1 + config.hindsightRelabels)
+        var buffer = ReplayBuffer(capacity: min(config.replayCapacity, max(stored, config.batchSize)),
                                   stateDimension: env.stateDimension, actionDimension: env.actionDimension)
+        func charged(_ reward: Float, _ action: [Float]) -> Float {
+            let cost = config.actionCost == 0 ? 0 : config.actionCost * action.reduce(0) { $0 + $1 * $1 }
+            return (reward - cost) * rewardScale
+        }
         let start = Date()
         var curve: [LearningCurveRow] = []
         var best: (parameters: [Float], evaluation: Evaluation)? = nil
@@ -116,13 +126,20 @@ public enum SACTraining {
                     : sampled.map { min(max($0 + config.actionNoiseStd * actRNG.nextGaussian(), -1), 1) }
             }
             let (next, reward, success) = try env.step(action)
-            let cost = config.actionCost == 0 ? 0 : config.actionCost * action.reduce(0) { $0 + $1 * $1 }
-            buffer.append(state: state, action: action, reward: (reward - cost) * rewardScale, nextState: next)
+            buffer.append(state: state, action: action, reward: charged(reward, action), nextState: next)
             steps += 1
             episodeStep += 1
             episodeReturn += Double(reward)
             state = next
+            if hindsight != nil { episodeActions.append(action) }
             if episodeStep == env.horizon {
+                if let hindsight {
+                    for t in hindsight.hindsightTransitions(actions: episodeActions, relabels: config.hindsightRelabels,
+                                                            using: &relabelRNG) {
+                        buffer.append(state: t.state, action: t.action, reward: charged(t.reward, t.action), nextState: t.nextState)
+                    }
+                    episodeActions = []
+                }
                 returns.append(episodeReturn); successes.append(success ? 1 : 0)
                 episodes += 1
                 episodeReturn = 0; episodeStep = 0
@@ -149,7 +166,7 @@ public enum SACTraining {
                                               using: &evaluationRNG)
                 evaluationSteps += env.evaluationTasks * env.horizon * (1 + config.noisyEvaluationEpisodes)
                 // The evaluation used the environment: start a fresh training episode.
-                episodeReturn = 0; episodeStep = 0
+                episodeReturn = 0; episodeStep = 0; episodeActions = []
                 state = try env.reset(using: &envRNG)
                 if best == nil || evaluation.ranking > best!.evaluation.ranking {
                     best = (learner.actorParameters, evaluation)
