@@ -54,7 +54,10 @@ public struct SACConfig: Codable, Equatable, Sendable {
     /// Hindsight relabels per step (HER's k, "future" strategy): after each episode, every
     /// transition is stored again this many times with the goal replaced by one the episode
     /// achieved later and the reward recomputed for it (`HindsightRelabelling`). For
-    /// goal-conditioned experts, which see the goal; 0: off (HER's paper used 4).
+    /// goal-conditioned experts, which see the goal; 0: off (HER's paper used 4). Per-task
+    /// experts see their goal too: on sparse push (8 tasks, 40,000 steps, seed 1) 4 relabels
+    /// solved 4 of 8 tasks (noisy success 0.24) against 1 of 8 (0.13) without. On dense push,
+    /// goal-conditioned, 200,000 steps: 0.77 clean success against 0.75 (GMPSConfig.experts).
     public var hindsightRelabels = 0
     /// Environment steps between evaluations (a learning-curve row).
     public var evaluateEvery: Int = 2_000
