@@ -18,9 +18,9 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(name: .customLong("run"), help: "Run directory written by meta-train.") var runDirectory: String
 
-    @Option(help: "meta-test (the run's held-out goals) or a goals file.") var goals = "meta-test"
+    @Option(help: "meta-test (the run's held-out goals), validation (held-out goals for tuning, disjoint from meta-test) or a goals file.") var goals = "meta-test"
 
-    @Option(help: "Held-out goals to draw from the meta-test split.") var goalCount = 20
+    @Option(help: "Held-out goals to draw from the meta-test or validation split.") var goalCount = 20
 
     @Option(help: "Rollouts per adaptation step (K).") var trajectories: Int?
 
@@ -60,16 +60,19 @@ struct EvaluateCommand: ParsableCommand {
         config.reward = reward.value(or: config.reward)
         let policy = try MetaPolicy(config: config)
         let state = try MetaCheckpoint.load(from: directory, policy: policy, iterations: config.iterations)
+        let pipeline = GMPSPipeline(config: config, run: directory)
         let testGoals: [Goal]
         if goals == "meta-test" {
             testGoals = try TaskDistribution(config.environment)
                 .metaSplit(seed: config.seed, trainCount: config.metaTrainTasks, testCount: goalCount).test
+        } else if goals == "validation" {
+            testGoals = try pipeline.validationGoals(count: goalCount)
         } else {
             testGoals = try GoalsFile.read(goals, expecting: config.environment)
         }
         let k = trajectories ?? config.trajectoriesPerTask
         let started = Date()
-        let summary = try GMPSPipeline(config: config, run: directory).evaluate(
+        let summary = try pipeline.evaluate(
             theta: state.theta, alpha: state.alpha, goals: testGoals, adaptationSteps: adaptSteps, draws: draws,
             seed: seed, trajectories: k, latentDecay: latentDecay,
             display: ProgressDisplay(stage: "evaluation (goals)", total: testGoals.count))

@@ -29,6 +29,27 @@ struct RewardOptionTests {
         #expect(try Self.json(told.standardOutput)["reward"] as? String == "dense", "stderr: \(told.standardError)")
     }
 
+    /// `evaluate --goals validation`: goals for tuning that meta-test never uses. Two validation
+    /// goals are the first two of three (the list extends), and none is a meta-test goal.
+    @Test func validationGoalsAreDisjointFromMetaTestAndExtend() throws {
+        let folder = try CLIRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = folder + "/run"
+        let trained = try CLIRunner.run(MPITests.tinyMetaTrain + ["--iterations", "1", "--out", run])
+        #expect(trained.status == 0, "stderr: \(trained.standardError)")
+        func goals(_ split: String, _ count: Int) throws -> [[Double]] {
+            let result = try CLIRunner.run(["evaluate", "--run", run, "--goals", split, "--goal-count", "\(count)",
+                                            "--draws", "1", "--trajectories", "2", "--json"])
+            #expect(result.status == 0, "stderr: \(result.standardError)")
+            let perGoal = try #require(try Self.json(result.standardOutput)["per_goal"] as? [[String: Any]])
+            return perGoal.compactMap { $0["goal"] as? [Double] }
+        }
+        let two = try goals("validation", 2), three = try goals("validation", 3), test = try goals("meta-test", 3)
+        #expect(two.count == 2 && three.count == 3)
+        #expect(Array(three.prefix(2)) == two)
+        #expect(Set(three).isDisjoint(with: Set(test)), "validation \(three), meta-test \(test)")
+    }
+
     @Test func demosAndTheExpertBaselineSayWhichRewardTheyUsed() throws {
         let folder = try CLIRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }

@@ -10,10 +10,12 @@ import VisionEnvs
 extension GMPSPipeline {
     /// The validation goals: after the meta-training goals and `GMPSConfig.validationTestReserve`
     /// meta-test goals in the seeded split.
-    public func validationGoals() throws -> [Goal] {
+    /// `count` (default the config's `validationGoals`) of them; a larger count extends the list,
+    /// so tuning on more validation goals still never meets a meta-test goal.
+    public func validationGoals(count: Int? = nil) throws -> [Goal] {
         try TaskDistribution(config.environment).metaSplit(
             seed: config.seed, trainCount: config.metaTrainTasks, testCount: GMPSConfig.validationTestReserve,
-            validationCount: config.validationGoals).validation
+            validationCount: count ?? config.validationGoals).validation
     }
 
     /// Whether meta-iteration `iteration` (1-based, as in progress.csv) ends with a validation.
