@@ -88,12 +88,38 @@ public struct GaussianPolicy: Sendable {
     public func weightedLogProbabilityGradient(parameters: [Float], images: [Float]? = nil, extras: [Float]? = nil,
                                                actions: [Float], weights: [Float], batch: Int, workspace: Workspace,
                                                into gradient: inout [Float]) throws -> Float {
-        try checkActions(actions, batch: batch)
         guard weights.count == batch else {
             throw ConvNetError.shapeMismatch("weights must hold \(batch) values, got \(weights.count)")
         }
+        return try surrogateGradient(parameters: parameters, images: images, extras: extras, actions: actions,
+                                     batch: batch, workspace: workspace, into: &gradient, readsLogProbabilities: false) { _ in weights }
+    }
+
+    /// The same, with the weights chosen from the samples' log-probabilities at θ (N) by
+    /// `weighting`, in the same forward pass: an importance-weighted or clipped surrogate needs
+    /// π_θ(a|o) to weigh each sample, and computing it separately would cost a second forward.
+    @discardableResult
+    public func weightedLogProbabilityGradient(parameters: [Float], images: [Float]? = nil, extras: [Float]? = nil,
+                                               actions: [Float], batch: Int, workspace: Workspace,
+                                               into gradient: inout [Float],
+                                               weighting: ([Float]) throws -> [Float]) throws -> Float {
+        try surrogateGradient(parameters: parameters, images: images, extras: extras, actions: actions,
+                              batch: batch, workspace: workspace, into: &gradient, readsLogProbabilities: true, weighting: weighting)
+    }
+
+    /// Both of the above; the log-probabilities are computed only for a `weighting` that reads them.
+    private func surrogateGradient(parameters: [Float], images: [Float]?, extras: [Float]?, actions: [Float],
+                                   batch: Int, workspace: Workspace, into gradient: inout [Float],
+                                   readsLogProbabilities: Bool, weighting: ([Float]) throws -> [Float]) throws -> Float {
+        try checkActions(actions, batch: batch)
         let mu = try mean(parameters: parameters, images: images, extras: extras, batch: batch, workspace: workspace)
         let s = logStd(parameters), a = actionCount
+        let weights = try weighting(!readsLogProbabilities ? [] : (0..<batch).map { i in
+            GaussianPolicy.logProbability(action: actions[(i * a)..<((i + 1) * a)], mean: mu[(i * a)..<((i + 1) * a)], logStd: s)
+        })
+        guard weights.count == batch else {
+            throw ConvNetError.shapeMismatch("weights must hold \(batch) values, got \(weights.count)")
+        }
         let invVar = s.map { expf(-2 * $0) }
         var dMean = [Float](repeating: 0, count: batch * a)
         var dLogStd = [Float](repeating: 0, count: a)

@@ -48,6 +48,14 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
 
     @Flag(help: "maml-pg: start from a behaviour-cloned θ instead of random parameters.") var pretrain = false
 
+    @Option(help: "maml-pg: exploration of the pre- and post-update rollouts, as GMPS's --exploration.")
+    var exploration = ExplorationArgument.perStep
+
+    @Option(help: "maml-pg: outer Adam steps per iteration on the same post-update rollouts; after the first, on the clipped surrogate (ProMP).")
+    var outerSteps = 1
+
+    @Option(help: "maml-pg: the clip ε on the likelihood ratios of outer steps after the first.") var outerClip: Float = 0.2
+
     @Option(help: "maml-pg --pretrain: behaviour-cloning steps before meta-training.") var pretrainSteps = 300
 
     @Option(help: "maml-pg: also keep the checkpoint every N iterations in OUT/snapshots/iter-N (each a run directory evaluate reads; 0: none).")
@@ -75,7 +83,8 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
          "learningRate": "--learning-rate", "finalLearningRate": "--learning-rate", "pretrainLearningRate": "--learning-rate",
          "scratchLearningRate": "--learning-rate", "initialAlpha": "--alpha", "initialBiasVectorAlpha": "--alpha",
          "iterations": "--iterations", "pretrainSteps": algo == .multitaskBC ? "--iterations" : "--pretrain-steps",
-         "threads": "--threads", "seed": "--seed", "reward": "--reward"]) { first, _ in first }
+         "threads": "--threads", "seed": "--seed", "reward": "--reward", "exploration": "--exploration",
+         "outerSteps": "--outer-steps", "outerClip": "--outer-clip"]) { first, _ in first }
     }
 
     /// maml-pg splits each meta-batch over the ranks as GMPS does; the other baselines run as one process.
@@ -96,7 +105,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
     }
 
     /// The run's configuration: GMPS's defaults with the options applied, and what the
-    /// algorithm fixes (maml-pg explores per step; multitask-bc only clones).
+    /// algorithm fixes (multitask-bc only clones).
     private func configuration() -> BaselineConfig {
         var gmps = GMPSConfig(environment: environment.name)
         gmps.reward = reward.value()
@@ -106,7 +115,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
         gmps.tasksPerIteration = min(gmps.tasksPerIteration, gmps.metaTrainTasks)
         gmps.imageHeight = size.height
         gmps.imageWidth = size.width
-        gmps.exploration = .perStep
+        gmps.exploration = exploration.value
         gmps.initialStd = std
         gmps.demosPerTask = scriptedDemos
         gmps.learningRate = learningRate
@@ -114,8 +123,9 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
         gmps.adaptedParameters = adapt
         gmps.initialAlpha = alpha
         gmps.initialBiasVectorAlpha = alpha
-        gmps.outerSteps = 1
+        gmps.outerSteps = outerSteps
         var config = BaselineConfig(algorithm: algo, gmps: gmps)
+        config.outerClip = outerClip
         config.scratchLearningRate = learningRate
         config.scratchAdam = !sgd
         config.pretrainInit = pretrain

@@ -36,9 +36,14 @@ struct BaselineCommandTests {
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let train = try CLIRunner.run(["baseline", "--algo", "maml-pg", "--env", "reach", "--size", "24x32",
                                        "--out", folder, "--iterations", "1", "--tasks", "2", "--tasks-per-iteration", "2",
-                                       "--trajectories", "2", "--snapshot-every", "1", "--json"])
+                                       "--trajectories", "2", "--snapshot-every", "1", "--exploration", "per-trajectory",
+                                       "--outer-steps", "2", "--outer-clip", "0.3", "--json"])
         #expect(train.status == 0, "\(train.standardError)")
         #expect(try Self.json(train.standardOutput)["on_policy_samples"] as? Int == 2 * 2 * 2 * 50)
+        let config = try Self.json(String(contentsOfFile: folder + "/config.json", encoding: .utf8))
+        #expect((config["exploration"] as? [String: Any])?["perTrajectory"] != nil)
+        #expect(config["outerSteps"] as? Int == 2)
+        #expect(config["outerClip"] as? Double == 0.3)
         #expect(FileManager.default.fileExists(atPath: folder + "/snapshots/iter-0001/checkpoint.json"))
         let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8)
         #expect(progress.split(separator: "\n").count == 2)
@@ -74,6 +79,10 @@ struct BaselineCommandTests {
         let demos = try CLIRunner.run(["baseline", "--algo", "expert", "--scripted-demos", "0"])
         #expect(demos.status != 0)
         #expect(demos.standardError.contains("--scripted-demos must be at least 1"), "\(demos.standardError)")
+        let clip = try CLIRunner.run(["baseline", "--algo", "maml-pg", "--out", "/tmp/unused-maml", "--outer-clip", "1"])
+        #expect(clip.status != 0)
+        #expect(clip.standardError.contains("--outer-clip must be in (0, 1); got 1.0."), "\(clip.standardError)")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/unused-maml"), "refused before anything is written")
         let size = try CLIRunner.run(["baseline", "--algo", "expert", "--size", "8x8"])
         #expect(size.standardError.contains("--size 8x8 is too small"), "\(size.standardError)")
     }

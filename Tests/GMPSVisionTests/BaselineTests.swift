@@ -65,8 +65,8 @@ struct BaselineTests {
             Double(try outer.gradient(parameters: theta, rollouts: problem.rollouts, coefficients: problem.coefficients,
                                       workspace: workspace).surrogate)
         }
-        let (_, g) = try outer.gradient(parameters: problem.theta, rollouts: problem.rollouts,
-                                        coefficients: problem.coefficients, workspace: workspace)
+        let g = try outer.gradient(parameters: problem.theta, rollouts: problem.rollouts,
+                                   coefficients: problem.coefficients, workspace: workspace).gradient
         // Every encoder parameter (conv, temperature) and a spread of the tail.
         let h: Float = 2e-3
         var indices = Array(0..<policy.tailStart)
@@ -87,16 +87,99 @@ struct BaselineTests {
         #expect(encoderScale > 10 * tolerance, "the check sees the encoder's gradient")
     }
 
+    /// The problem with per-trajectory latents collected by θ_old: z_τ around θ_old's bias
+    /// vector, and each action's log-probability under θ_old with z_τ in that slot (as the
+    /// rollout workers record it).
+    static func makeLatentProblem(seed: UInt64 = 13, latentStd: Float = 0.5) throws -> Problem {
+        var problem = try makeProblem(seed: seed)
+        let policy = problem.policy, b = policy.biasVectorCount, tailStart = policy.tailStart
+        var rng = SeededGenerator(seed: seed + 1)
+        let mean = Array(problem.theta[tailStart..<(tailStart + b)])
+        let k = problem.rollouts.trajectoryCount, t = problem.rollouts.horizon
+        let latents = (0..<(k * b)).map { mean[$0 % b] + latentStd * rng.nextGaussian() }
+        let workspace = policy.network.makeWorkspace(maxBatch: t)
+        var logProbabilities: [Float] = []
+        for trajectory in 0..<k {
+            var parameters = problem.theta
+            parameters.replaceSubrange(tailStart..<(tailStart + b), with: latents[(trajectory * b)..<((trajectory + 1) * b)])
+            let rows = (trajectory * t)..<((trajectory + 1) * t)
+            let images = problem.rollouts.images[(rows.lowerBound * 192)..<(rows.upperBound * 192)].map { Float($0) / 255 }
+            logProbabilities += try policy.policy.logProbabilities(
+                parameters: parameters, images: images, extras: Array(problem.rollouts.hands[(rows.lowerBound * 3)..<(rows.upperBound * 3)]),
+                actions: Array(problem.rollouts.actions[(rows.lowerBound * 3)..<(rows.upperBound * 3)]), batch: t, workspace: workspace)
+        }
+        problem.rollouts.latents = latents
+        problem.rollouts.latentMean = mean
+        problem.rollouts.logProbabilities = logProbabilities
+        return problem
+    }
+
+    /// MAML's later outer steps: the clipped surrogate with per-trajectory latents, away from the
+    /// collecting θ_old (ratios off 1, some clipped), against finite differences of the surrogate
+    /// itself; indices where ±h moves a sample across the clip are skipped (a kink there).
+    @Test func clippedSurrogateWithLatentsMatchesFiniteDifferences() throws {
+        let latentStd: Float = 0.5, clip: Float = 0.2
+        let problem = try Self.makeLatentProblem(latentStd: latentStd)
+        let policy = problem.policy
+        let outer = FullNetworkPolicyGradient(policy: policy)
+        let workspace = policy.network.makeWorkspace(maxBatch: 4)
+        var rng = SeededGenerator(seed: 5)
+        let phi = problem.theta.map { $0 + 0.1 * rng.nextGaussian() }
+        func evaluate(_ parameters: [Float]) throws -> FullNetworkPolicyGradient.Result {
+            try outer.gradient(parameters: parameters, rollouts: problem.rollouts, latentStd: latentStd, clip: clip,
+                               workspace: workspace)
+        }
+        let base = try evaluate(phi)
+        #expect(base.clippedSamples > 0 && base.clippedSamples < 12, "some samples held by the clip: \(base.clippedSamples)")
+        let h: Float = 1e-3
+        var maxDiff = 0.0, scale = 0.0, skipped = 0, biasScale = 0.0
+        let b = policy.biasVectorCount
+        for i in Array(0..<policy.tailStart) + Array(policy.tailStart..<policy.parameterCount) {
+            var plus = phi, minus = phi
+            plus[i] += h
+            minus[i] -= h
+            let (up, down) = (try evaluate(plus), try evaluate(minus))
+            guard up.clippedSamples == base.clippedSamples, down.clippedSamples == base.clippedSamples else { skipped += 1; continue }
+            let numeric = Double(up.surrogate - down.surrogate) / Double(2 * h)
+            maxDiff = max(maxDiff, abs(numeric - Double(base.gradient[i])))
+            scale = max(scale, abs(numeric))
+            if (policy.tailStart..<(policy.tailStart + b)).contains(i) { biasScale = max(biasScale, abs(numeric)) }
+        }
+        let tolerance = 3e-3 * max(scale, 1)
+        print("clipped surrogate with latents: maxdiff \(maxDiff), tolerance \(tolerance), \(base.clippedSamples) of 15 terms clipped, \(skipped) indices skipped, largest bias-vector derivative \(biasScale)")
+        #expect(maxDiff < tolerance)
+        #expect(biasScale > 10 * tolerance, "the check sees the latents' score on μ")
+        #expect(skipped < policy.parameterCount / 10)
+    }
+
+    /// Where θ_old collected the rollouts every ratio is 1: the clipped surrogate's gradient is
+    /// REINFORCE's, latents included.
+    @Test func clippedSurrogateAtTheCollectingPolicyIsReinforce() throws {
+        let latentStd: Float = 0.5
+        let problem = try Self.makeLatentProblem(latentStd: latentStd)
+        let outer = FullNetworkPolicyGradient(policy: problem.policy)
+        let workspace = problem.policy.network.makeWorkspace(maxBatch: 4)
+        let plain = try outer.gradient(parameters: problem.theta, rollouts: problem.rollouts, latentStd: latentStd,
+                                       workspace: workspace)
+        let clipped = try outer.gradient(parameters: problem.theta, rollouts: problem.rollouts, latentStd: latentStd,
+                                         clip: 0.2, workspace: workspace)
+        let scale = plain.gradient.map { abs($0) }.max() ?? 0
+        let maxDiff = zip(plain.gradient, clipped.gradient).map { abs($0 - $1) }.max() ?? 0
+        #expect(clipped.clippedSamples == 0)
+        #expect(scale > 0.01)
+        #expect(maxDiff <= 1e-4 * max(scale, 1), "maxdiff \(maxDiff), scale \(scale)")
+    }
+
     @Test func aStepAlongTheOuterGradientRaisesThePostUpdateSurrogate() throws {
         let problem = try Self.makeProblem(seed: 12)
         let outer = FullNetworkPolicyGradient(policy: problem.policy)
         let workspace = problem.policy.network.makeWorkspace(maxBatch: 4)
-        let (before, g) = try outer.gradient(parameters: problem.theta, rollouts: problem.rollouts,
-                                             coefficients: problem.coefficients, workspace: workspace)
-        let stepped = zip(problem.theta, g).map { $0 + 1e-3 * $1 }
-        let (after, _) = try outer.gradient(parameters: stepped, rollouts: problem.rollouts,
-                                            coefficients: problem.coefficients, workspace: workspace)
-        #expect(after > before)
+        let before = try outer.gradient(parameters: problem.theta, rollouts: problem.rollouts,
+                                        coefficients: problem.coefficients, workspace: workspace)
+        let stepped = zip(problem.theta, before.gradient).map { $0 + 1e-3 * $1 }
+        let after = try outer.gradient(parameters: stepped, rollouts: problem.rollouts,
+                                       coefficients: problem.coefficients, workspace: workspace)
+        #expect(after.surrogate > before.surrogate)
     }
 
     @Test func outerGradientNeedsRecordedFrames() throws {
@@ -144,9 +227,32 @@ struct BaselineTests {
         #expect(c.state.theta != a.state.theta)
     }
 
-    @Test func mamlRejectsPerTrajectoryExplorationWithASentence() throws {
+    /// MAML with GMPS's exploration (a latent per rollout) and ProMP's outer steps: the same
+    /// samples per iteration as one step, and the later steps change θ (the clip may pull them
+    /// back towards the collecting policies, so not necessarily further).
+    @Test func mamlWithLatentsTakesItsOuterStepsOnTheSameRollouts() throws {
         var config = Self.tinyConfig()
         config.gmps.exploration = .perTrajectory(latentStd: 1)
+        config.gmps.adaptedParameters = .biasVector
+        let goals = try Self.trainGoals(config)
+        let one = try MAMLPolicyGradientTrainer(config: config, goals: goals)
+        config.gmps.outerSteps = 3
+        let three = try MAMLPolicyGradientTrainer(config: config, goals: goals)
+        let start = one.state.theta
+        let logOne = try one.runIteration(), logThree = try three.runIteration()
+        #expect(logThree.onPolicySamples == logOne.onPolicySamples, "outer steps take no new samples")
+        #expect(logOne.postExplorationSuccess == logThree.postExplorationSuccess, "the same rollouts")
+        #expect(three.state.theta != one.state.theta && three.state.alpha != one.state.alpha)
+        #expect(three.state.theta.allSatisfy(\.isFinite) && three.state.alpha.allSatisfy(\.isFinite))
+        // The latent's score reaches μ: the bias vector moves.
+        let bias = one.policy.tailStart..<(one.policy.tailStart + one.policy.biasVectorCount)
+        #expect(one.state.theta[bias] != start[bias])
+    }
+
+    @Test func mamlRefusesAClipOutsideTheUnitIntervalWithASentence() throws {
+        var config = Self.tinyConfig()
+        config.outerClip = 1.5
+        #expect(config.problem()?.contains("outerClip") == true)
         #expect(throws: BaselineError.self) { _ = try MAMLPolicyGradientTrainer(config: config, goals: Self.trainGoals(config)) }
     }
 
@@ -240,6 +346,7 @@ struct BaselineTests {
         var config = Self.tinyConfig(.pgScratch)
         config.scratchLearningRate = 0.02
         config.scratchAdam = false
+        config.outerClip = 0.3
         let data = try JSONEncoder().encode(config)
         #expect(try JSONDecoder().decode(BaselineConfig.self, from: data) == config)
         #expect(try JSONDecoder().decode(GMPSConfig.self, from: data) == config.gmps)

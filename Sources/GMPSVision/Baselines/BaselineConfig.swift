@@ -16,8 +16,8 @@ public enum BaselineAlgorithm: String, Codable, Sendable, CaseIterable {
 ///
 /// Fields of `gmps` that a baseline uses: environment, reward, metaTrainTasks, image size, initialStd,
 /// initialAlpha / initialBiasVectorAlpha / adaptedParameters / learnAlpha (maml-pg),
-/// tasksPerIteration, trajectoriesPerTask, exploration (per-step for maml-pg), discount,
-/// importanceWeightClip, iterations, learningRate / finalLearningRate (maml-pg's outer step),
+/// tasksPerIteration, trajectoriesPerTask, exploration, discount, importanceWeightClip,
+/// iterations, learningRate / finalLearningRate and outerSteps (maml-pg's outer steps),
 /// demosPerTask / demoNoise / pretrainSteps / pretrainBatch / pretrainLearningRate
 /// (multitask-bc; maml-pg when `pretrainInit`), seed, threads.
 public struct BaselineConfig: Codable, Equatable, Sendable {
@@ -29,6 +29,9 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
     public var scratchLearningRate: Float = 1e-3
     /// pg-scratch: Adam (true) or plain gradient ascent, θ ← θ + lr ∇J (false).
     public var scratchAdam = true
+    /// maml-pg with `outerSteps` > 1: PPO's ε, the clip on the likelihood ratios of the outer
+    /// steps after the first (ProMP's trust region; 0.2 is PPO's and ProMP's default).
+    public var outerClip: Float = 0.2
 
     public init(algorithm: BaselineAlgorithm, gmps: GMPSConfig = GMPSConfig()) {
         self.algorithm = algorithm
@@ -36,7 +39,7 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case algorithm, pretrainInit, scratchLearningRate, scratchAdam
+        case algorithm, pretrainInit, scratchLearningRate, scratchAdam, outerClip
     }
 
     /// Reads the GMPS fields and these keys from one flat JSON object; an absent key (other
@@ -51,6 +54,7 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
             case .pretrainInit: try container.decode(&pretrainInit, forKey: key)
             case .scratchLearningRate: try container.decode(&scratchLearningRate, forKey: key)
             case .scratchAdam: try container.decode(&scratchAdam, forKey: key)
+            case .outerClip: try container.decode(&outerClip, forKey: key)
             }
         }
     }
@@ -63,6 +67,7 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
         try container.encode(pretrainInit, forKey: .pretrainInit)
         try container.encode(scratchLearningRate, forKey: .scratchLearningRate)
         try container.encode(scratchAdam, forKey: .scratchAdam)
+        try container.encode(outerClip, forKey: .outerClip)
     }
 
     /// A sentence naming the first setting out of range, or nil.
@@ -71,8 +76,8 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
     /// The first setting out of range (GMPS's fields first), or nil.
     public func invalidSetting() -> InvalidSetting? {
         if let invalid = gmps.invalidSetting() { return invalid }
-        if algorithm == .mamlPG, gmps.exploration != .perStep {
-            return InvalidSetting(field: "exploration", requirement: "must be per-step for maml-pg: its outer policy gradient runs through the full network at the sampled actions.")
+        if !(outerClip > 0 && outerClip < 1) {
+            return InvalidSetting(field: CodingKeys.outerClip.stringValue, requirement: "must be in (0, 1); got \(outerClip).")
         }
         if !(scratchLearningRate > 0) {
             return InvalidSetting(field: CodingKeys.scratchLearningRate.stringValue, requirement: "must be positive; got \(scratchLearningRate).")

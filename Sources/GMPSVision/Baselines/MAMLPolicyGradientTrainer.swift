@@ -6,14 +6,19 @@ import VisionEnvs
 /// standard meta-RL that GMPS is measured against (DESIGN.md section 4, baselines).
 ///
 /// Per iteration, for each task i of the meta-batch:
-///   1. K pre-update rollouts with π_θ (per-step Gaussian noise);
+///   1. K pre-update rollouts with π_θ, exploring as GMPS does (`exploration`: per-step noise,
+///      or a latent per rollout);
 ///   2. the inner step of GMPS: φ_i = θ + α ⊙ ∇_θ Ĵ_i(θ) on the tail (`InnerStep`, learned α);
-///   3. K post-update rollouts with π_φi, frames recorded;
-///   4. the outer gradient ∇_φ J_i(φ_i): REINFORCE on the post-update rollouts through the full
-///      network, conv encoder included (`FullNetworkPolicyGradient`).
-/// Then one Adam ascent step on θ along mean_i ∇_φ J_i (first-order MAML drops the Jacobian of
+///   3. K post-update rollouts with π_φi, exploring the same way, frames recorded;
+///   4. the outer gradient ∇_φ J_i(φ_i) on the post-update rollouts through the full network,
+///      conv encoder included (`FullNetworkPolicyGradient`).
+/// Then an Adam ascent step on θ along mean_i ∇_φ J_i (first-order MAML drops the Jacobian of
 /// φ_i with respect to θ), and on α along mean_i ∇_φ J_i ⊙ ∇_θ Ĵ_i (exact: φ is linear in α).
-/// One outer step per iteration, because the post-update rollouts are on-policy only for φ_i.
+/// With `outerSteps` M > 1, M such steps on the same rollouts, as ProMP does: φ_i(θ, α) =
+/// θ + α ⊙ ∇Ĵ_i(θ_0) moves with each step (first order: the inner gradient stays θ_0's), and
+/// steps after the first ascend the clipped surrogate (`outerClip`, PPO's ε), which keeps them
+/// within a trust region of the policies that collected the rollouts. M = 1 is plain
+/// first-order MAML: the post-update rollouts are on-policy only for φ_i.
 /// Every pre- and post-update environment step counts as on-policy samples; the mean-action
 /// rollouts that measure progress count as evaluation samples.
 ///
@@ -58,8 +63,8 @@ public final class MAMLPolicyGradientTrainer {
 
     /// What one task of the meta-batch contributes.
     private struct TaskResult {
-        var thetaGradient: [Float]
-        var alphaGradient: [Float]
+        /// ∇_θ Ĵ_i(θ_0) on the tail: φ_i(θ, α) = θ + α ⊙ this at every outer step.
+        var innerGradient: [Float]
         var pre: TaskRollouts
         var post: TaskRollouts
         var measuredPre: TaskRollouts
@@ -80,40 +85,46 @@ public final class MAMLPolicyGradientTrainer {
         let batch = MetaBatch(taskCount: goals.count, size: gmps.tasksPerIteration, using: &taskRNG,
                               group: group, threads: resources.threads)
 
-        // 2. Per task: pre-update rollouts → inner step → post-update rollouts → ∇_φ J(φ_i).
+        // 2. Per task: pre-update rollouts → inner step → post-update rollouts (with frames).
         let theta = state.theta, alpha = state.alpha
+        let exploration = gmps.exploration
         let results = try batch.map { worker, slot -> TaskResult in
             var rng = streams.generator(.exploration(slot: slot), iteration: iteration)
             let goal = goals[batch.tasks[slot]]
-            let pre = try workers[worker].collect(goal: goal, parameters: theta, exploration: .perStep,
+            let pre = try workers[worker].collect(goal: goal, parameters: theta, exploration: exploration,
                                                   trajectories: k, using: &rng)
             let step = try inner.adapt(theta: theta, alpha: alpha, data: pre.innerStepData(policy: policy, discount: gmps.discount),
                                        workspace: resources.headWorkspaces[worker])
-            var post = try workers[worker].collect(goal: goal, parameters: step.phi, exploration: .perStep,
+            let post = try workers[worker].collect(goal: goal, parameters: step.phi, exploration: exploration,
                                                    trajectories: k, recordImages: true, using: &rng)
-            let (_, outerGradient) = try outer.gradient(parameters: step.phi, rollouts: post,
-                                                        workspace: resources.workspaces[worker])
-            post.images = []   // K·T frames per task; not needed past the gradient
             let measuredPre = try workers[worker].collect(goal: goal, parameters: theta, exploration: .none,
                                                           trajectories: 1, using: &rng)
             let measuredPost = try workers[worker].collect(goal: goal, parameters: step.phi, exploration: .none,
                                                            trajectories: 1, using: &rng)
-            return TaskResult(thetaGradient: outerGradient,
-                              alphaGradient: zip(policy.tail(of: outerGradient), step.gradient).map { $0 * $1 },
-                              pre: pre, post: post, measuredPre: measuredPre, measuredPost: measuredPost)
+            return TaskResult(innerGradient: step.gradient, pre: pre, post: post,
+                              measuredPre: measuredPre, measuredPost: measuredPost)
         }
 
-        // 3. The outer step: ascend mean_i J_i(φ_i) over all ranks' tasks (Adam descends, hence
-        //    the minus; negating is exact, so this is the negated mean bit for bit).
-        let gradients = ResultSlots<[[Float]]>(count: batch.tasks.count)
-        for slot in batch.mySlots {
-            if let result = results[slot] { gradients[slot] = [result.thetaGradient, result.alphaGradient] }
+        // 3. The outer steps: ascend mean_i J_i(φ_i(θ, α)) over all ranks' tasks (Adam descends,
+        //    hence the minus; negating is exact, so this is the negated mean bit for bit). The
+        //    first step's ratios are 1 by construction: plain REINFORCE, no clip.
+        for outerStep in 0..<gmps.outerSteps {
+            let theta = state.theta, alpha = state.alpha
+            let gradients = try batch.map { worker, slot -> [[Float]] in
+                guard let result = results[slot] else { return [] }
+                let adaptedTail = VectorOps.adapted(theta: policy.tail(of: theta), alpha: alpha, gradient: result.innerGradient)
+                let outerGradient = try outer.gradient(
+                    parameters: policy.replacingTail(of: theta, with: adaptedTail), rollouts: result.post,
+                    latentStd: exploration.latentStd, clip: outerStep == 0 ? nil : config.outerClip,
+                    workspace: resources.workspaces[worker]).gradient
+                return [outerGradient, zip(policy.tail(of: outerGradient), result.innerGradient).map { $0 * $1 }]
+            }
+            let mean = batch.mean(of: gradients, shapes: [policy.parameterCount, policy.tailCount])
+            try state.descend(thetaGradient: mean[0].map { -$0 }, alphaGradient: mean[1].map { -$0 },
+                              alphaMask: policy.alphaMask(gmps.adaptedParameters), alphaGroups: policy.alphaGroups,
+                              learnAlpha: gmps.learnAlpha,
+                              iteration: iteration, what: "outer policy gradient")
         }
-        let mean = batch.mean(of: gradients, shapes: [policy.parameterCount, policy.tailCount])
-        try state.descend(thetaGradient: mean[0].map { -$0 }, alphaGradient: mean[1].map { -$0 },
-                          alphaMask: policy.alphaMask(gmps.adaptedParameters), alphaGroups: policy.alphaGroups,
-                          learnAlpha: gmps.learnAlpha,
-                          iteration: iteration, what: "outer policy gradient")
 
         // 4. Count and log: per-task figures summed over ranks, then averaged.
         var sums = [Double](repeating: 0, count: 9)

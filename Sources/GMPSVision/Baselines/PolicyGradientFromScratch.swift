@@ -44,7 +44,7 @@ public struct PolicyGradientFromScratch {
             let rollouts = try worker.collect(goal: goal, parameters: theta, exploration: .perStep,
                                               trajectories: trajectories, recordImages: true, using: &generator)
             samples += rollouts.sampleCount
-            let (_, g) = try gradient.gradient(parameters: theta, rollouts: rollouts, workspace: workspace)
+            let g = try gradient.gradient(parameters: theta, rollouts: rollouts, workspace: workspace).gradient
             if useAdam {
                 try optimizer.update(&theta, gradient: g.map { -$0 })
             } else {
