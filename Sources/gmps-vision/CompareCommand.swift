@@ -12,7 +12,10 @@ struct CompareCommand: ParsableCommand {
         discussion: """
             Methods: gmps; no-meta-training (GMPS's behaviour-cloned policy with task codes, \
             adapted by latent search: GMPS with zero meta-iterations); maml-pg; maml-pg-pretrained \
-            (MAML from a behaviour-cloned start). Each seed of each method trains into \
+            (MAML from a behaviour-cloned start); maml-promp (MAML from GMPS's pre-trained policy \
+            with GMPS's exploration, inner step and learning rates, its outer objective the \
+            post-update return, ascended by ProMP's clipped outer steps: GMPS with RL in place of \
+            imitation). Each seed of each method trains into \
             OUT/METHOD-seedS/, a run directory with snapshots along training (each one that \
             `gmps-vision evaluate --run` reads), evaluated on the seed's held-out goals. \
             OUT/compare.md holds the table (success before and after 1 and 3 adaptation steps ± \
@@ -33,7 +36,7 @@ struct CompareCommand: ParsableCommand {
 
     @Option(help: "MAML's on-policy budget as a multiple of GMPS's.") var mamlBudgetFactor = 10
 
-    @Option(help: "Methods, comma-separated (default: gmps,no-meta-training,maml-pg,maml-pg-pretrained).") var methods: MethodList?
+    @Option(help: "Methods, comma-separated (default: gmps,no-meta-training,maml-pg,maml-pg-pretrained,maml-promp).") var methods: MethodList?
 
     @Option(help: "Folder of the comparison (default: runs/compare-ENV-REWARD, or ...-quick).") var out: String?
 

@@ -25,7 +25,7 @@ struct CompareCommandTests {
         #expect(object["samples_ratio_is_lower_bound"] is Bool)
         #expect(object["maml_budget"] as? Int == 10 * (object["budget"] as? Int ?? -1))
         let methods = try #require(object["methods"] as? [[String: Any]])
-        let names = ["gmps", "no-meta-training", "maml-pg", "maml-pg-pretrained"]
+        let names = ["gmps", "no-meta-training", "maml-pg", "maml-pg-pretrained", "maml-promp"]
         #expect(methods.compactMap { $0["name"] as? String } == names)
         for method in methods {
             let name = method["name"] as? String ?? "?"
@@ -61,6 +61,18 @@ struct CompareCommandTests {
             #expect(markdown.contains(text), "compare.md lacks \(text)")
         }
 
+        // maml-promp starts where GMPS's meta-training starts: the same θ and α at snapshot 0,
+        // so the same evaluation of it (wall time aside), with GMPS's exploration.
+        func start(_ method: String) throws -> [String: Any] {
+            var object = try Self.json(String(contentsOfFile: "\(folder)/\(method)-seed1/snapshots/iter-0000/evaluation.json", encoding: .utf8))
+            object["seconds"] = nil
+            return object
+        }
+        #expect(NSDictionary(dictionary: try start("maml-promp")) == NSDictionary(dictionary: try start("gmps")))
+        let promp = try Self.json(String(contentsOfFile: folder + "/maml-promp-seed1/config.json", encoding: .utf8))
+        #expect((promp["exploration"] as? [String: Any])?["perTrajectory"] != nil)
+        #expect((promp["outerSteps"] as? Int ?? 0) > 1)
+
         // A snapshot is a run that evaluate reads.
         let evaluate = try CLIRunner.run(["evaluate", "--run", folder + "/maml-pg-seed1/snapshots/iter-0000", "--goal-count", "1",
                                           "--draws", "1", "--trajectories", "2", "--json"])
@@ -69,7 +81,7 @@ struct CompareCommandTests {
         // A second seed adds to it: seed 1 is read back, not trained again.
         let more = try CLIRunner.run(arguments + ["2"])
         #expect(more.status == 0, "\(more.standardError)")
-        #expect(more.standardError.components(separatedBy: "finished earlier; read back").count - 1 == 4)
+        #expect(more.standardError.components(separatedBy: "finished earlier; read back").count - 1 == 5)
         checkRuns(seed: 2)
         let two = try Self.json(more.standardOutput)
         #expect((two["methods"] as? [[String: Any]])?.allSatisfy { $0["seeds"] as? Int == 2 } == true)
@@ -77,7 +89,7 @@ struct CompareCommandTests {
         // The same command again trains nothing and reports the same.
         let again = try CLIRunner.run(arguments + ["2"])
         #expect(again.status == 0, "\(again.standardError)")
-        #expect(again.standardError.components(separatedBy: "finished earlier; read back").count - 1 == 8)
+        #expect(again.standardError.components(separatedBy: "finished earlier; read back").count - 1 == 10)
         #expect(NSDictionary(dictionary: try Self.json(again.standardOutput)) == NSDictionary(dictionary: two))
 
         // Other settings in the same folder are refused, naming them.
@@ -97,5 +109,7 @@ struct CompareCommandTests {
         #expect(methods.standardError.contains("--methods"), "\(methods.standardError)")
         let alone = try CLIRunner.run(["compare", "--env", "push", "--methods", "no-meta-training"])
         #expect(alone.standardError.contains("include gmps"), "\(alone.standardError)")
+        let promp = try CLIRunner.run(["compare", "--env", "push", "--methods", "maml-pg,maml-promp"])
+        #expect(promp.standardError.contains("maml-promp starts from the GMPS run's pre-trained policy; include gmps."), "\(promp.standardError)")
     }
 }

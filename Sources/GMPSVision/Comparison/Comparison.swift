@@ -36,7 +36,7 @@ public final class Comparison {
     public static func runName(_ method: ComparisonMethod, seed: UInt64) -> String { "\(method.rawValue)-seed\(seed)" }
 
     /// `method` on `seed`: read back when finished, else trained (or resumed) and evaluated.
-    /// no-meta-training needs the seed's GMPS run to have pre-trained.
+    /// no-meta-training and maml-promp need the seed's GMPS run to have finished.
     public func run(_ method: ComparisonMethod, seed: UInt64) throws -> MethodRunResult {
         let (run, lock) = try RunDirectory.openForWriting(folder.file(Self.runName(method, seed: seed)).path)
         defer { withExtendedLifetime(lock) {} }
@@ -50,8 +50,7 @@ public final class Comparison {
         switch method {
         case .gmps: result = try runGMPS(seed: seed, in: run)
         case .noMetaTraining: result = try runWithoutMetaTraining(seed: seed, in: run)
-        case .mamlPG: result = try runMAML(seed: seed, pretrained: false, in: run)
-        case .mamlPGPretrained: result = try runMAML(seed: seed, pretrained: true, in: run)
+        case .mamlPG, .mamlPGPretrained, .mamlProMP: result = try runMAML(method, seed: seed, in: run)
         }
         try run.writeJSON(result, to: MethodRunResult.file)
         return result
@@ -88,14 +87,8 @@ public final class Comparison {
     /// as GMPS is: a run directory of zero meta-iterations. Its experts and demonstrations are
     /// GMPS's, counted and timed here too.
     private func runWithoutMetaTraining(seed: UInt64, in run: RunDirectory) throws -> MethodRunResult {
-        let source = RunDirectory(unopened: folder.file(Self.runName(.gmps, seed: seed)).path)
-        guard source.exists(MethodRunResult.file) else {
-            throw ComparisonError.missingRun(path: source.url.path, needed: "no-meta-training is its pre-trained policy; run gmps for seed \(seed) first")
-        }
-        let gmpsResult = try source.readJSON(MethodRunResult.self, from: MethodRunResult.file)
         var gmps = config.gmps(seed: seed)
-        let snapshot = try Self.snapshot(0, of: source)
-        let state = try MetaCheckpoint.load(from: snapshot, policy: try MetaPolicy(config: gmps), iterations: gmps.iterations)
+        let (gmpsResult, state, snapshot) = try gmpsStart(seed: seed, needed: "no-meta-training is its pre-trained policy", gmps: gmps)
         gmps.iterations = 0
         _ = try run.settle(gmps, mayChange: ["threads"], hint: hint)
         var clock = try StageClock.load(from: run)
@@ -115,11 +108,25 @@ public final class Comparison {
         return MethodRunResult(method: .noMetaTraining, seed: seed, curve: curve, final: final, samples: samples, seconds: seconds)
     }
 
+    /// The seed's finished GMPS run: its result, its snapshot 0's state and that snapshot.
+    private func gmpsStart(seed: UInt64, needed: String, gmps: GMPSConfig) throws
+        -> (result: MethodRunResult, state: MetaTrainerState, snapshot: RunDirectory) {
+        let source = RunDirectory(unopened: folder.file(Self.runName(.gmps, seed: seed)).path)
+        guard source.exists(MethodRunResult.file) else {
+            throw ComparisonError.missingRun(path: source.url.path, needed: "\(needed); run gmps for seed \(seed) first")
+        }
+        let result = try source.readJSON(MethodRunResult.self, from: MethodRunResult.file)
+        let snapshot = try Self.snapshot(0, of: source)
+        let state = try MetaCheckpoint.load(from: snapshot, policy: try MetaPolicy(config: gmps), iterations: gmps.iterations)
+        return (result, state, snapshot)
+    }
+
     // MARK: MAML
 
-    private func runMAML(seed: UInt64, pretrained: Bool, in run: RunDirectory) throws -> MethodRunResult {
-        let maml = config.maml(seed: seed, pretrained: pretrained)
+    private func runMAML(_ method: ComparisonMethod, seed: UInt64, in run: RunDirectory) throws -> MethodRunResult {
+        let maml = config.maml(seed: seed, method: method)
         let gmps = maml.gmps
+        let pretrained = maml.pretrainInit
         _ = try run.settle(maml, mayChange: ["threads"], hint: hint)
         var clock = try StageClock.load(from: run)
         let goals = try TaskDistribution(gmps.environment).metaSplit(seed: seed, trainCount: gmps.metaTrainTasks, testCount: 0).train
@@ -127,7 +134,12 @@ public final class Comparison {
         let state = run.exists(MetaCheckpoint.stateFile)
             ? try MetaCheckpoint.load(from: run, policy: policy, iterations: gmps.iterations) : nil
         var initialTheta: [Float]?
-        if pretrained && state == nil {
+        var gmpsResult: MethodRunResult?
+        if method == .mamlProMP {
+            let start = try gmpsStart(seed: seed, needed: "maml-promp starts from its pre-trained policy", gmps: config.gmps(seed: seed))
+            gmpsResult = start.result
+            initialTheta = start.state.theta
+        } else if pretrained && state == nil {
             initialTheta = try clock.time("pretraining", in: run) {
                 try MultiTaskBehaviourCloning.clonedParameters(config: maml, goals: goals)
             }
@@ -144,12 +156,14 @@ public final class Comparison {
         try saveSnapshot(trainer.state, config: maml, policy: trainer.policy, in: run)
         let curve = try evaluateSnapshots(in: run, gmps: gmps, clock: &clock)
         let final = try evaluateFinal(in: run, gmps: gmps, clock: &clock)
-        let demoSteps = pretrained ? gmps.metaTrainTasks * gmps.demosPerTask * gmps.environment.horizon : 0
+        // maml-promp's start is GMPS's pre-training: its experts and demonstrations count here too.
+        let demoSteps = gmpsResult?.samples.demo ?? (pretrained ? gmps.metaTrainTasks * gmps.demosPerTask * gmps.environment.horizon : 0)
         let samples = SampleCounts(
-            onPolicy: trainer.state.onPolicySamples, expert: 0, demo: demoSteps,
+            onPolicy: trainer.state.onPolicySamples, expert: gmpsResult?.samples.expert ?? 0, demo: demoSteps,
             evaluation: trainer.state.evaluationSamples + curve.map(\.environmentSteps).reduce(0, +) + final.environmentSteps)
-        return MethodRunResult(method: pretrained ? .mamlPGPretrained : .mamlPG, seed: seed, curve: curve, final: final,
-                               samples: samples, seconds: clock.seconds)
+        var seconds = clock.seconds
+        if let gmpsResult { for stage in ["experts", "demonstrations", "pretraining"] { seconds[stage] = gmpsResult.seconds[stage] } }
+        return MethodRunResult(method: method, seed: seed, curve: curve, final: final, samples: samples, seconds: seconds)
     }
 
     // MARK: Snapshots and their evaluation

@@ -12,6 +12,11 @@ public enum ComparisonMethod: String, Codable, Sendable, CaseIterable {
     case mamlPG = "maml-pg"
     /// The same MAML started from a behaviour-cloned θ (`baseline --algo maml-pg --pretrain`).
     case mamlPGPretrained = "maml-pg-pretrained"
+    /// MAML as close to GMPS as it can be, differing in the outer objective alone: GMPS's
+    /// pre-trained θ (the seed's GMPS run's snapshot 0: behaviour cloning with task codes), its
+    /// exploration, inner step, α and learning rates; the outer objective is the post-update
+    /// return, ascended by ProMP's clipped outer steps instead of imitating the experts.
+    case mamlProMP = "maml-promp"
 
     /// The name in the table and the plot's legend.
     public var label: String {
@@ -20,16 +25,20 @@ public enum ComparisonMethod: String, Codable, Sendable, CaseIterable {
         case .noMetaTraining: return "no meta-training (BC + latent search)"
         case .mamlPG: return "MAML-PG"
         case .mamlPGPretrained: return "MAML-PG, BC start"
+        case .mamlProMP: return "MAML-ProMP, GMPS's start"
         }
     }
 
     /// Whether this is a MAML variant: the samples ratio is taken against these.
-    public var isMAML: Bool { self == .mamlPG || self == .mamlPGPretrained }
+    public var isMAML: Bool { self == .mamlPG || self == .mamlPGPretrained || self == .mamlProMP }
+
+    /// Whether the method starts from the seed's GMPS run (which must then run first).
+    public var startsFromGMPS: Bool { self == .noMetaTraining || self == .mamlProMP }
 }
 
 /// Every setting of `gmps-vision compare`, one documented field each; written into the
 /// comparison's folder as `comparison.json`. Each method's own configuration is derived from
-/// it (`gmps(seed:)`, `maml(seed:pretrained:)`) and written into its run directory.
+/// it (`gmps(seed:)`, `maml(seed:method:)`) and written into its run directory.
 public struct ComparisonConfig: Codable, Equatable, Sendable {
     /// The environment every method trains and is evaluated on.
     public var environment: EnvironmentName
@@ -69,6 +78,11 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
     public var mamlAlpha: Float = 0.05
     /// Behaviour-cloning steps of the BC-started MAML.
     public var mamlPretrainSteps = 300
+    /// maml-promp: outer steps per iteration on the same post-update rollouts (the first plain,
+    /// the rest on the clipped surrogate; each costs a pass of the full network over them).
+    public var mamlOuterSteps = 3
+    /// maml-promp: PPO's ε on the likelihood ratios of those steps.
+    public var mamlOuterClip: Float = 0.2
 
     /// Worker threads of every method. Results do not depend on it.
     public var threads = 2
@@ -118,23 +132,30 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         return config
     }
 
-    /// MAML's configuration for `seed` as `baseline --algo maml-pg` builds it, on GMPS's tasks,
-    /// meta-batch, K, image size, noise and seed, with `mamlBudgetFactor` × GMPS's budget.
-    public func maml(seed: UInt64, pretrained: Bool) -> BaselineConfig {
+    /// A MAML method's configuration for `seed`, with `mamlBudgetFactor` × GMPS's budget.
+    /// maml-pg (and -pretrained) as `baseline --algo maml-pg` builds it, on GMPS's tasks,
+    /// meta-batch, K, image size, noise and seed; maml-promp on every GMPS setting but the
+    /// outer objective (`ComparisonMethod.mamlProMP`).
+    public func maml(seed: UInt64, method: ComparisonMethod) -> BaselineConfig {
         var gmps = gmps(seed: seed)
         gmps.tasksPerIteration = min(gmps.tasksPerIteration, gmps.metaTrainTasks)
-        gmps.exploration = .perStep
-        gmps.learningRate = mamlLearningRate
-        gmps.finalLearningRate = mamlLearningRate
-        gmps.adaptedParameters = .head
-        gmps.initialAlpha = mamlAlpha
-        gmps.initialBiasVectorAlpha = mamlAlpha
-        gmps.outerSteps = 1
         gmps.daggerStartIteration = nil
-        gmps.pretrainSteps = pretrained ? mamlPretrainSteps : gmps.pretrainSteps
-        gmps.iterations = Self.iterations(mamlBudget, per: 2 * Self.samplesPerIteration(gmps))
         var config = BaselineConfig(algorithm: .mamlPG, gmps: gmps)
-        config.pretrainInit = pretrained
+        if method == .mamlProMP {
+            config.gmps.outerSteps = mamlOuterSteps
+            config.outerClip = mamlOuterClip
+        } else {
+            config.gmps.exploration = .perStep
+            config.gmps.learningRate = mamlLearningRate
+            config.gmps.finalLearningRate = mamlLearningRate
+            config.gmps.adaptedParameters = .head
+            config.gmps.initialAlpha = mamlAlpha
+            config.gmps.initialBiasVectorAlpha = mamlAlpha
+            config.gmps.outerSteps = 1
+            config.gmps.pretrainSteps = method == .mamlPGPretrained ? mamlPretrainSteps : gmps.pretrainSteps
+            config.pretrainInit = method == .mamlPGPretrained
+        }
+        config.gmps.iterations = Self.iterations(mamlBudget, per: 2 * Self.samplesPerIteration(config.gmps))
         return config
     }
 
@@ -159,15 +180,17 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         if budget < 1 { return "budget must be at least 1 on-policy sample; got \(budget)." }
         if mamlBudgetFactor < 1 { return "mamlBudgetFactor must be at least 1; got \(mamlBudgetFactor)." }
         if methods.isEmpty { return "methods must name at least one method." }
-        if methods.contains(.noMetaTraining) && !methods.contains(.gmps) {
-            return "methods: no-meta-training is the GMPS run's pre-trained policy; include gmps."
+        if let method = methods.first(where: \.startsFromGMPS), !methods.contains(.gmps) {
+            return "methods: \(method.rawValue) starts from the GMPS run's pre-trained policy; include gmps."
         }
         if curvePoints < 1 || curveGoals < 1 || curveDraws < 1 || finalGoals < 1 || finalDraws < 1 {
             return "curvePoints, curveGoals, curveDraws, finalGoals and finalDraws must be at least 1."
         }
         if !(1...10).contains(finalAdaptationSteps) { return "finalAdaptationSteps must be in 1...10; got \(finalAdaptationSteps)." }
         if let problem = gmps(seed: 1).problem() { return problem }
-        if methods.contains(where: \.isMAML), let problem = maml(seed: 1, pretrained: true).problem() { return problem }
+        for method in methods where method.isMAML {
+            if let problem = maml(seed: 1, method: method).problem() { return problem }
+        }
         return nil
     }
 }

@@ -89,6 +89,7 @@ public struct ComparisonReport {
         case .noMetaTraining: return (130, 130, 130)
         case .mamlPG: return (40, 90, 200)
         case .mamlPGPretrained: return (30, 150, 70)
+        case .mamlProMP: return (150, 60, 170)
         }
     }
 
@@ -120,7 +121,7 @@ public struct ComparisonReport {
     public var markdown: String {
         let all = figures
         let gmps = config.gmps(seed: 1)
-        let mamlIterations = config.maml(seed: 1, pretrained: false).gmps.iterations
+        let mamlIterations = config.maml(seed: 1, method: .mamlPG).gmps.iterations
         var lines = [
             "# gmps-vision compare: \(config.environment), \(config.reward) reward, \(config.seeds) seed\(config.seeds == 1 ? "" : "s")\(config.quick ? " (quick)" : "")",
             "",
