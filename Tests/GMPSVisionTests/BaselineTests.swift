@@ -20,6 +20,7 @@ struct BaselineTests {
         gmps.adaptedParameters = .head
         gmps.initialBiasVectorAlpha = gmps.initialAlpha
         gmps.iterations = 2
+        gmps.outerSteps = 1   // plain first-order MAML
         gmps.pretrainSteps = 3
         gmps.pretrainBatch = 8
         gmps.demosPerTask = 1
@@ -235,14 +236,19 @@ struct BaselineTests {
         config.gmps.exploration = .perTrajectory(latentStd: 1)
         config.gmps.adaptedParameters = .biasVector
         let goals = try Self.trainGoals(config)
+        config.gmps.outerSteps = 1
         let one = try MAMLPolicyGradientTrainer(config: config, goals: goals)
-        config.gmps.outerSteps = 3
+        config.gmps.outerSteps = 8
         let three = try MAMLPolicyGradientTrainer(config: config, goals: goals)
         let start = one.state.theta
         let logOne = try one.runIteration(), logThree = try three.runIteration()
         #expect(logThree.onPolicySamples == logOne.onPolicySamples, "outer steps take no new samples")
         #expect(logOne.postExplorationSuccess == logThree.postExplorationSuccess, "the same rollouts")
         #expect(three.state.theta != one.state.theta && three.state.alpha != one.state.alpha)
+        #expect(logOne.clippedFraction == 0, "one step: no clipped surrogate")
+        print("MAML with 8 outer steps: \(logThree.clippedFraction) of the later steps' terms clipped")
+        #expect(logThree.clippedFraction > 0 && logThree.clippedFraction < 1, "clipped: \(logThree.clippedFraction)")
+        #expect(logThree.csvRow.split(separator: ",").count == MAMLIterationLog.csvHeader.split(separator: ",").count)
         #expect(three.state.theta.allSatisfy(\.isFinite) && three.state.alpha.allSatisfy(\.isFinite))
         // The latent's score reaches μ: the bias vector moves.
         let bias = one.policy.tailStart..<(one.policy.tailStart + one.policy.biasVectorCount)

@@ -19,14 +19,18 @@ public struct MAMLIterationLog: Codable, Sendable {
     /// Cumulative on-policy environment steps: pre- and post-update rollouts.
     public var onPolicySamples: Int
     public var seconds: Double
+    /// With several outer steps: the share of post-update samples (and latents) whose ratio the
+    /// clip held, over the steps after the first; 0 with one step. Near 1: the trust region
+    /// stops the steps; near 0: it never binds.
+    public var clippedFraction: Double = 0
 
-    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,post_exploration_success,post_exploration_return,mean_alpha,learning_rate,on_policy_samples,seconds"
+    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,post_exploration_success,post_exploration_return,mean_alpha,learning_rate,on_policy_samples,seconds,clipped_fraction"
 
     public var csvRow: String {
         func format(_ value: Double) -> String { String(format: "%.5g", value) }
         return [String(iteration), format(preSuccess), format(postSuccess), format(preReturn), format(postReturn),
                 format(explorationSuccess), format(postExplorationSuccess), format(postExplorationReturn),
                 format(meanAlpha), format(learningRate), String(onPolicySamples),
-                String(format: "%.2f", seconds)].joined(separator: ",")
+                String(format: "%.2f", seconds), format(clippedFraction)].joined(separator: ",")
     }
 }
