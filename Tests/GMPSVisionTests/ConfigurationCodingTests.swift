@@ -80,6 +80,7 @@ struct ConfigurationCodingTests {
         config.pretrainInit = true
         config.scratchLearningRate = 0.02
         config.scratchAdam = false
+        config.outerClip = 0.3
         #expect(Self.unchangedFields(config, from: reference) == [],
                 "give each listed field a non-default value here")
         let data = try JSONEncoder().encode(config)
