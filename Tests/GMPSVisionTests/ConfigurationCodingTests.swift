@@ -88,6 +88,31 @@ struct ConfigurationCodingTests {
         #expect(try JSONDecoder().decode(GMPSConfig.self, from: data) == config.gmps, "evaluate reads a baseline's config.json")
     }
 
+    /// comparison.json: every setting round-trips, and one written before a setting existed
+    /// (here without maml-promp's two) reads back with that setting's default.
+    @Test func comparisonSettingsRoundTripAndOlderFilesKeepDefaults() throws {
+        var config = ComparisonConfig(environment: .door, budget: 1234)
+        config.reward = .sparse
+        config.seeds = 2
+        config.mamlBudgetFactor = 3
+        config.methods = [.gmps, .mamlProMP]
+        config.quick = true
+        (config.curvePoints, config.curveGoals, config.curveDraws) = (4, 5, 6)
+        (config.finalGoals, config.finalDraws, config.finalAdaptationSteps) = (7, 8, 2)
+        (config.mamlLearningRate, config.mamlAlpha, config.mamlPretrainSteps) = (0.5, 0.25, 9)
+        (config.mamlOuterSteps, config.mamlOuterClip, config.threads) = (4, 0.1, 1)
+        let data = try JSONEncoder().encode(config)
+        #expect(try JSONDecoder().decode(ComparisonConfig.self, from: data) == config)
+        var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+        #expect(object.count == 19, "every field is written: \(object.keys.sorted())")
+        object["mamlOuterSteps"] = nil
+        object["mamlOuterClip"] = nil
+        let older = try JSONDecoder().decode(ComparisonConfig.self, from: JSONSerialization.data(withJSONObject: object))
+        #expect(older.mamlOuterSteps == ComparisonConfig(environment: .door).mamlOuterSteps)
+        #expect(older.mamlOuterClip == ComparisonConfig(environment: .door).mamlOuterClip)
+        #expect(older.curveGoals == 5 && older.budget == 1234 && older.methods == [.gmps, .mamlProMP])
+    }
+
     @Test func expertSourcesRoundTripAsTheirCommandLineWords() throws {
         for text in ["scripted", "sac", "sac:goal-conditioned", "/runs/push-experts"] {
             let source = ExpertSource(text)

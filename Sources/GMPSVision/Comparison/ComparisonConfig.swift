@@ -97,6 +97,40 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         self.budget = budget ?? Self.defaultBudget(environment: environment, quick: quick)
     }
 
+    private enum CodingKeys: String, CodingKey {
+        case environment, reward, seeds, budget, mamlBudgetFactor, methods, quick
+        case curvePoints, curveGoals, curveDraws, finalGoals, finalDraws, finalAdaptationSteps
+        case mamlLearningRate, mamlAlpha, mamlPretrainSteps, mamlOuterSteps, mamlOuterClip, threads
+    }
+
+    /// Reads `comparison.json`; a setting that a comparison written before it existed lacks
+    /// keeps its default, so an older comparison can still be continued.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(environment: try container.decode(EnvironmentName.self, forKey: .environment),
+                  budget: try container.decodeIfPresent(Int.self, forKey: .budget),
+                  quick: try container.decodeIfPresent(Bool.self, forKey: .quick) ?? false)
+        func read<Value: Decodable>(_ value: inout Value, _ key: CodingKeys) throws {
+            if let stored = try container.decodeIfPresent(Value.self, forKey: key) { value = stored }
+        }
+        try read(&reward, .reward)
+        try read(&seeds, .seeds)
+        try read(&mamlBudgetFactor, .mamlBudgetFactor)
+        try read(&methods, .methods)
+        try read(&curvePoints, .curvePoints)
+        try read(&curveGoals, .curveGoals)
+        try read(&curveDraws, .curveDraws)
+        try read(&finalGoals, .finalGoals)
+        try read(&finalDraws, .finalDraws)
+        try read(&finalAdaptationSteps, .finalAdaptationSteps)
+        try read(&mamlLearningRate, .mamlLearningRate)
+        try read(&mamlAlpha, .mamlAlpha)
+        try read(&mamlPretrainSteps, .mamlPretrainSteps)
+        try read(&mamlOuterSteps, .mamlOuterSteps)
+        try read(&mamlOuterClip, .mamlOuterClip)
+        try read(&threads, .threads)
+    }
+
     /// The on-policy samples of the default run (or the quick one): its iterations × one
     /// iteration's (tasks × K × horizon).
     public static func defaultBudget(environment: EnvironmentName, quick: Bool) -> Int {
