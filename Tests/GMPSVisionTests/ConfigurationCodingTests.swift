@@ -141,6 +141,11 @@ struct ConfigurationCodingTests {
         old.environment = .door
         let written = try JSONEncoder().encode(old)
         #expect(try JSONDecoder().decode(GMPSConfig.self, from: written).expertSteps == 40_000)
+        // Push's default run collects more demonstrations; a push run written before keeps its 5.
+        #expect(GMPSConfig(environment: .push).demosPerTask == 10)
+        #expect(GMPSConfig(environment: .reach).demosPerTask == 5 && GMPSConfig(environment: .door).demosPerTask == 5)
+        old.environment = .push
+        #expect(try JSONDecoder().decode(GMPSConfig.self, from: JSONEncoder().encode(old)).demosPerTask == 5)
     }
 
     @Test func aSettingOutOfRangeIsNamedByItsKey() {
