@@ -103,7 +103,8 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     public var outerSteps = 20
     /// Outer Adam learning rate at the first iteration, decayed linearly to `finalLearningRate`.
     /// Meta-training starts from the behaviour-cloned policy and its task codes; 1e-4 fine-tunes
-    /// them (1e-3 undid the pre-training: held-out success after one step 0.38–0.40 against 0.48).
+    /// them. On validation (push, SAC experts, seed 3, 20 goals × 5 draws) 1e-3 gave 0.70 / 0.67
+    /// / 0.65 after 1 / 2 / 3 adaptation steps against 0.67 / 0.66 / 0.73 at 1e-4.
     public var learningRate: Float = 1e-4
     public var finalLearningRate: Float = 1e-5
     /// Adam learning rate of behaviour-cloning pre-training (the task codes learn 10x faster).
