@@ -178,8 +178,12 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     ///   (their noisy demonstrations end a median 3.1 cm from the goal against 2.1 cm, the
     ///   success radius being 5 cm), and twice the demonstrations lifted validation success
     ///   after one step at iteration 40 (10 goals × 2 draws, seeds 1–3) from 0.40 / 0.70 / 0.70
-    ///   to 0.55 / 0.70 / 0.75, for 3 seconds more of collection.
-    /// - door and reach: 5, not yet measured at 10 on validation.
+    ///   to 0.55 / 0.70 / 0.75, and after three steps on 20 validation goals × 5 draws
+    ///   (`evaluate --goals validation --adapt-steps 3 --seed 8`) from 0.60 / 0.70 / 0.73 to
+    ///   0.76 / 0.73 / 0.78, for 3 seconds more of collection.
+    /// - reach: 5. At 10 (seed 1, SAC experts) validation fell to 0.27 / 0.61 after one / three
+    ///   steps from 0.42 / 0.72.
+    /// - door: 5, not yet measured at 10.
     public static func defaultDemosPerTask(_ environment: EnvironmentName) -> Int {
         environment == .push ? 10 : 5
     }
