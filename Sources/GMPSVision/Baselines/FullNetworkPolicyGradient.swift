@@ -54,16 +54,9 @@ public struct FullNetworkPolicyGradient: Sendable {
         public var clippedSamples: Int
     }
 
-    /// The coefficients c (K·T) of `rollouts`.
-    public func coefficients(_ rollouts: TaskRollouts) -> [Float] {
-        let data = rollouts.innerStepData(policy: policy, discount: discount)
-        let k = Float(max(rollouts.trajectoryCount, 1))
-        return data.advantages.map { $0 / k }
-    }
-
     /// J and ∇_φ J at φ (P) on `rollouts`, one trajectory per network batch; `workspace` is the
     /// vision network's with maxBatch ≥ T. `coefficients` (K·T) default to
-    /// `coefficients(rollouts)`; `latentStd`: σ_z when the rollouts explored with latents.
+    /// the rollouts' Â / K; `latentStd`: σ_z when the rollouts explored with latents.
     public func gradient(parameters phi: [Float], rollouts: TaskRollouts, coefficients: [Float]? = nil,
                          latentStd: Float? = nil, clip: Float? = nil, workspace: Workspace) throws -> Result {
         let imageCount = policy.network.imageInputCount

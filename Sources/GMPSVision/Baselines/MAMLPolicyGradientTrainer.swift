@@ -108,7 +108,7 @@ public final class MAMLPolicyGradientTrainer {
         // 3. The outer steps: ascend mean_i J_i(φ_i(θ, α)) over all ranks' tasks (Adam descends,
         //    hence the minus; negating is exact, so this is the negated mean bit for bit). The
         //    first step's ratios are 1 by construction: plain REINFORCE, no clip.
-        var clipCounts = [Double](repeating: 0, count: 2)   // held by the clip, all terms
+        var clipCounts = [Double](repeating: 0, count: 2)   // held by the clip, all terms (means over tasks)
         for outerStep in 0..<gmps.outerSteps {
             let theta = state.theta, alpha = state.alpha
             let gradients = try batch.map { worker, slot -> [[Float]] in
@@ -123,12 +123,10 @@ public final class MAMLPolicyGradientTrainer {
                 return [outerGradient, zip(policy.tail(of: outerGradient), result.innerGradient).map { $0 * $1 },
                         [Float(outerResult.clippedSamples), Float(outerStep == 0 ? 0 : terms)]]
             }
-            for slot in batch.mySlots {
-                guard let counts = gradients[slot]?[2] else { continue }
-                clipCounts[0] += Double(counts[0])
-                clipCounts[1] += Double(counts[1])
-            }
+            // The counts' mean over the meta-batch: their ratio is the clipped fraction.
             let mean = batch.mean(of: gradients, shapes: [policy.parameterCount, policy.tailCount, 2])
+            clipCounts[0] += Double(mean[2][0])
+            clipCounts[1] += Double(mean[2][1])
             try state.descend(thetaGradient: mean[0].map { -$0 }, alphaGradient: mean[1].map { -$0 },
                               alphaMask: policy.alphaMask(gmps.adaptedParameters), alphaGroups: policy.alphaGroups,
                               learnAlpha: gmps.learnAlpha,
@@ -146,7 +144,6 @@ public final class MAMLPolicyGradientTrainer {
                            Double(result.measuredPre.sampleCount + result.measuredPost.sampleCount)]
             for (index, figure) in figures.enumerated() { sums[index] += figure }
         }
-        sums += clipCounts
         group.sum(&sums)
         state.onPolicySamples += Int(sums[7])
         state.evaluationSamples += Int(sums[8])
@@ -161,7 +158,7 @@ public final class MAMLPolicyGradientTrainer {
             postExplorationSuccess: sums[5] / taskCount, postExplorationReturn: sums[6] / taskCount,
             meanAlpha: state.meanAdaptedAlpha(policy.alphaMask(gmps.adaptedParameters)),
             learningRate: Double(learningRate), onPolicySamples: state.onPolicySamples, seconds: state.seconds,
-            clippedFraction: sums[10] > 0 ? sums[9] / sums[10] : 0)
+            clippedFraction: clipCounts[1] > 0 ? clipCounts[0] / clipCounts[1] : 0)
     }
 
     /// Runs `config.gmps.iterations` meta-iterations, writing `progress.csv` and the checkpoint
