@@ -32,6 +32,8 @@ struct CompareCommand: ParsableCommand {
 
     @Option(help: "Seeds 1...N of every method.") var seeds = 3
 
+    @Option(help: "Who labels GMPS's demonstrations: scripted or sac (per-task SAC experts) (default: sac; --quick: scripted).") var experts: ComparisonExperts?
+
     @Option(help: "GMPS's on-policy sample budget (default: the default run's, or the quick one's).") var budget: Int?
 
     @Option(help: "MAML's on-policy budget as a multiple of GMPS's.") var mamlBudgetFactor = 10
@@ -60,6 +62,7 @@ struct CompareCommand: ParsableCommand {
         var config = ComparisonConfig(environment: environment.name, budget: budget, quick: quick)
         config.reward = reward.value()
         config.seeds = seeds
+        if let experts { config.experts = experts.source }
         config.mamlBudgetFactor = mamlBudgetFactor
         if let methods { config.methods = methods.methods }
         config.threads = threads
@@ -132,4 +135,11 @@ struct MethodList: ExpressibleByArgument {
     }
 
     static var defaultValueDescription: String { "LIST" }
+}
+
+/// `compare --experts`: the expert sources a comparison can train with on each seed's goals.
+enum ComparisonExperts: String, ExpressibleByArgument, CaseIterable {
+    case scripted, sac
+
+    var source: ExpertSource { self == .scripted ? .scripted : .sac(.perTask) }
 }

@@ -93,6 +93,7 @@ struct ConfigurationCodingTests {
     @Test func comparisonSettingsRoundTripAndOlderFilesKeepDefaults() throws {
         var config = ComparisonConfig(environment: .door, budget: 1234)
         config.reward = .sparse
+        config.experts = .scripted
         config.seeds = 2
         config.mamlBudgetFactor = 3
         config.methods = [.gmps, .mamlProMP]
@@ -104,13 +105,25 @@ struct ConfigurationCodingTests {
         let data = try JSONEncoder().encode(config)
         #expect(try JSONDecoder().decode(ComparisonConfig.self, from: data) == config)
         var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(object.count == 19, "every field is written: \(object.keys.sorted())")
+        #expect(object.count == 20, "every field is written: \(object.keys.sorted())")
         object["mamlOuterSteps"] = nil
         object["mamlOuterClip"] = nil
         let older = try JSONDecoder().decode(ComparisonConfig.self, from: JSONSerialization.data(withJSONObject: object))
         #expect(older.mamlOuterSteps == ComparisonConfig(environment: .door).mamlOuterSteps)
         #expect(older.mamlOuterClip == ComparisonConfig(environment: .door).mamlOuterClip)
         #expect(older.curveGoals == 5 && older.budget == 1234 && older.methods == [.gmps, .mamlProMP])
+    }
+
+    /// compare --experts: GMPS and the methods that start from its run use the given source;
+    /// unset, the default run's; a folder (one seed's goals) is refused.
+    @Test func aComparisonsExpertsReachEveryMethodThatImitates() {
+        var config = ComparisonConfig(environment: .push)
+        #expect(config.gmps(seed: 2).experts == GMPSConfig(environment: .push).experts)
+        config.experts = .scripted
+        #expect(config.gmps(seed: 2).experts == .scripted)
+        #expect(config.maml(seed: 2, method: .mamlProMP).gmps.experts == .scripted)
+        config.experts = .folder("/runs/push-experts")
+        #expect(config.problem()?.contains("scripted or sac, not a folder") == true)
     }
 
     @Test func expertSourcesRoundTripAsTheirCommandLineWords() throws {

@@ -44,6 +44,10 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
     public var environment: EnvironmentName
     /// The reward of every method's training and adaptation.
     public var reward: RewardKind = .dense
+    /// Who labels GMPS's demonstrations (and so no-meta-training's and maml-promp's start):
+    /// nil, the default run's (per-task SAC experts; `quick`: scripted). With sparse rewards the
+    /// scripted controllers stand for demonstrations that did not come from RL on that reward.
+    public var experts: ExpertSource? = nil
     /// Each method runs once per seed 1...seeds; success is reported as the mean ± spread over them.
     public var seeds = 3
     /// GMPS's on-policy sample budget; its meta-iterations are this over one iteration's
@@ -98,7 +102,7 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case environment, reward, seeds, budget, mamlBudgetFactor, methods, quick
+        case environment, reward, experts, seeds, budget, mamlBudgetFactor, methods, quick
         case curvePoints, curveGoals, curveDraws, finalGoals, finalDraws, finalAdaptationSteps
         case mamlLearningRate, mamlAlpha, mamlPretrainSteps, mamlOuterSteps, mamlOuterClip, threads
     }
@@ -114,6 +118,7 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
             if let stored = try container.decodeIfPresent(Value.self, forKey: key) { value = stored }
         }
         try read(&reward, .reward)
+        experts = try container.decodeIfPresent(ExpertSource.self, forKey: .experts)
         try read(&seeds, .seeds)
         try read(&mamlBudgetFactor, .mamlBudgetFactor)
         try read(&methods, .methods)
@@ -158,6 +163,7 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
             config.experts = .scripted
             (config.imageHeight, config.imageWidth) = (24, 32)
         }
+        if let experts { config.experts = experts }
         config.reward = reward
         config.seed = seed
         config.threads = threads
@@ -221,6 +227,9 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
             return "curvePoints, curveGoals, curveDraws, finalGoals and finalDraws must be at least 1."
         }
         if !(1...10).contains(finalAdaptationSteps) { return "finalAdaptationSteps must be in 1...10; got \(finalAdaptationSteps)." }
+        if case .folder(let path) = experts {
+            return "experts: a comparison trains each seed on its own goals, so it takes scripted or sac, not a folder (\(path))."
+        }
         if let problem = gmps(seed: 1).problem() { return problem }
         for method in methods where method.isMAML {
             if let problem = maml(seed: 1, method: method).problem() { return problem }
