@@ -28,7 +28,7 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "Independent adaptations per goal.") var draws = 10
 
-    @Option(help: "Factor on the latent's spread at each further adaptation step (default: the run's, 0.5).")
+    @Option(help: "Factor on the latent's spread at each further adaptation step; given, it replaces the scales a run with several meta-trained steps learned (default: the learned scales, then the run's decay, 0.5).")
     var latentDecay: Float?
 
     @Option(help: "Seed of the adaptation noise.") var seed: UInt64 = 1
@@ -73,7 +73,8 @@ struct EvaluateCommand: ParsableCommand {
         let k = trajectories ?? config.trajectoriesPerTask
         let started = Date()
         let summary = try pipeline.evaluate(
-            theta: state.theta, alpha: state.alpha, goals: testGoals, adaptationSteps: adaptSteps, draws: draws,
+            theta: state.theta, alpha: state.alpha, latentScales: state.latentScales, goals: testGoals,
+            adaptationSteps: adaptSteps, draws: draws,
             seed: seed, trajectories: k, latentDecay: latentDecay,
             display: ProgressDisplay(stage: "evaluation (goals)", total: testGoals.count))
         let seconds = Date().timeIntervalSince(started)

@@ -106,7 +106,8 @@ struct RenderCommand: ParsableCommand {
             // The meta-policy acts on its own observation size, in a copy of the environment
             // stepped with the same actions (MuJoCo is deterministic).
             let metaParameters = try meta.map { meta in
-                adapted ? try meta.pipeline.adapted(theta: meta.state.theta, alpha: meta.state.alpha, goal: episodeGoal,
+                adapted ? try meta.pipeline.adapted(theta: meta.state.theta, alpha: meta.state.alpha,
+                                                    latentScales: meta.state.latentScales, goal: episodeGoal,
                                                     steps: 1, seed: seed &+ UInt64(episode))
                         : meta.state.theta
             }

@@ -113,7 +113,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         let testGoals = try pipeline.goals(testCount: goalCount).test
         let state = trainer.state
         let gmps = try timed("evaluation") {
-            try pipeline.evaluate(theta: state.theta, alpha: state.alpha, goals: testGoals,
+            try pipeline.evaluate(theta: state.theta, alpha: state.alpha, latentScales: state.latentScales, goals: testGoals,
                                   adaptationSteps: adaptSteps, draws: drawCount, seed: config.seed &+ 7,
                                   display: ProgressDisplay(stage: "evaluation (goals)", total: testGoals.count))
         }
@@ -123,7 +123,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
         var notes: [String] = []
         if let pretrained = try pipeline.pretrainedTheta() {
             let bc = try timed("multi-task BC evaluation") {
-                try pipeline.evaluate(theta: pretrained, alpha: state.alpha, goals: testGoals, adaptationSteps: 0,
+                try pipeline.evaluate(theta: pretrained, alpha: state.alpha, latentScales: [], goals: testGoals, adaptationSteps: 0,
                                       draws: 1, seed: config.seed &+ 7)
             }
             results.append(("multi-task BC, goal-blind (the pre-trained policy)", bc, 0))
@@ -135,7 +135,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
 
         // Pictures and the report.
         let sheets = try timed("frames") {
-            try pipeline.writeEpisodePictures(theta: state.theta, alpha: state.alpha,
+            try pipeline.writeEpisodePictures(theta: state.theta, alpha: state.alpha, latentScales: state.latentScales,
                                             goals: Array(testGoals.prefix(2)), seed: config.seed)
         }
         // Where meta-training's time went (parts of its row above).

@@ -82,6 +82,13 @@ struct AdaptationTests {
         }
         evaluator.latentDecay = 1
         #expect(evaluator.settings(step: 2, alpha: alpha).alpha == alpha)
+        // A scale meta-training learned for step 1 replaces d there; step 2 goes on from it.
+        evaluator.latentScales = [0.7]
+        for (step, scale) in [(1, 0.7), (2, 0.7)] {
+            let settings = evaluator.settings(step: step, alpha: alpha)
+            #expect(abs(Double(settings.exploration.latentStd ?? 0) - sigma * scale) <= 1e-6, "step \(step): σ_z")
+            #expect(abs(Double(settings.alpha[0]) - Double(alpha[0]) * scale * scale) <= 1e-5, "step \(step): α")
+        }
     }
 
     @Test func theBiasVectorStepIsTheReturnWeightedMeanOffsetOfTheProbes() throws {

@@ -28,7 +28,7 @@ struct EpisodePicturesTests {
         defer { try? FileManager.default.removeItem(at: run.url) }
         let (config, policy, theta, goal) = try Self.policyAndGoal()
         let alpha = try MetaTrainerState(policy: policy, config: config).alpha
-        let pictures = try GMPSPipeline(config: config, run: run).writeEpisodePictures(theta: theta, alpha: alpha,
+        let pictures = try GMPSPipeline(config: config, run: run).writeEpisodePictures(theta: theta, alpha: alpha, latentScales: [],
                                                                                          goals: [goal], seed: 3)
         #expect(pictures.map(\.sheet) == ["frames/goal-1-before.png", "frames/goal-1-after.png"])
         #expect(pictures.map(\.animation) == ["frames/goal-1-before.gif", "frames/goal-1-after.gif"])

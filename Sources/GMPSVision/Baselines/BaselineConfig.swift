@@ -76,6 +76,9 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
     /// The first setting out of range (GMPS's fields first), or nil.
     public func invalidSetting() -> InvalidSetting? {
         if let invalid = gmps.invalidSetting() { return invalid }
+        if gmps.metaTrainedSteps != 1 {
+            return InvalidSetting(field: "metaTrainedSteps", requirement: "must be 1 for the baselines: MAML's outer objective is the return after one inner step; got \(gmps.metaTrainedSteps).")
+        }
         if !(outerClip > 0 && outerClip < 1) {
             return InvalidSetting(field: CodingKeys.outerClip.stringValue, requirement: "must be in (0, 1); got \(outerClip).")
         }

@@ -211,7 +211,8 @@ public final class Comparison {
             let started = Date()
             let summary = try clock.time("evaluation", in: run) {
                 try GMPSPipeline(config: gmps, run: snapshot).evaluate(
-                    theta: state.theta, alpha: state.alpha, goals: goals, adaptationSteps: 1, draws: config.curveDraws,
+                    theta: state.theta, alpha: state.alpha, latentScales: state.latentScales, goals: goals,
+                    adaptationSteps: 1, draws: config.curveDraws,
                     seed: gmps.seed &+ 7)
             }
             let point = SnapshotEvaluation(
@@ -240,7 +241,8 @@ public final class Comparison {
         let started = Date()
         let summary = try clock.time("evaluation", in: run) {
             try GMPSPipeline(config: gmps, run: snapshot).evaluate(
-                theta: state.theta, alpha: state.alpha, goals: goals, adaptationSteps: steps, draws: config.finalDraws,
+                theta: state.theta, alpha: state.alpha, latentScales: state.latentScales, goals: goals,
+                adaptationSteps: steps, draws: config.finalDraws,
                 seed: gmps.seed &+ 7, display: display?("evaluation (goals)", goals.count))
         }
         let final = FinalEvaluation(

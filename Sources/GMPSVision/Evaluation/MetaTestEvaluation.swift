@@ -9,14 +9,15 @@ public struct MetaTestEvaluator {
     public let policy: MetaPolicy
     public let inner: InnerStep
     public var exploration: Exploration
-    /// Multiplies the per-trajectory latent's σ_z at each further adaptation step (1: the same
-    /// spread every step). The bias vector's α is scaled by the square, so each step stays the
-    /// return-weighted mean offset of its probes.
+    /// Multiplies the per-trajectory latent's σ_z at each further adaptation step after the
+    /// learned ones (1: the same spread every step). The bias vector's α is scaled by the
+    /// square, so each step stays the return-weighted mean offset of its probes.
     public var latentDecay: Float = 1
-    /// The decay stops here (0.5 reaches it at step 23): below it a probe z = μ + σ_z·ε rounds
-    /// to μ in Float, so further steps could not move, while scale² → 0 and 1/σ_z² → ∞ would
-    /// turn the bias vector's step into 0·∞ = NaN (`--adapt-steps 76` did).
-    public static let smallestLatentScale = Float.ulpOfOne
+    /// The latent's scale at steps 1…L that meta-training learned (`MetaTrainerState.latentScales`;
+    /// empty: none, every step after the first decays by `latentDecay`).
+    public var latentScales: [Float] = []
+    /// Each step's exploration, inner step and α.
+    var schedule: AdaptationSchedule { AdaptationSchedule(learnedScales: latentScales, decay: latentDecay) }
     public var trajectories: Int
     public var adaptationSteps: Int
     public var discount: Float
@@ -49,18 +50,10 @@ public struct MetaTestEvaluator {
         return (steps, samples)
     }
 
-    /// Adaptation step `step`'s (0-based) exploration, inner step and α: with a per-trajectory
-    /// latent and a decay d, step k explores and scores with σ_z · s and scales the bias
-    /// vector's α by s², s = max(d^k, `smallestLatentScale`); the rest of α is unchanged.
+    /// Adaptation step `step`'s (0-based) exploration, inner step and α (`AdaptationSchedule`).
     func settings(step: Int, alpha: [Float]) -> (exploration: Exploration, inner: InnerStep, alpha: [Float]) {
-        var (exploration, inner, alpha) = (self.exploration, self.inner, alpha)
-        if let sigma = exploration.latentStd, step > 0, latentDecay != 1 {
-            let scale = max(powf(latentDecay, Float(step)), Self.smallestLatentScale)
-            exploration = .perTrajectory(latentStd: sigma * scale)
-            inner.latentStd = sigma * scale
-            for j in 0..<policy.biasVectorCount { alpha[j] *= scale * scale }
-        }
-        return (exploration, inner, alpha)
+        schedule.settings(step: step, exploration: exploration, inner: inner, alpha: alpha,
+                          biasVectorCount: policy.biasVectorCount)
     }
 
     /// The environment steps `evaluate` takes: on each goal one mean-action episode before

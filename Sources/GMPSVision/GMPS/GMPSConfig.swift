@@ -90,6 +90,17 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     /// push, SAC experts, seed 3: 0.72 / 0.73 / 0.49 / 0.38; push, scripted, seed 3: 0.64 / 0.76 /
     /// 0.65 / 0.59; reach, SAC, seed 1: 0.66 / 0.72 / 0.38 / 0.04.
     public var adaptationLatentDecay: Float = 0.5
+    /// N, the adaptation steps the outer loss is taken after: step k ≥ 1 explores from the
+    /// policy step k − 1 adapted, on fresh rollouts, as meta-test does, and the outer loss is
+    /// imitation by φ_N (first order through the steps). With a per-trajectory latent, step k
+    /// explores at σ_z · s_k with the bias vector's α · s_k²; s_1 … s_{N−1} are learned
+    /// (pathwise, `MetaObjective.multiStepTaskGradient`), started at `adaptationLatentDecay`^k,
+    /// and meta-test uses them (`AdaptationSchedule`). 1: the paper's single meta-trained step.
+    /// Each step costs an iteration's exploring rollouts again.
+    public var metaTrainedSteps = 1
+    /// Adam learning rate of the learned latent scales (as log s_k), constant. Over the default
+    /// 40 iterations × 20 outer steps a scale can move by a factor of e^8 at most.
+    public var latentScaleLearningRate: Float = 1e-2
     /// Discount γ of the returns-to-go.
     public var discount: Float = 0.99
     /// Upper clip of the per-step importance weights π_θ / π_θ0 (FINDINGS: 5).
@@ -312,6 +323,18 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         if let std = exploration.latentStd, !(std > 0) {
             return invalid(.exploration, "needs a positive latent standard deviation; got \(std).")
         }
+        if !(1...5).contains(metaTrainedSteps) {
+            return invalid(.metaTrainedSteps, "must be in 1...5 (each step costs an iteration's rollouts again); got \(metaTrainedSteps).")
+        }
+        if !(latentScaleLearningRate > 0 && latentScaleLearningRate.isFinite) {
+            return invalid(.latentScaleLearningRate, "must be positive; got \(latentScaleLearningRate).")
+        }
+        if metaTrainedSteps > 1 && secondOrder {
+            return invalid(.secondOrder, "is exact for one meta-trained step only; with metaTrainedSteps \(metaTrainedSteps) the meta-gradient is first order (drop the second order, or train one step).")
+        }
+        if metaTrainedSteps > 1 && featureRefreshEvery > 0 {
+            return invalid(.featureRefreshEvery, "re-encodes the first step's rollouts only; it needs metaTrainedSteps 1 (got \(metaTrainedSteps)).")
+        }
         if let start = daggerStartIteration, start < 0 {
             return invalid(.daggerStartIteration, "must be at least 0 (the first iteration is 0); got \(start).")
         }
@@ -398,6 +421,8 @@ extension GMPSConfig {
             case .trajectoriesPerTask: try container.decode(&trajectoriesPerTask, forKey: key)
             case .exploration: try container.decode(&exploration, forKey: key)
             case .adaptationLatentDecay: try container.decode(&adaptationLatentDecay, forKey: key)
+            case .metaTrainedSteps: try container.decode(&metaTrainedSteps, forKey: key)
+            case .latentScaleLearningRate: try container.decode(&latentScaleLearningRate, forKey: key)
             case .discount: try container.decode(&discount, forKey: key)
             case .importanceWeightClip: try container.decode(&importanceWeightClip, forKey: key)
             case .iterations: try container.decode(&iterations, forKey: key)

@@ -23,10 +23,11 @@ extension GMPSPipeline {
         config.validationEvery > 0 && (iteration % config.validationEvery == 0 || iteration == config.iterations)
     }
 
-    /// Success of θ before and after adaptation on the validation goals.
-    func validate(theta: [Float], alpha: [Float]) throws -> (pre: Double, post: Double) {
+    /// Success of the state's θ before and after adaptation on the validation goals.
+    func validate(_ state: MetaTrainerState) throws -> (pre: Double, post: Double) {
         var rng = SeededGenerator(seed: config.seed).split(stream: RandomStreams.validation)
-        let summary = try evaluate(theta: theta, alpha: alpha, goals: try validationGoals(),
+        let summary = try evaluate(theta: state.theta, alpha: state.alpha, latentScales: state.latentScales,
+                                   goals: try validationGoals(),
                                    adaptationSteps: config.validationAdaptationSteps, draws: config.validationDraws,
                                    seed: rng.next())
         return (summary.preSuccess, summary.postSuccess.last ?? summary.preSuccess)

@@ -101,8 +101,7 @@ public final class GMPSPipeline {
             (entry.expertEnvSteps, entry.demoEnvSteps) = (environmentSteps.expertTraining, environmentSteps.demonstrations)
             if group.isRoot && validates(after: entry.iteration) {
                 let started = Date()
-                (entry.validationPreSuccess, entry.validationPostSuccess) = try validate(theta: trainer.state.theta,
-                                                                                       alpha: trainer.state.alpha)
+                (entry.validationPreSuccess, entry.validationPostSuccess) = try validate(trainer.state)
                 validationSeconds += Date().timeIntervalSince(started)
             }
             progress.append(entry)
@@ -122,12 +121,16 @@ public final class GMPSPipeline {
         }
     }
 
-    /// Meta-test evaluation of θ, α on `goals`.
-    public func evaluate(theta: [Float], alpha: [Float], goals: [Goal], adaptationSteps: Int, draws: Int,
-                         seed: UInt64, trajectories: Int? = nil, latentDecay: Float? = nil,
+    /// Meta-test evaluation of θ, α on `goals`, adaptation steps after the first exploring at
+    /// the learned `latentScales` (`MetaTrainerState.latentScales`) and then decaying by the
+    /// run's `adaptationLatentDecay`. A `latentDecay` given replaces both: every step after the
+    /// first decays by it (the heuristic, to compare against what was learned).
+    public func evaluate(theta: [Float], alpha: [Float], latentScales: [Float], goals: [Goal], adaptationSteps: Int,
+                         draws: Int, seed: UInt64, trajectories: Int? = nil, latentDecay: Float? = nil,
                          display: ProgressDisplay? = nil) throws -> EvaluationSummary {
         var (policy, evaluator) = try makeEvaluator(adaptationSteps: adaptationSteps, trajectories: trajectories)
         evaluator.latentDecay = latentDecay ?? config.adaptationLatentDecay
+        evaluator.latentScales = latentDecay == nil ? latentScales : []
         let resources = try ThreadResources(policy: policy, config: config, threads: config.threads,
                                             trajectories: evaluator.trajectories, networkBatch: 1)
         let results = try evaluator.evaluate(goals: goals, theta: theta, alpha: alpha, draws: draws, seed: seed,
@@ -183,10 +186,12 @@ extension GMPSPipeline {
                           adaptationSteps: 0)
     }
 
-    /// θ after `steps` adaptation steps on `goal` (one draw, seeded).
-    public func adapted(theta: [Float], alpha: [Float], goal: Goal, steps: Int, seed: UInt64) throws -> [Float] {
+    /// θ after `steps` adaptation steps on `goal` (one draw, seeded), as `evaluate` adapts.
+    public func adapted(theta: [Float], alpha: [Float], latentScales: [Float], goal: Goal, steps: Int,
+                        seed: UInt64) throws -> [Float] {
         var (policy, evaluator) = try makeEvaluator(adaptationSteps: steps)
         evaluator.latentDecay = config.adaptationLatentDecay
+        evaluator.latentScales = latentScales
         let resources = try ThreadResources(policy: policy, config: config, threads: 1,
                                             trajectories: evaluator.trajectories, networkBatch: 1)
         var rng = SeededGenerator(seed: seed)
@@ -198,11 +203,13 @@ extension GMPSPipeline {
     /// Held-out episodes before and after one adaptation step, goal drawn: a contact sheet
     /// `frames/goal-N-before.png` (`-after.png`) and an animation `frames/goal-N-before.gif`
     /// (`-after.gif`) of each.
-    public func writeEpisodePictures(theta: [Float], alpha: [Float], goals: [Goal], seed: UInt64) throws -> [EpisodePictures] {
+    public func writeEpisodePictures(theta: [Float], alpha: [Float], latentScales: [Float], goals: [Goal],
+                                     seed: UInt64) throws -> [EpisodePictures] {
         let policy = try MetaPolicy(config: config)
         var pictures: [EpisodePictures] = []
         for (index, goal) in goals.enumerated() {
-            let phi = try adapted(theta: theta, alpha: alpha, goal: goal, steps: 1, seed: seed &+ UInt64(index))
+            let phi = try adapted(theta: theta, alpha: alpha, latentScales: latentScales, goal: goal, steps: 1,
+                                  seed: seed &+ UInt64(index))
             for (label, parameters) in [("before", theta), ("after", phi)] {
                 let frames = try episodeFrames(policy: policy, parameters: parameters, goal: goal, frameHeight: 96,
                                                frameWidth: 128)

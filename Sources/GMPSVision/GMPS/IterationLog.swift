@@ -31,12 +31,15 @@ public struct IterationLog: Codable, Sendable {
     /// Mean α of each of `MetaPolicy.alphaGroupNames` (bias vector, head weights, head biases,
     /// log-std) after the iteration; nil in rows written before these columns.
     public var meanAlphaByGroup: [Double]? = nil
+    /// The learned latent scales s_1 … s_{N−1} after the iteration (`MetaTrainerState.latentScales`);
+    /// nil with one meta-trained step. One column, the scales separated by semicolons.
+    public var latentScales: [Double]? = nil
 
     /// Every environment step of meta-training so far.
     public var metaTrainingEnvSteps: Int { onPolicySamples + measurementSamples }
 
     /// The columns; later ones are appended so that readers of the earlier ones keep working.
-    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,imitation_loss,mean_alpha,learning_rate,on_policy_samples,dagger_samples,seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success,alpha_bias_vector,alpha_head_weights,alpha_head_biases,alpha_log_std"
+    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,imitation_loss,mean_alpha,learning_rate,on_policy_samples,dagger_samples,seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success,alpha_bias_vector,alpha_head_weights,alpha_head_biases,alpha_log_std,latent_scales"
 
     public var csvRow: String {
         let groups = meanAlphaByGroup?.map(format) ?? [String](repeating: "", count: MetaPolicy.alphaGroupNames.count)
@@ -45,7 +48,8 @@ public struct IterationLog: Codable, Sendable {
          String(onPolicySamples), String(daggerSamples), String(format: "%.2f", seconds), String(measurementSamples),
          String(metaTrainingEnvSteps), String(expertEnvSteps), String(demoEnvSteps),
          validationPreSuccess.map(format) ?? "", validationPostSuccess.map(format) ?? ""]
-        return (fields + groups).joined(separator: ",")
+        let scales = latentScales?.map(format).joined(separator: ";") ?? ""
+        return (fields + groups + [scales]).joined(separator: ",")
     }
 
     private func format(_ value: Double) -> String { String(format: "%.5g", value) }
@@ -53,11 +57,11 @@ public struct IterationLog: Codable, Sendable {
 
 extension IterationLog {
     /// Parses a `csvRow`, or one written before later columns were appended (the step
-    /// columns read 0, the validation and α-group columns nil); nil for a malformed line.
+    /// columns read 0, the validation, α-group and latent-scale columns nil); nil for a malformed line.
     public init?(csvRow: String) {
         let fields = csvRow.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         let groups = MetaPolicy.alphaGroupNames.count
-        guard [12, 16, 18, 18 + groups].contains(fields.count), let iteration = Int(fields[0]),
+        guard [12, 16, 18, 18 + groups, 19 + groups].contains(fields.count), let iteration = Int(fields[0]),
               let values = Optional(fields[1...8].compactMap(Double.init)), values.count == 8,
               let samples = Int(fields[9]), let dagger = Int(fields[10]), let seconds = Double(fields[11]) else { return nil }
         self.init(iteration: iteration, preSuccess: values[0], preReturn: values[2], postSuccess: values[1],
@@ -74,10 +78,17 @@ extension IterationLog {
             (validationPreSuccess, validationPostSuccess) = (pre, post)
         }
         // Every group's mean α, or none.
-        let alphas = fields.dropFirst(18)
-        guard !alphas.isEmpty, !alphas.allSatisfy(\.isEmpty) else { return }
-        let means = alphas.compactMap(Double.init)
-        guard means.count == groups else { return nil }
-        meanAlphaByGroup = means
+        let alphas = fields.dropFirst(18).prefix(groups)
+        if !alphas.isEmpty, !alphas.allSatisfy(\.isEmpty) {
+            let means = alphas.compactMap(Double.init)
+            guard means.count == groups else { return nil }
+            meanAlphaByGroup = means
+        }
+        // The latent scales, or none.
+        guard fields.count == 19 + groups, !fields[18 + groups].isEmpty else { return }
+        let scales = fields[18 + groups].split(separator: ";").map(String.init)
+        let parsed = scales.compactMap(Double.init)
+        guard parsed.count == scales.count else { return nil }
+        latentScales = parsed
     }
 }

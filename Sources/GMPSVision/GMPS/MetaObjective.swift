@@ -8,6 +8,8 @@ public struct TaskMetaGradient: Sendable {
     public var theta: [Float]
     /// ∇_α L_i (tail).
     public var alpha: [Float]
+    /// ∂L_i/∂log s_k of the learned latent scales, k = 1…N−1 (empty with one step).
+    public var latentScales: [Float] = []
 }
 
 /// The outer objective of GMPS (DESIGN.md section 4): imitation by the adapted policy.
@@ -60,5 +62,59 @@ public struct MetaObjective: Sendable {
         }
         let alphaGradient = zip(gTail, step.gradient).map { $0 * $1 }
         return TaskMetaGradient(loss: loss, theta: thetaGradient, alpha: alphaGradient)
+    }
+
+    /// φ_N: θ adapted by N steps on `data` (one task's rollouts per step, step k's collected
+    /// from the policy step k − 1 adapted), step k as `schedule` says. Returns each step's
+    /// adaptation, the last one's `phi` being φ_N.
+    public func adaptationChain(theta: [Float], alpha: [Float], schedule: AdaptationSchedule, data: [InnerStepData],
+                                exploration: Exploration, workspace: Workspace) throws -> [InnerAdaptation] {
+        var current = theta
+        var steps: [InnerAdaptation] = []
+        for (k, stepData) in data.enumerated() {
+            let settings = schedule.settings(step: k, exploration: exploration, inner: inner, alpha: alpha,
+                                             biasVectorCount: policy.biasVectorCount)
+            let step = try settings.inner.adapt(theta: current, alpha: settings.alpha, data: stepData, workspace: workspace)
+            steps.append(step)
+            current = step.phi
+        }
+        return steps
+    }
+
+    /// L_i after N meta-trained steps (N = data.count ≥ 1), first order through the steps:
+    ///
+    ///   φ_{k+1} = φ_k + α_k ⊙ G_k(φ_k),   φ_0 = θ,   α_k = α ⊙ m_k,   L_i = BC(φ_N)
+    ///   m_k = s_k² on the bias vector, 1 elsewhere (`AdaptationSchedule`)
+    ///   ∇_θ L_i ≈ g_i = ∇_φ BC(φ_N)     ∇_α L_i ≈ g_i ⊙ Σ_k m_k ⊙ G_k
+    ///   ∂L_i/∂log s_k ≈ g_i · Δμ_k      (k ≥ 1; Δμ_k the bias vector's step k, zero elsewhere)
+    /// The last is the pathwise derivative with the probes' noise ε and their returns held:
+    /// step k's probes are z = μ_k + s_k σ_z ε, so its bias-vector step α s_k² Σ c (z − μ_k) /
+    /// (s_k σ_z)² = α s_k Σ c ε / σ_z grows as s_k does, d Δμ_k / d log s_k = Δμ_k. It ignores
+    /// how the returns change with the probes (a score-function term), as the first-order
+    /// gradient ignores how G_k changes with θ.
+    public func multiStepTaskGradient(theta: [Float], alpha: [Float], schedule: AdaptationSchedule,
+                                      data: [InnerStepData], exploration: Exploration, demos: ImitationBatch,
+                                      headWorkspace: Workspace, workspace: Workspace) throws -> TaskMetaGradient {
+        let steps = try adaptationChain(theta: theta, alpha: alpha, schedule: schedule, data: data,
+                                        exploration: exploration, workspace: headWorkspace)
+        guard let last = steps.last else { throw MetaTrainingError.mismatch("multi-step adaptation needs rollouts for at least one step") }
+        let (loss, g) = try policy.imitationLoss(parameters: last.phi, demos: demos, workspace: workspace)
+        let gTail = policy.tail(of: g)
+        let b = policy.biasVectorCount
+        var alphaGradient = [Float](repeating: 0, count: gTail.count)
+        var scaleGradients: [Float] = []
+        for (k, step) in steps.enumerated() {
+            let scale = exploration.latentStd == nil ? 1 : schedule.scale(step: k)
+            for j in 0..<gTail.count {
+                alphaGradient[j] += gTail[j] * step.gradient[j] * (j < b ? scale * scale : 1)
+            }
+            guard k > 0 else { continue }
+            var along: Float = 0
+            if exploration.latentStd != nil {
+                for j in 0..<b { along += gTail[j] * (step.adaptedTail[j] - step.tail[j]) }
+            }
+            scaleGradients.append(along)
+        }
+        return TaskMetaGradient(loss: loss, theta: g, alpha: alphaGradient, latentScales: scaleGradients)
     }
 }

@@ -104,27 +104,25 @@ public final class MetaTrainer {
         let iteration = state.iteration
         let learningRate = config.learningRate(at: iteration)
         state.setLearningRate(learningRate, alpha: config.alphaLearningRate)
-        let workers = resources.workers
 
         // 1. Sample the meta-batch of tasks.
         var taskRNG = streams.generator(.taskSampling, iteration: iteration)
         let batch = MetaBatch(taskCount: goals.count, size: config.tasksPerIteration, using: &taskRNG,
                               group: group, threads: resources.threads)
 
-        // 2. Roll out the pre-update policy π_θ on each task, exploring.
+        // 2. Roll out the pre-update policy π_θ on each task, exploring; with N meta-trained
+        //    steps, then each adapted policy on fresh rollouts, as meta-test does.
         var clock = Date()
         func lap() -> Double { defer { clock = Date() }; return Date().timeIntervalSince(clock) }
         let theta0 = state.theta
         let refreshesFeatures = config.featureRefreshEvery > 0
         let explored = try batch.map { worker, slot in
             var rng = streams.generator(.exploration(slot: slot), iteration: iteration)
-            return try workers[worker].collect(goal: goals[batch.tasks[slot]], parameters: theta0,
-                                               exploration: config.exploration,
-                                               trajectories: config.trajectoriesPerTask,
-                                               recordImages: refreshesFeatures, using: &rng)
+            return try exploringChain(goal: goals[batch.tasks[slot]], theta: theta0, worker: worker,
+                                      recordImages: refreshesFeatures, using: &rng)
         }
-        var innerData = batch.mySlots.reduce(into: [Int: InnerStepData]()) { data, slot in
-            data[slot] = explored[slot]?.innerStepData(policy: policy, discount: Float(config.discount))
+        var innerData = batch.mySlots.reduce(into: [Int: [InnerStepData]]()) { data, slot in
+            data[slot] = explored[slot]?.data
         }
         let rolloutSeconds = lap()
 
@@ -165,39 +163,80 @@ public final class MetaTrainer {
             learningRate: Double(learningRate), onPolicySamples: state.onPolicySamples,
             daggerSamples: daggerSamples, measurementSamples: state.evaluationSamples, seconds: state.seconds)
         log.meanAlphaByGroup = state.meanAlpha(by: policy.alphaGroups)
+        if config.metaTrainedSteps > 1 { log.latentScales = state.latentScales.map(Double.init) }
         return log
+    }
+
+    /// One task's exploring rollouts for each meta-trained step: step 0's from θ, step k's from
+    /// the policy step k − 1 adapted (`AdaptationSchedule`: the learned latent scales), each
+    /// with the inner step's data. One random stream runs through the steps.
+    private func exploringChain(goal: Goal, theta: [Float], worker: Int, recordImages: Bool,
+                                using rng: inout SeededGenerator) throws -> ExploringChain {
+        let schedule = self.schedule
+        var chain = ExploringChain(rollouts: [], data: [])
+        var current = theta
+        for step in 0..<config.metaTrainedSteps {
+            let settings = schedule.settings(step: step, exploration: config.exploration, inner: objective.inner,
+                                             alpha: state.alpha, biasVectorCount: policy.biasVectorCount)
+            let rollouts = try resources.workers[worker].collect(goal: goal, parameters: current,
+                                                                 exploration: settings.exploration,
+                                                                 trajectories: config.trajectoriesPerTask,
+                                                                 recordImages: recordImages, using: &rng)
+            let data = rollouts.innerStepData(policy: policy, discount: Float(config.discount))
+            chain.rollouts.append(rollouts)
+            chain.data.append(data)
+            if step + 1 < config.metaTrainedSteps {
+                current = try settings.inner.adapt(theta: current, alpha: settings.alpha, data: data,
+                                                   workspace: resources.headWorkspaces[worker]).phi
+            }
+        }
+        return chain
+    }
+
+    /// How each adaptation step explores and steps: the learned latent scales, then meta-test's decay.
+    public var schedule: AdaptationSchedule {
+        AdaptationSchedule(learnedScales: state.latentScales, decay: config.adaptationLatentDecay)
     }
 
     /// One Adam step of θ and α on L(θ, α) = mean_i BC_i(φ_i) (+ the anchor weight × BC_i(θ)
     /// with DAgger's anchor), the meta-batch mean over all ranks. Returns the imitation loss.
-    private func outerStep(_ step: Int, iteration: Int, batch: MetaBatch, innerData: [Int: InnerStepData],
+    private func outerStep(_ step: Int, iteration: Int, batch: MetaBatch, innerData: [Int: [InnerStepData]],
                            daggerActive: Bool) throws -> Float {
-        let theta = state.theta, alpha = state.alpha
+        let theta = state.theta, alpha = state.alpha, schedule = self.schedule
         let anchored = config.anchorWeight > 0
+        let multiStep = config.metaTrainedSteps > 1
         let gradients = try batch.map { worker, slot -> [[Float]] in
-            guard let data = innerData[slot] else { return [] }
+            guard let data = innerData[slot], let first = data.first else { return [] }
             var rng = streams.generator(.outerBatch(step: step, slot: slot), iteration: iteration)
             let demos = imitationBatch(task: batch.tasks[slot], dagger: daggerActive, using: &rng)
-            let task = try objective.taskGradient(theta: theta, alpha: alpha, data: data, demos: demos,
-                                                  headWorkspace: resources.headWorkspaces[worker],
-                                                  workspace: resources.workspaces[worker])
-            guard anchored else { return [task.theta, task.alpha, [task.loss]] }
+            let task = multiStep
+                ? try objective.multiStepTaskGradient(theta: theta, alpha: alpha, schedule: schedule, data: data,
+                                                      exploration: config.exploration, demos: demos,
+                                                      headWorkspace: resources.headWorkspaces[worker],
+                                                      workspace: resources.workspaces[worker])
+                : try objective.taskGradient(theta: theta, alpha: alpha, data: first, demos: demos,
+                                             headWorkspace: resources.headWorkspaces[worker],
+                                             workspace: resources.workspaces[worker])
+            var parts = [task.theta, task.alpha, [task.loss]]
+            if multiStep { parts.append(task.latentScales) }
+            guard anchored else { return parts }
             let anchor = try policy.imitationLoss(parameters: theta, demos: demos,
                                                   workspace: resources.workspaces[worker])
-            return [task.theta, task.alpha, [task.loss], anchor.gradient]
+            return parts + [anchor.gradient]
         }
         var shapes = [policy.parameterCount, policy.tailCount, 1]
+        if multiStep { shapes.append(config.metaTrainedSteps - 1) }
         if anchored { shapes.append(policy.parameterCount) }
         let mean = batch.mean(of: gradients, shapes: shapes)
         var thetaGradient = mean[0]
-        if anchored { VectorOps.axpy(config.anchorWeight, mean[3], &thetaGradient) }
+        if anchored { VectorOps.axpy(config.anchorWeight, mean[shapes.count - 1], &thetaGradient) }
         let loss = mean[2][0]
         guard loss.isFinite else {
             throw MetaTrainingError.nonFinite(iteration: iteration, what: "imitation loss or its gradient")
         }
         try state.descend(thetaGradient: thetaGradient, alphaGradient: mean[1],
                           alphaMask: policy.alphaMask(config.adaptedParameters), alphaGroups: policy.alphaGroups,
-                          learnAlpha: config.learnAlpha,
+                          learnAlpha: config.learnAlpha, latentScaleGradient: multiStep ? mean[3] : nil,
                           iteration: iteration, what: "imitation loss or its gradient")
         return loss
     }
@@ -205,17 +244,18 @@ public final class MetaTrainer {
     /// The inner step's data with its keypoints recomputed by the current θ's encoder from the
     /// rollouts' recorded frames (`GMPSConfig.featureRefreshEvery`); the rest (actions, the
     /// behaviour policy's log-probabilities, advantages, latents) is what was collected.
-    private func refreshedFeatures(of data: [Int: InnerStepData], explored: ResultSlots<TaskRollouts>,
-                                   batch: MetaBatch) throws -> [Int: InnerStepData] {
+    /// Only with one meta-trained step (`GMPSConfig.invalidSetting`).
+    private func refreshedFeatures(of data: [Int: [InnerStepData]], explored: ResultSlots<ExploringChain>,
+                                   batch: MetaBatch) throws -> [Int: [InnerStepData]] {
         let theta = state.theta
         let refreshed = try batch.map { worker, slot -> InnerStepData? in
-            guard var slotData = data[slot], let rollouts = explored[slot] else { return nil }
+            guard var slotData = data[slot]?.first, let rollouts = explored[slot]?.rollouts.first else { return nil }
             slotData.headInputs = try policy.headInputs(parameters: theta, frames: rollouts.images, hands: rollouts.hands,
                                                         workspace: resources.workspaces[worker])
             return slotData
         }
-        return batch.mySlots.reduce(into: [Int: InnerStepData]()) { result, slot in
-            if let slotData = refreshed[slot] ?? nil { result[slot] = slotData }
+        return batch.mySlots.reduce(into: [Int: [InnerStepData]]()) { result, slot in
+            if let slotData = refreshed[slot] ?? nil { result[slot] = [slotData] }
         }
     }
 
@@ -224,9 +264,9 @@ public final class MetaTrainer {
     /// then θ and φ_i with mean actions. MAML-PG's rows are measured the same way. Measuring on
     /// fresh rollouts after the outer steps instead cost K more rollouts per task: as much as
     /// the iteration's exploring rollouts, the largest part of a meta-iteration.
-    private func measure(iteration: Int, batch: MetaBatch, innerData: [Int: InnerStepData],
+    private func measure(iteration: Int, batch: MetaBatch, innerData: [Int: [InnerStepData]],
                          recordImages: Bool) throws -> ResultSlots<Measurement> {
-        let theta = state.theta, alpha = state.alpha
+        let theta = state.theta, alpha = state.alpha, schedule = self.schedule
         let workers = resources.workers
         return try batch.map { worker, slot in
             guard let data = innerData[slot] else {
@@ -234,8 +274,12 @@ public final class MetaTrainer {
             }
             var rng = streams.generator(.measurement(slot: slot), iteration: iteration)
             let goal = goals[batch.tasks[slot]]
-            let phi = try objective.inner.adapt(theta: theta, alpha: alpha, data: data,
-                                                workspace: resources.headWorkspaces[worker]).phi
+            // φ_N: the same steps the exploring rollouts took (the last one's included).
+            guard let phi = try objective.adaptationChain(theta: theta, alpha: alpha, schedule: schedule, data: data,
+                                                          exploration: config.exploration,
+                                                          workspace: resources.headWorkspaces[worker]).last?.phi else {
+                throw MetaTrainingError.mismatch("meta-batch slot \(slot) has no exploring rollouts to measure on")
+            }
             let pre = try workers[worker].collect(goal: goal, parameters: theta, exploration: .none,
                                                   trajectories: 1, using: &rng)
             let post = try workers[worker].collect(goal: goal, parameters: phi, exploration: .none,
@@ -275,6 +319,12 @@ public final class MetaTrainer {
         let batch = demos[task].sample(total - fromDagger, using: &rng)
         return fromDagger > 0 ? batch.appending(dagger[task].sample(fromDagger, using: &rng)) : batch
     }
+}
+
+/// One task's exploring rollouts and inner-step data, one entry per meta-trained step.
+struct ExploringChain {
+    var rollouts: [TaskRollouts]
+    var data: [InnerStepData]
 }
 
 /// One task's measurement rollouts: θ and φ_i with mean actions.

@@ -15,7 +15,8 @@ public protocol RunConfiguration: Codable, Equatable, Sendable {
 
 extension GMPSConfig: RunConfiguration {
     public var iterationCount: Int { iterations }
-    public static let settingsOlderRunsLack: Set<String> = ["reward", "alphaParameterisation", "alphaLearningRate"]
+    public static let settingsOlderRunsLack: Set<String> = ["reward", "alphaParameterisation", "alphaLearningRate",
+                                                                   "metaTrainedSteps", "latentScaleLearningRate"]
 }
 
 extension BaselineConfig: RunConfiguration {

@@ -18,6 +18,12 @@ public struct MetaTrainerState: Codable, Sendable {
     /// optimiser moves, α being mask ⊙ exp(log α of the group); nil when α is learned per
     /// parameter (and in checkpoints written before per-group α existed).
     public var logAlpha: [Float]? = nil
+    /// log s_1 … log s_{N−1}: the latent's learned scale at each meta-trained adaptation step
+    /// after the first (`GMPSConfig.metaTrainedSteps` N, `AdaptationSchedule`); nil with one
+    /// meta-trained step (and in checkpoints written before multi-step meta-training).
+    public var logLatentScales: [Float]? = nil
+    /// Their optimiser (nil with them).
+    public var latentScaleOptimizer: Adam? = nil
     public var thetaOptimizer: Adam
     /// α's optimiser, over α (tail) or over log α (groups).
     public var alphaOptimizer: Adam
@@ -52,21 +58,31 @@ public struct MetaTrainerState: Codable, Sendable {
         var alpha = mask.map { $0 * config.initialAlpha }
         for j in 0..<policy.biasVectorCount { alpha[j] = config.initialBiasVectorAlpha }
         let alphaRate = config.alphaLearningRate ?? config.learningRate
-        guard config.alphaParameterisation == .logPerGroup else {
+        if config.alphaParameterisation == .logPerGroup {
+            let groups = policy.alphaGroups
+            let logAlpha = groups.map { logf($0.name == "bias_vector" ? config.initialBiasVectorAlpha : config.initialAlpha) }
+            self.init(theta: theta, alpha: Self.expand(logAlpha, groups: groups, mask: mask),
+                      thetaOptimizer: Adam(parameterCount: theta.count, learningRate: config.learningRate),
+                      alphaOptimizer: Adam(parameterCount: groups.count, learningRate: alphaRate),
+                      pretrained: initialTheta != nil)
+            self.logAlpha = logAlpha
+        } else {
             self.init(theta: theta, alpha: alpha,
                       thetaOptimizer: Adam(parameterCount: theta.count, learningRate: config.learningRate),
                       alphaOptimizer: Adam(parameterCount: policy.tailCount, learningRate: alphaRate),
                       pretrained: initialTheta != nil)
-            return
         }
-        let groups = policy.alphaGroups
-        let logAlpha = groups.map { logf($0.name == "bias_vector" ? config.initialBiasVectorAlpha : config.initialAlpha) }
-        self.init(theta: theta, alpha: Self.expand(logAlpha, groups: groups, mask: mask),
-                  thetaOptimizer: Adam(parameterCount: theta.count, learningRate: config.learningRate),
-                  alphaOptimizer: Adam(parameterCount: groups.count, learningRate: alphaRate),
-                  pretrained: initialTheta != nil)
-        self.logAlpha = logAlpha
+        if config.metaTrainedSteps > 1 {
+            // s_k starts at meta-test's heuristic d^k.
+            let logDecay = logf(config.adaptationLatentDecay)
+            logLatentScales = (1..<config.metaTrainedSteps).map { Float($0) * logDecay }
+            latentScaleOptimizer = Adam(parameterCount: config.metaTrainedSteps - 1,
+                                        learningRate: config.latentScaleLearningRate)
+        }
     }
+
+    /// s_1 … s_{N−1}, the latent's learned scales (empty with one meta-trained step).
+    public var latentScales: [Float] { (logLatentScales ?? []).map { expf($0) } }
 
     /// ∂L/∂log α_g = Σ_{j ∈ g} ∂L/∂α_j · α_j (groups), from ∂L/∂α (tail) at α (tail).
     static func logAlphaGradient(_ alphaGradient: [Float], alpha: [Float], groups: [MetaPolicy.AlphaGroup]) -> [Float] {
@@ -92,10 +108,15 @@ public struct MetaTrainerState: Codable, Sendable {
         }
     }
 
-    /// Throws unless α is learned as `config` says (per parameter, or log α per group).
+    /// Throws unless α is learned as `config` says (per parameter, or log α per group), with
+    /// the latent scales of its meta-trained steps.
     public func checkFits(_ config: GMPSConfig) throws {
         guard (logAlpha != nil) == (config.alphaParameterisation == .logPerGroup) else {
             throw MetaTrainingError.mismatch("the checkpoint learns α \(logAlpha == nil ? "per parameter" : "as log α per group"); this configuration learns it \(config.alphaParameterisation.rawValue).")
+        }
+        let scales = logLatentScales?.count ?? 0
+        guard scales == config.metaTrainedSteps - 1, latentScaleOptimizer?.m.count ?? 0 == scales else {
+            throw MetaTrainingError.mismatch("the checkpoint holds latent scales for \(scales + 1) meta-trained adaptation steps; this configuration trains \(config.metaTrainedSteps).")
         }
     }
 
@@ -111,13 +132,21 @@ public struct MetaTrainerState: Codable, Sendable {
     /// group (`alphaGroups`: the policy's) Adam moves log α down
     ///   ∂L/∂log α_g = Σ_{j ∈ g} ∂L/∂α_j · α_j        (α_j = mask_j · exp(log α_g))
     /// Throws, leaving the state as it was, when a gradient or a parameter is not finite.
+    /// `latentScaleGradient`: ∂L/∂log s_k (k = 1…N−1), which moves the learned latent scales.
     public mutating func descend(thetaGradient: [Float], alphaGradient: [Float], alphaMask: [Float],
-                                 alphaGroups: [MetaPolicy.AlphaGroup] = [], learnAlpha: Bool, iteration: Int,
-                                 what: String) throws {
+                                 alphaGroups: [MetaPolicy.AlphaGroup] = [], learnAlpha: Bool,
+                                 latentScaleGradient: [Float]? = nil, iteration: Int, what: String) throws {
         var alphaGradient = alphaGradient
         for j in alphaGradient.indices where alphaMask[j] == 0 { alphaGradient[j] = 0 }
-        guard thetaGradient.allSatisfy(\.isFinite), alphaGradient.allSatisfy(\.isFinite) else {
+        guard thetaGradient.allSatisfy(\.isFinite), alphaGradient.allSatisfy(\.isFinite),
+              latentScaleGradient?.allSatisfy(\.isFinite) ?? true else {
             throw MetaTrainingError.nonFinite(iteration: iteration, what: what)
+        }
+        var (newLogScales, newScaleOptimizer) = (logLatentScales, latentScaleOptimizer)
+        if let gradient = latentScaleGradient, var values = newLogScales, var optimizer = newScaleOptimizer {
+            try optimizer.update(&values, gradient: gradient)
+            guard values.allSatisfy(\.isFinite) else { throw MetaTrainingError.nonFinite(iteration: iteration, what: "latent scales") }
+            (newLogScales, newScaleOptimizer) = (values, optimizer)
         }
         // Local copies: updating `theta` through `thetaOptimizer` would be two overlapping
         // accesses to `self`.
@@ -138,6 +167,7 @@ public struct MetaTrainerState: Codable, Sendable {
             throw MetaTrainingError.nonFinite(iteration: iteration, what: "parameters")
         }
         (theta, alpha, logAlpha, thetaOptimizer, alphaOptimizer) = (newTheta, newAlpha, newLogAlpha, newThetaOptimizer, newAlphaOptimizer)
+        (logLatentScales, latentScaleOptimizer) = (newLogScales, newScaleOptimizer)
     }
 
     /// Mean α of each group (`MetaPolicy.alphaGroups`; 0 for an empty group).

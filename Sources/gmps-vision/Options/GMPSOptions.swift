@@ -43,6 +43,10 @@ struct GMPSOptions: ParsableArguments {
 
     @Flag(help: "Use the second-order meta-gradient.") var secondOrder = false
 
+    @Option(help: "Adaptation steps the outer loss is taken after, each on fresh rollouts of the policy the step before adapted, with the latent's spread per step learned (default 1).") var metaTrainedSteps: Int?
+
+    @Option(help: "Adam learning rate of the learned per-step latent scales (log scale), constant (default 0.01).") var latentScaleLearningRate: Float?
+
     @Option(help: "Master seed.") var seed: UInt64?
 
     @Option(help: "Worker threads per process (default: the configuration's; under MPI, the cores shared among this machine's ranks). Results do not depend on it.")
@@ -57,6 +61,7 @@ struct GMPSOptions: ParsableArguments {
         "daggerShare": "--dagger-share", "anchorWeight": "--anchor-weight", "featureRefreshEvery": "--feature-refresh-every", "seed": "--seed", "threads": "--threads",
         "adaptedParameters": "--adapt", "secondOrder": "--second-order", "reward": "--reward",
         "alphaParameterisation": "--alpha-parameterisation", "alphaLearningRate": "--alpha-learning-rate",
+        "metaTrainedSteps": "--meta-trained-steps", "latentScaleLearningRate": "--latent-scale-learning-rate",
     ]) { first, _ in first }
 
     func validate() throws {
@@ -101,6 +106,8 @@ struct GMPSOptions: ParsableArguments {
         if let alphaParameterisation { config.alphaParameterisation = alphaParameterisation }
         if let alphaLearningRate { config.alphaLearningRate = alphaLearningRate }
         if secondOrder { config.secondOrder = true }
+        if let metaTrainedSteps { config.metaTrainedSteps = metaTrainedSteps }
+        if let latentScaleLearningRate { config.latentScaleLearningRate = latentScaleLearningRate }
         if let seed { config.seed = seed }
         if let threads { config.threads = threads }
         return config
