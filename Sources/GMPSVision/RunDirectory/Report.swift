@@ -84,7 +84,7 @@ public struct RunReport {
             "| outer steps per iteration, learning rate | \(config.outerSteps), \(config.learningRate) → \(config.finalLearningRate) |",
             "| exploration | \(describe(config.exploration)) |",
             "| adapted parameters, initial α | \(config.adaptedParameters.rawValue), \(config.initialBiasVectorAlpha) (bias vector) / \(config.initialAlpha) |",
-            "| meta-gradient | \(config.secondOrder ? "second order" : "first order") |",
+            "| meta-gradient | \(config.secondOrder ? "second order" : "first order")\(config.metaTrainedSteps > 1 ? ", the outer loss after \(config.metaTrainedSteps) adaptation steps (latent spread per step learned: `latent_scales` in progress.csv)" : "") |",
             "| behaviour-cloning pre-training | \(config.pretrainSteps) steps |",
             "| DAgger | \(config.daggerStartIteration.map { "from iteration \($0), ≤ \(Int(config.daggerShare * 100))% of each minibatch" } ?? "off") |",
             "| validation | \(config.validationEvery > 0 ? "\(config.validationGoals) goals × \(config.validationDraws) draws, every \(config.validationEvery) iterations" : "off") |",
