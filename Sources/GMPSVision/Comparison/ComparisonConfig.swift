@@ -148,10 +148,12 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         quick ? .quick(environment) : GMPSConfig(environment: environment)
     }
 
-    /// GMPS's on-policy samples per meta-iteration without DAgger: K pre-update rollouts of
-    /// each task of the meta-batch. MAML's are twice this (post-update rollouts too).
+    /// GMPS's on-policy samples per meta-iteration without DAgger: K exploring rollouts of
+    /// each task of the meta-batch per meta-trained step. MAML's are twice one step's
+    /// (post-update rollouts too).
     public static func samplesPerIteration(_ config: GMPSConfig) -> Int {
         min(config.tasksPerIteration, config.metaTrainTasks) * config.trajectoriesPerTask * config.environment.horizon
+            * config.metaTrainedSteps
     }
 
     /// GMPS's configuration for `seed`: the default run's (or the quick one's), its iterations
