@@ -38,6 +38,8 @@ struct CompareCommand: ParsableCommand {
 
     @Option(help: "MAML's on-policy budget as a multiple of GMPS's.") var mamlBudgetFactor = 10
 
+    @Option(help: "maml-promp's outer Adam learning rate, constant (default: GMPS's, 1e-4 decaying to 1e-5).") var mamlPrompLearningRate: Float?
+
     @Option(help: "Methods, comma-separated (default: gmps,no-meta-training,maml-pg,maml-pg-pretrained,maml-promp).") var methods: MethodList?
 
     @Option(help: "Folder of the comparison (default: runs/compare-ENV-REWARD, or ...-quick).") var out: String?
@@ -64,6 +66,7 @@ struct CompareCommand: ParsableCommand {
         config.seeds = seeds
         if let experts { config.experts = experts.source }
         config.mamlBudgetFactor = mamlBudgetFactor
+        config.mamlProMPLearningRate = mamlPrompLearningRate
         if let methods { config.methods = methods.methods }
         config.threads = threads
         return config

@@ -129,8 +129,8 @@ struct RunCommandTests {
         #expect(report.contains("| experts | 600 |"), "the report's steps and wall time by stage")
         let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8).split(separator: "\n")
         #expect(progress[0].contains(",seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success,"))
-        // Drop the validation and α-group columns.
-        let lastRow = try #require(progress.last).split(separator: ",", omittingEmptySubsequences: false).dropLast(6)
+        // Drop the validation, α-group and latent-scale columns.
+        let lastRow = try #require(progress.last).split(separator: ",", omittingEmptySubsequences: false).dropLast(7)
         #expect(lastRow.joined(separator: ",").hasSuffix(",\(json["meta_training_env_steps"] as? Int ?? -1),600,\(2 * Self.horizon)"))
     }
 

@@ -109,10 +109,11 @@ struct ConfigurationCodingTests {
         (config.finalGoals, config.finalDraws, config.finalAdaptationSteps) = (7, 8, 2)
         (config.mamlLearningRate, config.mamlAlpha, config.mamlPretrainSteps) = (0.5, 0.25, 9)
         (config.mamlOuterSteps, config.mamlOuterClip, config.threads) = (4, 0.1, 1)
+        config.mamlProMPLearningRate = 3e-4
         let data = try JSONEncoder().encode(config)
         #expect(try JSONDecoder().decode(ComparisonConfig.self, from: data) == config)
         var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(object.count == 20, "every field is written: \(object.keys.sorted())")
+        #expect(object.count == 21, "every field is written: \(object.keys.sorted())")
         object["mamlOuterSteps"] = nil
         object["mamlOuterClip"] = nil
         let older = try JSONDecoder().decode(ComparisonConfig.self, from: JSONSerialization.data(withJSONObject: object))
@@ -122,13 +123,19 @@ struct ConfigurationCodingTests {
     }
 
     /// compare --experts: GMPS and the methods that start from its run use the given source;
-    /// unset, the default run's; a folder (one seed's goals) is refused.
+    /// unset, the default run's; a folder (one seed's goals) is refused. --maml-promp-learning-rate
+    /// replaces GMPS's schedule in maml-promp alone.
     @Test func aComparisonsExpertsReachEveryMethodThatImitates() {
         var config = ComparisonConfig(environment: .push)
         #expect(config.gmps(seed: 2).experts == GMPSConfig(environment: .push).experts)
         config.experts = .scripted
         #expect(config.gmps(seed: 2).experts == .scripted)
         #expect(config.maml(seed: 2, method: .mamlProMP).gmps.experts == .scripted)
+        #expect(config.maml(seed: 2, method: .mamlProMP).gmps.learningRate == GMPSConfig().learningRate)
+        config.mamlProMPLearningRate = 1e-3
+        let promp = config.maml(seed: 2, method: .mamlProMP).gmps
+        #expect(promp.learningRate == 1e-3 && promp.finalLearningRate == 1e-3, "constant when given")
+        #expect(config.maml(seed: 2, method: .mamlPG).gmps.learningRate == config.mamlLearningRate)
         config.experts = .folder("/runs/push-experts")
         #expect(config.problem()?.contains("scripted or sac, not a folder") == true)
     }

@@ -87,6 +87,9 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
     public var mamlOuterSteps = 3
     /// maml-promp: PPO's ε on the likelihood ratios of those steps.
     public var mamlOuterClip: Float = 0.2
+    /// maml-promp: Adam learning rate of the outer steps, constant; nil: GMPS's schedule
+    /// (`GMPSConfig.learningRate` decayed to `finalLearningRate` over MAML's iterations).
+    public var mamlProMPLearningRate: Float? = nil
 
     /// Worker threads of every method. Results do not depend on it.
     public var threads = 2
@@ -104,7 +107,7 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
     private enum CodingKeys: String, CodingKey {
         case environment, reward, experts, seeds, budget, mamlBudgetFactor, methods, quick
         case curvePoints, curveGoals, curveDraws, finalGoals, finalDraws, finalAdaptationSteps
-        case mamlLearningRate, mamlAlpha, mamlPretrainSteps, mamlOuterSteps, mamlOuterClip, threads
+        case mamlLearningRate, mamlAlpha, mamlPretrainSteps, mamlOuterSteps, mamlOuterClip, mamlProMPLearningRate, threads
     }
 
     /// Reads `comparison.json`; a setting that a comparison written before it existed lacks
@@ -133,6 +136,7 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         try read(&mamlPretrainSteps, .mamlPretrainSteps)
         try read(&mamlOuterSteps, .mamlOuterSteps)
         try read(&mamlOuterClip, .mamlOuterClip)
+        mamlProMPLearningRate = try container.decodeIfPresent(Float.self, forKey: .mamlProMPLearningRate)
         try read(&threads, .threads)
     }
 
@@ -186,6 +190,7 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         if method == .mamlProMP {
             config.gmps.outerSteps = mamlOuterSteps
             config.outerClip = mamlOuterClip
+            if let rate = mamlProMPLearningRate { (config.gmps.learningRate, config.gmps.finalLearningRate) = (rate, rate) }
         } else {
             config.gmps.exploration = .perStep
             config.gmps.learningRate = mamlLearningRate
@@ -221,6 +226,9 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         if seeds < 1 { return "seeds must be at least 1; got \(seeds)." }
         if budget < 1 { return "budget must be at least 1 on-policy sample; got \(budget)." }
         if mamlBudgetFactor < 1 { return "mamlBudgetFactor must be at least 1; got \(mamlBudgetFactor)." }
+        if let rate = mamlProMPLearningRate, !(rate > 0 && rate < 1) {
+            return "mamlProMPLearningRate must be in (0, 1); got \(rate)."
+        }
         if methods.isEmpty { return "methods must name at least one method." }
         if let method = methods.first(where: \.startsFromGMPS), !methods.contains(.gmps) {
             return "methods: \(method.rawValue) starts from the GMPS run's pre-trained policy; include gmps."
