@@ -110,21 +110,9 @@ struct MultiStepAdaptationTests {
     /// Two meta-trained steps: twice the exploring rollouts, a latent scale that learns and is
     /// logged, and a run interrupted after one iteration resumes to the same bits.
     @Test func twoMetaTrainedStepsCostTwiceTheRolloutsLearnTheScaleAndResumeExactly() throws {
-        let straight = try PipelineTests.temporaryRun(), resumed = try PipelineTests.temporaryRun()
-        defer {
-            try? FileManager.default.removeItem(at: straight.url)
-            try? FileManager.default.removeItem(at: resumed.url)
-        }
         let config = Self.config(steps: 2)
-        let two = GMPSPipeline(config: config, run: straight)
-        let twoTrainer = try two.trainer(demos: two.demonstrations(), resume: false)
-        try two.metaTrain(twoTrainer)
-        let firstHalf = GMPSPipeline(config: config, run: resumed)
-        try firstHalf.metaTrain(try firstHalf.trainer(demos: firstHalf.demonstrations(), resume: false), stopAfter: 1)
-        let secondHalf = GMPSPipeline(config: config, run: resumed)
-        let resumedTrainer = try secondHalf.trainer(demos: secondHalf.demonstrations(), resume: true)
-        try secondHalf.metaTrain(resumedTrainer)
-
+        let runs = try PipelineTests.trainStraightAndInterrupted(config, stopAfter: 1)
+        let (twoTrainer, resumedTrainer, secondHalf) = (runs.straight, runs.resumed, runs.resumedPipeline)
         let (a, b) = (resumedTrainer.state, twoTrainer.state)
         #expect(a.theta == b.theta && a.alpha == b.alpha && a.logLatentScales == b.logLatentScales
                 && a.latentScaleOptimizer == b.latentScaleOptimizer, "bit-identical θ, α, scales and their Adam state")

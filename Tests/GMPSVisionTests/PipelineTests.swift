@@ -18,29 +18,46 @@ struct PipelineTests {
         return config
     }
 
-    @Test(arguments: [false, true])
-    func twoPlusTwoResumedIterationsEqualFourUninterrupted(dagger: Bool) throws {
-        let straight = try Self.temporaryRun(), resumed = try Self.temporaryRun()
+    /// `config` trained straight through in one run directory and, in another, stopped after
+    /// `stopAfter` iterations and continued by a new pipeline (everything back from the run
+    /// directory, as a new process would). Both directories are removed before it returns.
+    struct Interrupted {
+        var straight: MetaTrainer
+        var resumed: MetaTrainer
+        /// The pipeline that continued (its `progress` holds every row).
+        var resumedPipeline: GMPSPipeline
+        /// Iterations the resumed trainer found done.
+        var iterationAtResume: Int
+    }
+
+    static func trainStraightAndInterrupted(_ config: GMPSConfig, stopAfter: Int) throws -> Interrupted {
+        let straight = try temporaryRun(), resumed = try temporaryRun()
         defer {
             try? FileManager.default.removeItem(at: straight.url)
             try? FileManager.default.removeItem(at: resumed.url)
         }
+        let whole = GMPSPipeline(config: config, run: straight)
+        let wholeTrainer = try whole.trainer(demos: whole.demonstrations(), resume: false)
+        try whole.metaTrain(wholeTrainer)
+        let firstPart = GMPSPipeline(config: config, run: resumed)
+        try firstPart.metaTrain(try firstPart.trainer(demos: firstPart.demonstrations(), resume: false), stopAfter: stopAfter)
+        let rest = GMPSPipeline(config: config, run: resumed)
+        let resumedTrainer = try rest.trainer(demos: rest.demonstrations(), resume: true)
+        let iterationAtResume = resumedTrainer.state.iteration
+        try rest.metaTrain(resumedTrainer)
+        return Interrupted(straight: wholeTrainer, resumed: resumedTrainer, resumedPipeline: rest,
+                           iterationAtResume: iterationAtResume)
+    }
+
+    @Test(arguments: [false, true])
+    func twoPlusTwoResumedIterationsEqualFourUninterrupted(dagger: Bool) throws {
         // With DAgger from the first iteration, the relabelled states of iterations 1–2 shape
         // iterations 3–4: they must come back from the run directory too.
         var config = Self.config(iterations: 4)
         if dagger { config.daggerStartIteration = 0 }
-        let four = GMPSPipeline(config: config, run: straight)
-        let fourTrainer = try four.trainer(demos: four.demonstrations(), resume: false)
-        try four.metaTrain(fourTrainer)
-
-        let firstHalf = GMPSPipeline(config: config, run: resumed)
-        try firstHalf.metaTrain(try firstHalf.trainer(demos: firstHalf.demonstrations(), resume: false), stopAfter: 2)
-        // A new process: everything comes back from the run directory.
-        let secondHalf = GMPSPipeline(config: config, run: resumed)
-        let resumedTrainer = try secondHalf.trainer(demos: secondHalf.demonstrations(), resume: true)
-        #expect(resumedTrainer.state.iteration == 2)
-        try secondHalf.metaTrain(resumedTrainer)
-
+        let runs = try Self.trainStraightAndInterrupted(config, stopAfter: 2)
+        let (fourTrainer, resumedTrainer, secondHalf) = (runs.straight, runs.resumed, runs.resumedPipeline)
+        #expect(runs.iterationAtResume == 2)
         #expect(resumedTrainer.state.iteration == 4)
         let sameTheta = resumedTrainer.state.theta == fourTrainer.state.theta
         let sameAlpha = resumedTrainer.state.alpha == fourTrainer.state.alpha

@@ -99,21 +99,9 @@ struct StepSizeTests {
     }
 
     @Test func twoPlusTwoResumedIterationsEqualFourWithLogAlphaPerGroup() throws {
-        let straight = try PipelineTests.temporaryRun(), resumed = try PipelineTests.temporaryRun()
-        defer {
-            try? FileManager.default.removeItem(at: straight.url)
-            try? FileManager.default.removeItem(at: resumed.url)
-        }
         let config = Self.groupedConfig()
-        let four = GMPSPipeline(config: config, run: straight)
-        let fourTrainer = try four.trainer(demos: four.demonstrations(), resume: false)
-        try four.metaTrain(fourTrainer)
-        let firstHalf = GMPSPipeline(config: config, run: resumed)
-        try firstHalf.metaTrain(try firstHalf.trainer(demos: firstHalf.demonstrations(), resume: false), stopAfter: 2)
-        let secondHalf = GMPSPipeline(config: config, run: resumed)
-        let resumedTrainer = try secondHalf.trainer(demos: secondHalf.demonstrations(), resume: true)
-        try secondHalf.metaTrain(resumedTrainer)
-
+        let runs = try PipelineTests.trainStraightAndInterrupted(config, stopAfter: 2)
+        let (fourTrainer, resumedTrainer, secondHalf) = (runs.straight, runs.resumed, runs.resumedPipeline)
         let (a, b) = (resumedTrainer.state, fourTrainer.state)
         let same = a.theta == b.theta && a.alpha == b.alpha && a.logAlpha == b.logAlpha
             && a.alphaOptimizer == b.alphaOptimizer && a.thetaOptimizer == b.thetaOptimizer
