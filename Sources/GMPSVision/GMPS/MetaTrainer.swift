@@ -129,7 +129,7 @@ public final class MetaTrainer {
         // 3. Measure θ and its adaptation on each task as meta-test does: the inner step on
         //    these rollouts, then θ and φ_i with mean actions (before the outer steps fit them).
         let daggerActive = experts != nil && (config.daggerStartIteration.map { iteration >= $0 } ?? false)
-        let measured = try measure(iteration: iteration, batch: batch, innerData: innerData, recordImages: daggerActive)
+        let measured = try measure(iteration: iteration, batch: batch, explored: explored, recordImages: daggerActive)
         var measurementSeconds = lap()
 
         // 4. Outer steps: the inner step φ_i = θ + α ⊙ ∇Ĵ_i(θ), then imitation of the expert by
@@ -169,26 +169,24 @@ public final class MetaTrainer {
 
     /// One task's exploring rollouts for each meta-trained step: step 0's from θ, step k's from
     /// the policy step k − 1 adapted (`AdaptationSchedule`: the learned latent scales), each
-    /// with the inner step's data. One random stream runs through the steps.
+    /// with the inner step's data, and φ_N after the last step (what the measurement runs).
+    /// One random stream runs through the steps.
     private func exploringChain(goal: Goal, theta: [Float], worker: Int, recordImages: Bool,
                                 using rng: inout SeededGenerator) throws -> ExploringChain {
         let schedule = self.schedule
-        var chain = ExploringChain(rollouts: [], data: [])
-        var current = theta
+        var chain = ExploringChain(rollouts: [], data: [], adapted: theta)
         for step in 0..<config.metaTrainedSteps {
             let settings = schedule.settings(step: step, exploration: config.exploration, inner: objective.inner,
                                              alpha: state.alpha, biasVectorCount: policy.biasVectorCount)
-            let rollouts = try resources.workers[worker].collect(goal: goal, parameters: current,
+            let rollouts = try resources.workers[worker].collect(goal: goal, parameters: chain.adapted,
                                                                  exploration: settings.exploration,
                                                                  trajectories: config.trajectoriesPerTask,
                                                                  recordImages: recordImages, using: &rng)
             let data = rollouts.innerStepData(policy: policy, discount: Float(config.discount))
             chain.rollouts.append(rollouts)
             chain.data.append(data)
-            if step + 1 < config.metaTrainedSteps {
-                current = try settings.inner.adapt(theta: current, alpha: settings.alpha, data: data,
-                                                   workspace: resources.headWorkspaces[worker]).phi
-            }
+            chain.adapted = try settings.inner.adapt(theta: chain.adapted, alpha: settings.alpha, data: data,
+                                                     workspace: resources.headWorkspaces[worker]).phi
         }
         return chain
     }
@@ -264,22 +262,16 @@ public final class MetaTrainer {
     /// then θ and φ_i with mean actions. MAML-PG's rows are measured the same way. Measuring on
     /// fresh rollouts after the outer steps instead cost K more rollouts per task: as much as
     /// the iteration's exploring rollouts, the largest part of a meta-iteration.
-    private func measure(iteration: Int, batch: MetaBatch, innerData: [Int: [InnerStepData]],
+    private func measure(iteration: Int, batch: MetaBatch, explored: ResultSlots<ExploringChain>,
                          recordImages: Bool) throws -> ResultSlots<Measurement> {
-        let theta = state.theta, alpha = state.alpha, schedule = self.schedule
+        let theta = state.theta
         let workers = resources.workers
         return try batch.map { worker, slot in
-            guard let data = innerData[slot] else {
+            guard let phi = explored[slot]?.adapted else {
                 throw MetaTrainingError.mismatch("meta-batch slot \(slot) has no exploring rollouts to measure on")
             }
             var rng = streams.generator(.measurement(slot: slot), iteration: iteration)
             let goal = goals[batch.tasks[slot]]
-            // φ_N: the same steps the exploring rollouts took (the last one's included).
-            guard let phi = try objective.adaptationChain(theta: theta, alpha: alpha, schedule: schedule, data: data,
-                                                          exploration: config.exploration,
-                                                          workspace: resources.headWorkspaces[worker]).last?.phi else {
-                throw MetaTrainingError.mismatch("meta-batch slot \(slot) has no exploring rollouts to measure on")
-            }
             let pre = try workers[worker].collect(goal: goal, parameters: theta, exploration: .none,
                                                   trajectories: 1, using: &rng)
             let post = try workers[worker].collect(goal: goal, parameters: phi, exploration: .none,
@@ -321,10 +313,13 @@ public final class MetaTrainer {
     }
 }
 
-/// One task's exploring rollouts and inner-step data, one entry per meta-trained step.
+/// One task's exploring rollouts and inner-step data, one entry per meta-trained step, and
+/// the policy they adapted θ to.
 struct ExploringChain {
     var rollouts: [TaskRollouts]
     var data: [InnerStepData]
+    /// φ_N (P): θ after every step, at the iteration's θ and α.
+    var adapted: [Float]
 }
 
 /// One task's measurement rollouts: θ and φ_i with mean actions.
