@@ -46,6 +46,7 @@ struct ConfigurationCodingTests {
         config.featureRefreshEvery = 5
         config.pretrainSteps = 123
         config.pretrainBatch = 17
+        config.taskCodeWhitening = .full
         config.daggerStartIteration = 2
         config.daggerShare = 0.4
         config.validationGoals = 6

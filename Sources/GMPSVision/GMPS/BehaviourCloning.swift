@@ -101,17 +101,59 @@ public struct BehaviourCloning {
             lastLoss = loss
             progress(step, loss)
         }
-        if learnCodes { whitenTaskCodes(codes, into: &theta) }
+        if learnCodes { Self.whitenTaskCodes(codes, whitening: config.taskCodeWhitening, policy: policy, into: &theta) }
         return lastLoss
     }
 
-    /// Moves the task codes' mean and per-dimension spread into the first dense layer, so that
-    /// the codes become zero-mean, unit-variance inputs and θ's bias vector is their mean, 0:
-    ///   W_b x + c = (W_b diag(s)) ((x − m) / s) + (c + W_b m)
-    private func whitenTaskCodes(_ codes: [Float], into theta: inout [Float]) {
+    /// Moves the task codes' mean and spread into the first dense layer, so that the codes
+    /// become zero-mean, unit-variance inputs and θ's bias vector is their mean, 0. With Σ the
+    /// codes' covariance and L the whitening factor (Σ = L Lᵀ, Cholesky, under `.full`; the
+    /// diagonal of standard deviations under `.perDimension`):
+    ///   W_b x + c = (W_b L) (L⁻¹ (x − m)) + (c + W_b m)
+    /// Under `.full` a latent drawn from N(0, I) is distributed as the Gaussian fitted to the
+    /// codes, correlations included, so probes stay near the codes' manifold (a 2-D goal set
+    /// learned in B = 4 dimensions); per dimension they fill the codes' bounding box.
+    /// Returns the codes in the whitened coordinates, L⁻¹ (x − m) (tasks × B).
+    @discardableResult
+    static func whitenTaskCodes(_ codes: [Float], whitening: GMPSConfig.TaskCodeWhitening, policy: MetaPolicy,
+                                into theta: inout [Float]) -> [Float] {
         let b = policy.biasVectorCount, tasks = codes.count / b
-        guard let weight = policy.network.layout.tensor(named: "fc0.weight"),
-              let bias = policy.network.layout.tensor(named: "fc0.bias") else { return }
+        guard b > 0, tasks > 0, let weight = policy.network.layout.tensor(named: "fc0.weight"),
+              let bias = policy.network.layout.tensor(named: "fc0.bias") else { return codes }
+        let (outputs, inputs) = (weight.shape[0], weight.shape[1])
+        let firstBiasColumn = inputs - b
+        if whitening == .perDimension {
+            return whitenPerDimension(codes, tasks: tasks, policy: policy, weight: weight, bias: bias, into: &theta)
+        }
+        let factor = fullWhiteningFactor(codes, tasks: tasks, b: b)
+        for o in 0..<outputs {
+            let row = weight.offset + o * inputs + firstBiasColumn
+            let w = (0..<b).map { Double(theta[row + $0]) }
+            // c += W_b m;  W_b ← W_b L (L lower-triangular: column j takes rows k ≥ j).
+            theta[bias.offset + o] += Float((0..<b).reduce(0) { $0 + w[$1] * factor.mean[$1] })
+            for j in 0..<b {
+                theta[row + j] = Float((j..<b).reduce(0) { $0 + w[$1] * factor.lower[$1 * b + j] })
+            }
+        }
+        for j in 0..<b { theta[policy.tailStart + j] = 0 }
+        // u = L⁻¹ (x − m) by forward substitution, per task.
+        var whitened = [Float](repeating: 0, count: codes.count)
+        for t in 0..<tasks {
+            var u = [Double](repeating: 0, count: b)
+            for j in 0..<b {
+                var r = Double(codes[t * b + j]) - factor.mean[j]
+                for k in 0..<j { r -= factor.lower[j * b + k] * u[k] }
+                u[j] = r / factor.lower[j * b + j]
+                whitened[t * b + j] = Float(u[j])
+            }
+        }
+        return whitened
+    }
+
+    /// `.perDimension`: L = diag(std), each at least 1e-3, in Float as every run before `.full`.
+    private static func whitenPerDimension(_ codes: [Float], tasks: Int, policy: MetaPolicy, weight: ParameterTensor,
+                                           bias: ParameterTensor, into theta: inout [Float]) -> [Float] {
+        let b = policy.biasVectorCount
         let (outputs, inputs) = (weight.shape[0], weight.shape[1])
         let firstBiasColumn = inputs - b
         var mean = [Float](repeating: 0, count: b), spread = [Float](repeating: 0, count: b)
@@ -128,5 +170,33 @@ public struct BehaviourCloning {
             }
         }
         for j in 0..<b { theta[policy.tailStart + j] = 0 }
+        return codes.indices.map { (codes[$0] - mean[$0 % b]) / spread[$0 % b] }
+    }
+
+    /// `.full`: the codes' mean m (B) and the Cholesky factor L (B×B, row-major, lower) of their
+    /// covariance, with a small ridge so that a degenerate direction keeps a tiny scale.
+    private static func fullWhiteningFactor(_ codes: [Float], tasks: Int, b: Int) -> (mean: [Double], lower: [Double]) {
+        var mean = [Double](repeating: 0, count: b)
+        for t in 0..<tasks { for j in 0..<b { mean[j] += Double(codes[t * b + j]) / Double(tasks) } }
+        var covariance = [Double](repeating: 0, count: b * b)
+        for t in 0..<tasks {
+            for i in 0..<b {
+                for j in 0..<b {
+                    covariance[i * b + j] += (Double(codes[t * b + i]) - mean[i]) * (Double(codes[t * b + j]) - mean[j])
+                        / Double(tasks)
+                }
+            }
+        }
+        let trace = (0..<b).reduce(0) { $0 + covariance[$1 * b + $1] }
+        for j in 0..<b { covariance[j * b + j] += 1e-6 + 1e-6 * trace / Double(b) }
+        var lower = [Double](repeating: 0, count: b * b)
+        for i in 0..<b {
+            for j in 0...i {
+                var sum = covariance[i * b + j]
+                for k in 0..<j { sum -= lower[i * b + k] * lower[j * b + k] }
+                lower[i * b + j] = i == j ? max(sum, 1e-12).squareRoot() : sum / lower[j * b + j]
+            }
+        }
+        return (mean, lower)
     }
 }

@@ -16,7 +16,8 @@ public protocol RunConfiguration: Codable, Equatable, Sendable {
 extension GMPSConfig: RunConfiguration {
     public var iterationCount: Int { iterations }
     public static let settingsOlderRunsLack: Set<String> = ["reward", "alphaParameterisation", "alphaLearningRate",
-                                                                   "metaTrainedSteps", "latentScaleLearningRate"]
+                                                                   "metaTrainedSteps", "latentScaleLearningRate",
+                                                                   "taskCodeWhitening"]
 }
 
 extension BaselineConfig: RunConfiguration {

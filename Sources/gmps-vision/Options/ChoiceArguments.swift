@@ -19,6 +19,9 @@ extension GMPSConfig.AdaptedParameters: ExpressibleByArgument {}
 /// `--alpha-parameterisation`: per-parameter or log-per-group.
 extension GMPSConfig.AlphaParameterisation: ExpressibleByArgument {}
 
+/// `--task-code-whitening`: per-dimension or full.
+extension GMPSConfig.TaskCodeWhitening: ExpressibleByArgument {}
+
 /// `baseline --algo`.
 extension BaselineAlgorithm: ExpressibleByArgument {}
 

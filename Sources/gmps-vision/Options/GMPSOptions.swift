@@ -20,6 +20,9 @@ struct GMPSOptions: ParsableArguments {
 
     @Option(help: "Behaviour-cloning pre-training steps.") var pretrainSteps: Int?
 
+    @Option(help: "How pre-training whitens the task codes that latent probes explore: per dimension, or in full (probes drawn from the Gaussian fitted to the codes, correlations included) (default per-dimension).")
+    var taskCodeWhitening: GMPSConfig.TaskCodeWhitening?
+
     @Option(help: "Outer Adam learning rate at the first iteration (decays linearly to a tenth).") var learningRate: Float?
 
     @Option(help: "Exploration: a latent per rollout (per-trajectory) or noise on every step (per-step).")
@@ -55,7 +58,7 @@ struct GMPSOptions: ParsableArguments {
     /// The option that sets each configuration field, to name it in a message.
     static let optionSetting = MetaBatchOptions.optionSetting.merging(ExpertOptions.optionSetting) { first, _ in first }.merging([
         "demosPerTask": "--demos-per-task", "iterations": "--iterations",
-        "outerSteps": "--outer-steps", "pretrainSteps": "--pretrain-steps", "learningRate": "--learning-rate",
+        "outerSteps": "--outer-steps", "pretrainSteps": "--pretrain-steps", "taskCodeWhitening": "--task-code-whitening", "learningRate": "--learning-rate",
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
         "imageWidth": "--size", "daggerStartIteration": "--dagger-start",
         "daggerShare": "--dagger-share", "anchorWeight": "--anchor-weight", "featureRefreshEvery": "--feature-refresh-every", "seed": "--seed", "threads": "--threads",
@@ -95,6 +98,7 @@ struct GMPSOptions: ParsableArguments {
         if let iterations { config.iterations = iterations }
         if let outerSteps { config.outerSteps = outerSteps }
         if let pretrainSteps { config.pretrainSteps = pretrainSteps }
+        if let taskCodeWhitening { config.taskCodeWhitening = taskCodeWhitening }
         if let learningRate { (config.learningRate, config.finalLearningRate) = (learningRate, learningRate / 10) }
         if let exploration { config.exploration = exploration.value }
         if let adapt { config.adaptedParameters = adapt }
