@@ -60,6 +60,23 @@ struct ComparisonReportTests {
         #expect(markdown.contains("MAML-PG never reaches GMPS's best held-out success (0.70, at 200 on-policy samples) within its 2,000"))
     }
 
+    @Test func aRowWithoutOnPolicySamplesIsSaidOnceWithWhereGMPSPassesIt() {
+        var config = ComparisonConfig(environment: .push, budget: 200)
+        config.seeds = 1
+        config.finalAdaptationSteps = 2
+        func report(start: Double) -> String {
+            ComparisonReport(config: config, results: [
+                (.gmps, [Self.result(.gmps, seed: 1, curve: [(0, 0.2), (100, 0.5), (200, 0.8)], post: [0.6, 0.8])]),
+                (.noMetaTraining, [Self.result(.noMetaTraining, seed: 1, curve: [(0, start)], post: [start, start])]),
+            ], command: "gmps-vision compare --env push").markdown
+        }
+        let passed = report(start: 0.5)
+        #expect(passed.contains("- no meta-training (BC + latent search) takes no on-policy samples (held-out success 0.50 after one step); GMPS passes it at 200 on-policy samples."), "\(passed)")
+        #expect(!passed.contains("reaches no meta-training") && !passed.contains("no meta-training (BC + latent search) reaches"))
+        let never = report(start: 0.8)
+        #expect(never.contains("GMPS never passes it within its 200 (its best: 0.80)."), "\(never)")
+    }
+
     @Test func thePlotDrawsABandPerMethodOverItsSeeds() throws {
         let chart = Self.report.chart
         #expect(chart.series.map(\.name) == ["GMPS", "MAML-PG", "MAML-PG, BC start"])

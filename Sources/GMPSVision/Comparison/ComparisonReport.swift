@@ -161,6 +161,10 @@ public struct ComparisonReport {
         ]
         if let gmpsFigure = all.first(where: { $0.method == .gmps }) {
             for other in all where other.method != .gmps {
+                guard other.onPolicy > 0 else {
+                    lines.append("- " + passSentence(gmpsFigure, start: other))
+                    continue
+                }
                 lines.append("- " + reachSentence(gmpsFigure, toBestOf: other))
                 lines.append("- " + reachSentence(other, toBestOf: gmpsFigure))
             }
@@ -193,6 +197,18 @@ public struct ComparisonReport {
         if let reached { return "\(method.method.label) reaches \(what) at \(Self.count(reached)) on-policy samples." }
         return "\(method.method.label) never reaches \(what) within its \(Self.count(method.onPolicy)) (its best: "
             + "\(String(format: "%.2f", SampleEfficiency.best(method.band.meanCurve))))."
+    }
+
+    /// For a row without on-policy samples (no meta-training: a flat line): whether and where
+    /// `method`'s curve passes it (strictly above), "reaches … at 0" saying nothing.
+    private func passSentence(_ method: MethodFigures, start: MethodFigures) -> String {
+        let level = SampleEfficiency.best(start.band.meanCurve), curve = method.band.meanCurve
+        let what = "\(start.method.label) takes no on-policy samples (held-out success \(String(format: "%.2f", level)) after one step)"
+        if let passed = SampleEfficiency.samplesToPass(level, on: curve) {
+            return "\(what); \(method.method.label) passes it at \(Self.count(passed)) on-policy samples."
+        }
+        return "\(what); \(method.method.label) never passes it within its \(Self.count(method.onPolicy)) (its best: "
+            + "\(String(format: "%.2f", SampleEfficiency.best(curve))))."
     }
 
     static func ratioText(_ ratio: SampleEfficiency.Ratio) -> String {
