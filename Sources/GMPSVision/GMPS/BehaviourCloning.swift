@@ -111,8 +111,9 @@ public struct BehaviourCloning {
     /// diagonal of standard deviations under `.perDimension`):
     ///   W_b x + c = (W_b L) (L⁻¹ (x − m)) + (c + W_b m)
     /// Under `.full` a latent drawn from N(0, I) is distributed as the Gaussian fitted to the
-    /// codes, correlations included, so probes stay near the codes' manifold (a 2-D goal set
-    /// learned in B = 4 dimensions); per dimension they fill the codes' bounding box.
+    /// codes, correlations included (a 2-D goal set learned in B = 4 dimensions leaves thin
+    /// directions that probes then barely enter); per dimension, as the Gaussian with the
+    /// codes' per-dimension spread and no correlation.
     /// Returns the codes in the whitened coordinates, L⁻¹ (x − m) (tasks × B).
     @discardableResult
     static func whitenTaskCodes(_ codes: [Float], whitening: GMPSConfig.TaskCodeWhitening, policy: MetaPolicy,
