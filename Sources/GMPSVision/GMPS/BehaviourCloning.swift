@@ -121,11 +121,11 @@ public struct BehaviourCloning {
         let b = policy.biasVectorCount, tasks = codes.count / b
         guard b > 0, tasks > 0, let weight = policy.network.layout.tensor(named: "fc0.weight"),
               let bias = policy.network.layout.tensor(named: "fc0.bias") else { return codes }
-        let (outputs, inputs) = (weight.shape[0], weight.shape[1])
-        let firstBiasColumn = inputs - b
         if whitening == .perDimension {
             return whitenPerDimension(codes, tasks: tasks, policy: policy, weight: weight, bias: bias, into: &theta)
         }
+        let (outputs, inputs) = (weight.shape[0], weight.shape[1])
+        let firstBiasColumn = inputs - b
         let factor = fullWhiteningFactor(codes, tasks: tasks, b: b)
         for o in 0..<outputs {
             let row = weight.offset + o * inputs + firstBiasColumn
