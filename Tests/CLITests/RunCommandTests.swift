@@ -147,6 +147,9 @@ struct RunCommandTests {
         #expect(share.status != 0 && share.standardError.contains("--dagger-share must be in [0, 1]"), "\(share.standardError)")
         let anchor = try CLIRunner.run(["meta-train", "--out", "/tmp/unused-gmps-run", "--anchor-weight=-1"])
         #expect(anchor.status != 0 && anchor.standardError.contains("--anchor-weight"), "\(anchor.standardError)")
+        let noise = try CLIRunner.run(["run", "--quick", "--demo-noise=-0.1"])
+        #expect(noise.status != 0 && noise.standardError.contains("--demo-noise must be a standard deviation in [0, 2]"),
+                "\(noise.standardError)")
         let alphaRate = try CLIRunner.run(["run", "--quick", "--alpha-learning-rate", "0"])
         #expect(alphaRate.status != 0 && alphaRate.standardError.contains("--alpha-learning-rate must be positive"),
                 "\(alphaRate.standardError)")

@@ -309,6 +309,9 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
             return invalid(.demosPerTask, "must be at least 1: behaviour cloning needs a demonstration of every task; got \(demosPerTask).")
         }
         if expertSteps < 1 { return invalid(.expertSteps, "must be at least 1; got \(expertSteps).") }
+        if !(demoNoise >= 0 && demoNoise <= 2) {
+            return invalid(.demoNoise, "must be a standard deviation in [0, 2] (actions lie in [-1, 1]; 0 repeats one episode per task); got \(demoNoise).")
+        }
         if !(0...1).contains(demoOnlyTasks) { return invalid(.demoOnlyTasks, "must be a fraction in [0, 1]; got \(demoOnlyTasks).") }
         if demoOnlyTasks > 0 && demos == nil {
             return invalid(.demoOnlyTasks, "needs a demonstration dataset (demos): the demo-only tasks have no expert to collect them from.")

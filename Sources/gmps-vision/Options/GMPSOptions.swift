@@ -14,6 +14,9 @@ struct GMPSOptions: ParsableArguments {
 
     @Option(help: "Demonstrations per meta-training task.") var demosPerTask: Int?
 
+    @Option(help: "Standard deviation of the Gaussian noise on the experts' executed actions while they demonstrate; the label stays the clean action (default 0.3).")
+    var demoNoise: Float?
+
     @Option(help: "Meta-iterations.") var iterations: Int?
 
     @Option(help: "Outer Adam steps per iteration.") var outerSteps: Int?
@@ -57,7 +60,7 @@ struct GMPSOptions: ParsableArguments {
 
     /// The option that sets each configuration field, to name it in a message.
     static let optionSetting = MetaBatchOptions.optionSetting.merging(ExpertOptions.optionSetting) { first, _ in first }.merging([
-        "demosPerTask": "--demos-per-task", "iterations": "--iterations",
+        "demosPerTask": "--demos-per-task", "demoNoise": "--demo-noise", "iterations": "--iterations",
         "outerSteps": "--outer-steps", "pretrainSteps": "--pretrain-steps", "taskCodeWhitening": "--task-code-whitening", "learningRate": "--learning-rate",
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
         "imageWidth": "--size", "daggerStartIteration": "--dagger-start",
@@ -95,6 +98,7 @@ struct GMPSOptions: ParsableArguments {
         metaBatch.apply(to: &config)
         sources.apply(to: &config)
         if let demosPerTask { config.demosPerTask = demosPerTask }
+        if let demoNoise { config.demoNoise = demoNoise }
         if let iterations { config.iterations = iterations }
         if let outerSteps { config.outerSteps = outerSteps }
         if let pretrainSteps { config.pretrainSteps = pretrainSteps }
