@@ -26,12 +26,15 @@ struct MetaTrainCommand: ParsableCommand, RunsOnRanks {
 
     @OptionGroup var options: GMPSOptions
 
+    @OptionGroup var output: JSONOption
+
     func validate() throws {
         if out.isEmpty { throw ValidationError(OutputFolderOption.emptyPath) }
         _ = try options.configuration(from: GMPSConfig(environment: environment.name))
     }
 
     func run() throws {
+        let started = Date()
         let group = Launch.group
         let name = environment.name
         // Rank 0 owns the run directory: it takes its lock, settles the configuration (a
@@ -53,10 +56,37 @@ struct MetaTrainCommand: ParsableCommand, RunsOnRanks {
         try pipeline.metaTrain(
             trainer, display: show ? ProgressDisplay(stage: "meta-training", total: config.iterations) : nil,
             pretrainDisplay: show ? ProgressDisplay(stage: "behaviour-cloning pre-training", total: config.pretrainSteps) : nil)
-        if show, let last = pipeline.progress.last {
+        guard show else { return }
+        let last = pipeline.progress.last
+        if output.json {
+            print(try Self.summaryJSON(config: config, run: run, progress: pipeline.progress,
+                                       seconds: Date().timeIntervalSince(started)))
+        } else if let last {
             print(String(format: "iteration %d: success %.2f before, %.2f after adaptation; %d on-policy samples",
                          last.iteration, last.preSuccess, last.postSuccess, last.onPolicySamples))
         }
+    }
+
+    /// One JSON object for scripts: where the run is, how far it got, its last iteration's
+    /// success on its own tasks and the last validation figures (nil until one was taken), and
+    /// the environment steps by kind (those of the whole run, a continued run's earlier ones included).
+    static func summaryJSON(config: GMPSConfig, run: RunDirectory, progress: [IterationLog], seconds: Double) throws -> String {
+        let last = progress.last
+        let validated = progress.last { $0.validationPostSuccess != nil }
+        let object: [String: Any] = [
+            "env": config.environment.rawValue, "reward": config.reward.rawValue, "run_dir": run.url.path,
+            "experts": config.experts.description, "iterations": last?.iteration ?? 0,
+            "on_policy_samples": last?.onPolicySamples ?? 0, "meta_training_env_steps": last?.metaTrainingEnvSteps ?? 0,
+            "expert_env_steps": last?.expertEnvSteps ?? 0, "demo_env_steps": last?.demoEnvSteps ?? 0,
+            "pre_success": last?.preSuccess ?? NSNull(), "post_success": last?.postSuccess ?? NSNull(),
+            "imitation_loss": last?.imitationLoss ?? NSNull(),
+            "validation_iteration": validated?.iteration ?? NSNull(),
+            "validation_pre_success": validated?.validationPreSuccess ?? NSNull(),
+            "validation_post_success": validated?.validationPostSuccess ?? NSNull(),
+            "seconds": seconds,
+        ]
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+        return String(decoding: data, as: UTF8.self)
     }
 
     /// The run's configuration (written to config.json) and whether it continues a run: the

@@ -48,6 +48,29 @@ struct RunDirectoryCommandTests {
         #expect(more.standardOutput.contains("iteration 2:"))
     }
 
+    /// `meta-train --json` prints one object whose figures are progress.csv's last row.
+    @Test func metaTrainJSONSaysHowFarTheRunGot() throws {
+        let folder = try CLIRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let run = folder + "/run"
+        let result = try CLIRunner.run(Self.tinyMetaTrain + ["--iterations", "2", "--out", run, "--json"])
+        #expect(result.status == 0, "stderr: \(result.standardError)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any],
+                                "stdout: \(result.standardOutput)")
+        #expect(json["env"] as? String == "push" && json["experts"] as? String == "scripted")
+        #expect(json["iterations"] as? Int == 2)
+        let rows = try String(contentsOfFile: run + "/progress.csv", encoding: .utf8).split(separator: "\n")
+        let header = rows[0].split(separator: ","), last = try #require(rows.last).split(separator: ",", omittingEmptySubsequences: false)
+        func column(_ name: String) throws -> Substring { last[try #require(header.firstIndex(of: Substring(name)))] }
+        #expect(json["on_policy_samples"] as? Int == Int(try column("on_policy_samples")))
+        #expect(json["meta_training_env_steps"] as? Int == Int(try column("meta_training_env_steps")))
+        let post = try #require(json["post_success"] as? Double)
+        #expect(abs(post - (Double(try column("post_success")) ?? -1)) < 1e-4)
+        for key in ["validation_pre_success", "validation_post_success", "imitation_loss", "seconds", "run_dir"] {
+            #expect(json[key] != nil, "\(key) missing")
+        }
+    }
+
     @Test func resumeRestoresQuickAndRefusesOtherSettings() throws {
         let folder = try CLIRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
