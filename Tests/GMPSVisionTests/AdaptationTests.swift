@@ -18,6 +18,22 @@ struct AdaptationTests {
                           maxTrajectories: trajectories)
     }
 
+    /// `biasVectorLength` is the latent's length in the policy every stage builds: each element
+    /// costs one θ slot and a column of the first hidden layer (100 units), and only those
+    /// elements adapt under bias-vector adaptation.
+    @Test func theBiasVectorLengthIsThePolicysLatentLength() throws {
+        var config = GMPSConfig(environment: .push)
+        (config.imageHeight, config.imageWidth) = (Self.height, Self.width)
+        let four = try MetaPolicy(config: config)
+        config.biasVectorLength = 2
+        let two = try MetaPolicy(config: config)
+        #expect(four.biasVectorCount == 4 && two.biasVectorCount == 2)
+        #expect(four.parameterCount - two.parameterCount == 2 * (1 + 100))
+        #expect(two.alphaMask(.biasVector).reduce(0, +) == 2)
+        config.biasVectorLength = 0
+        #expect(config.invalidSetting()?.field == "biasVectorLength")
+    }
+
     // MARK: Reward alone
 
     @Test func twoGoalsWhoseRolloutsEarnTheSameRewardsAdaptAlike() throws {

@@ -22,6 +22,7 @@ struct ConfigurationCodingTests {
         config.imageHeight = 24
         config.imageWidth = 32
         config.initialStd = 0.42
+        config.biasVectorLength = 2
         config.initialAlpha = 0.07
         config.initialBiasVectorAlpha = 0.6
         config.adaptedParameters = .head

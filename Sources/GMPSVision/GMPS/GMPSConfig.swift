@@ -56,6 +56,10 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     /// 0.7 (over 0.4 and 1.0); the default became 0.3 with the run pipeline (ef464f1), with no
     /// measurement recorded for the change.
     public var initialStd: Float = 0.3
+    /// Length of the bias vector concatenated to the keypoints (DESIGN.md: 4): the latent that
+    /// per-trajectory exploration probes, pre-training's task codes live in and the default
+    /// inner step adapts. A config.json written before this setting existed has 4.
+    public var biasVectorLength = 4
     /// Initial inner step size α on every adapted parameter (FINDINGS: 0.03–0.1).
     public var initialAlpha: Float = 0.05
     /// Initial α of the bias vector. With per-trajectory latents its gradient is a score, and
@@ -329,6 +333,9 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         if !(finalLearningRate > 0) { return invalid(.finalLearningRate, "must be positive; got \(finalLearningRate).") }
         if !(pretrainLearningRate > 0) { return invalid(.pretrainLearningRate, "must be positive; got \(pretrainLearningRate).") }
         if !(initialStd > 0) { return invalid(.initialStd, "must be positive; got \(initialStd).") }
+        if !(1...64).contains(biasVectorLength) {
+            return invalid(.biasVectorLength, "must be in 1…64: the latent that exploration probes and adaptation moves; got \(biasVectorLength).")
+        }
         if !(initialAlpha >= 0) { return invalid(.initialAlpha, "must be at least 0; got \(initialAlpha).") }
         if !(initialBiasVectorAlpha >= 0) { return invalid(.initialBiasVectorAlpha, "must be at least 0; got \(initialBiasVectorAlpha).") }
         if alphaParameterisation == .logPerGroup, !(initialAlpha > 0 && initialBiasVectorAlpha > 0) {
@@ -429,6 +436,7 @@ extension GMPSConfig {
             case .imageHeight: try container.decode(&imageHeight, forKey: key)
             case .imageWidth: try container.decode(&imageWidth, forKey: key)
             case .initialStd: try container.decode(&initialStd, forKey: key)
+            case .biasVectorLength: try container.decode(&biasVectorLength, forKey: key)
             case .initialAlpha: try container.decode(&initialAlpha, forKey: key)
             case .initialBiasVectorAlpha: try container.decode(&initialBiasVectorAlpha, forKey: key)
             case .adaptedParameters: try container.decode(&adaptedParameters, forKey: key)

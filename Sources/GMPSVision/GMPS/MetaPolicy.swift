@@ -26,7 +26,8 @@ public struct MetaPolicy: Sendable {
     /// `threads`: workers per batch inside one network call (1 inside parallel rollout workers).
     public init(config: GMPSConfig, threads: Int = 1) throws {
         try self.init(spec: .visionPolicy(imageHeight: config.imageHeight, imageWidth: config.imageWidth,
-                                          initialStd: config.initialStd), threads: threads)
+                                          biasVector: config.biasVectorLength, initialStd: config.initialStd),
+                      threads: threads)
     }
 
     public init(spec: NetworkSpec, threads: Int = 1) throws {

@@ -33,6 +33,9 @@ struct GMPSOptions: ParsableArguments {
 
     @Option(help: "Adapted parameters.") var adapt: GMPSConfig.AdaptedParameters?
 
+    @Option(help: "Length of the bias vector beside the keypoints: the latent that exploration probes and the inner step adapts (default 4).")
+    var biasVectorLength: Int?
+
     @Option(help: "Image size as HxW.") var size: ImageSize?
 
     @Option(help: "First DAgger iteration (0-based); off when not given.") var daggerStart: Int?
@@ -65,7 +68,7 @@ struct GMPSOptions: ParsableArguments {
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
         "imageWidth": "--size", "daggerStartIteration": "--dagger-start",
         "daggerShare": "--dagger-share", "anchorWeight": "--anchor-weight", "featureRefreshEvery": "--feature-refresh-every", "seed": "--seed", "threads": "--threads",
-        "adaptedParameters": "--adapt", "secondOrder": "--second-order", "reward": "--reward",
+        "adaptedParameters": "--adapt", "biasVectorLength": "--bias-vector-length", "secondOrder": "--second-order", "reward": "--reward",
         "alphaParameterisation": "--alpha-parameterisation", "alphaLearningRate": "--alpha-learning-rate",
         "metaTrainedSteps": "--meta-trained-steps", "latentScaleLearningRate": "--latent-scale-learning-rate",
     ]) { first, _ in first }
@@ -106,6 +109,7 @@ struct GMPSOptions: ParsableArguments {
         if let learningRate { (config.learningRate, config.finalLearningRate) = (learningRate, learningRate / 10) }
         if let exploration { config.exploration = exploration.value }
         if let adapt { config.adaptedParameters = adapt }
+        if let biasVectorLength { config.biasVectorLength = biasVectorLength }
         if let size { (config.imageHeight, config.imageWidth) = (size.height, size.width) }
         if let daggerStart { config.daggerStartIteration = daggerStart }
         if let daggerShare { config.daggerShare = daggerShare }
