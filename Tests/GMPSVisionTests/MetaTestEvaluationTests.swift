@@ -52,4 +52,30 @@ struct MetaTestEvaluationTests {
         #expect(secondStepLength(decayed) > 0)
         #expect(secondStepLength(decayed) < secondStepLength(full))
     }
+
+    /// Each draw's final privileged state is the state the final distance was measured in, and
+    /// `--json` lists it per goal (the last step's, one per draw).
+    @Test func theFinalStatesAreThoseTheDistancesWereMeasuredIn() throws {
+        let policy = try MetaPolicy(spec: .visionPolicy(imageHeight: 24, imageWidth: 32, initialStd: 0.3))
+        let worker = try RolloutWorker(policy: policy, environment: .push, imageHeight: 24, imageWidth: 32,
+                                       maxTrajectories: 1)
+        let theta = policy.network.initialParameters(seed: 3), other = policy.network.initialParameters(seed: 4)
+        let goals = try TaskDistribution(.push).metaSplit(seed: 1, trainCount: 2, testCount: 0).train
+        let results = try GoalEvaluation.evaluate(goals: goals, seed: 2, draws: 2, workers: [worker]) { _, _, _ in
+            (before: theta, adapt: { _ in [theta, other] })
+        }
+        for (goal, result) in zip(goals, results) {
+            #expect(result.postFinalStates.count == 2 && result.postFinalStates.allSatisfy { $0.count == 2 })
+            for (states, distances) in zip(result.postFinalStates, result.postFinalDistance) {
+                for (state, distance) in zip(states, distances) {
+                    #expect(state.count == EnvironmentName.push.privilegedStateDimension)
+                    #expect(goal.distance(inPrivilegedState: state) == distance)
+                }
+            }
+        }
+        let json = EvaluationSummary(results, adaptationSteps: 2).jsonObject
+        let perGoal = try #require(json["per_goal"] as? [[String: Any]])
+        let listed = try #require(perGoal[0]["post_final_states"] as? [[Float]])
+        #expect(listed == results[0].postFinalStates.map { $0[1] })
+    }
 }

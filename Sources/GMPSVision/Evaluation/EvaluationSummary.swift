@@ -50,6 +50,8 @@ public struct EvaluationSummary: Sendable {
                         / Double(max(goal.postSuccess.count, 1)),
                     "post_final_distance": goal.postFinalDistance.map { $0.last ?? 0 }.reduce(0, +)
                         / Double(max(goal.postFinalDistance.count, 1)),
+                    // Per draw, the privileged state after the last adaptation step's episode.
+                    "post_final_states": goal.postFinalStates.map { $0.last ?? [] },
                 ]
             },
         ]

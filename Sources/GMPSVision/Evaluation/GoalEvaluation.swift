@@ -12,6 +12,9 @@ public struct GoalEvaluation: Codable, Sendable {
     public var postSuccess: [[Bool]]
     public var postReturn: [[Double]]
     public var postFinalDistance: [[Double]]
+    /// [draw][step]: the privileged state after the episode's last step (push: hand, block and
+    /// goal xyz), so that a miss can be told apart: short of the goal, or off to the side.
+    public var postFinalStates: [[[Float]]] = []
 }
 
 extension GoalEvaluation {
@@ -47,6 +50,7 @@ extension GoalEvaluation {
                 evaluation.postSuccess.append(posts.map { $0.successes[0] })
                 evaluation.postReturn.append(posts.map(\.averageReturn))
                 evaluation.postFinalDistance.append(posts.map(\.firstFinalDistance))
+                evaluation.postFinalStates.append(posts.map(\.firstFinalState))
             }
             results[index] = evaluation
             finishedGoal()

@@ -61,7 +61,11 @@ extension TaskRollouts {
     /// The task's distance to the goal after the first trajectory's last step (what meta-test
     /// evaluation reports as the final distance); the task computes it.
     public var firstFinalDistance: Double {
-        let s = goal.environment.privilegedStateDimension
-        return goal.distance(inPrivilegedState: Array(finalStates[0..<s]))
+        goal.distance(inPrivilegedState: firstFinalState)
+    }
+
+    /// The privileged state after the first trajectory's last step (S).
+    public var firstFinalState: [Float] {
+        Array(finalStates[0..<goal.environment.privilegedStateDimension])
     }
 }
