@@ -15,6 +15,7 @@ struct ConfigurationCodingTests {
         config.metaTrainTasks = 7
         config.demosPerTask = 3
         config.demoNoise = 0.11
+        config.demoEpisodes = .successful
         config.experts = .sac(.goalConditioned)
         config.expertSteps = 1234
         config.demos = "/data/push-demos"

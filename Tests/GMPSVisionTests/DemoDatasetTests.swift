@@ -29,6 +29,22 @@ struct DemoDatasetTests {
         URL(fileURLWithPath: NSTemporaryDirectory()).appendingPathComponent("demos-\(UUID().uuidString)")
     }
 
+    /// `--demo-episodes successful` keeps the successful episodes' steps, in order; a task with no
+    /// successful episode keeps all of them, and `all` keeps everything.
+    @Test func successfulEpisodesAreKeptWithTheirOwnStepsAndLabels() throws {
+        let tasks = try Self.synthetic().tasks, t = EnvironmentName.reach.horizon
+        let half = tasks[1]   // episode 0 succeeded, episode 1 did not
+        let kept = half.imitationData(keeping: .successful)
+        #expect(kept.count == t)
+        #expect(kept.images == Array(half.images[0..<(t * half.imageSize)]))
+        #expect(kept.hands == Array(half.hands[0..<(3 * t)]) && kept.actions == Array(half.actions[0..<(3 * t)]))
+        #expect(half.imitationData(keeping: .all).count == 2 * t)
+        #expect(tasks[0].imitationData(keeping: .successful).actions == tasks[0].actions, "both episodes succeeded")
+        var none = half
+        none.successes = [false, false]
+        #expect(none.imitationData(keeping: .successful).images == half.images, "no successful episode: all kept")
+    }
+
     @Test func datasetRoundTripsThroughDisk() throws {
         let dataset = try Self.synthetic(), dir = Self.folder()
         try dataset.write(to: dir)

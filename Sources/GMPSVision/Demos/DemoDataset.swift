@@ -321,10 +321,35 @@ public enum DemoDatasetError: Error, Equatable, CustomStringConvertible {
     }
 }
 
+/// Which of a task's demonstration episodes the policy imitates.
+public enum DemoEpisodeSelection: String, Codable, CaseIterable, Sendable {
+    /// Every episode: the noisy ones that missed the goal too (their labels are still the
+    /// expert's clean actions).
+    case all
+    /// Only the episodes whose last step succeeded; a task with none keeps all of its episodes.
+    case successful
+}
+
 extension DemoTask {
     /// The demonstrations as GMPS's imitation data (images stay uint8; labels are the clean
     /// expert actions).
     public var imitationData: ImitationData {
         ImitationData(images: images, hands: hands, actions: actions, imageCount: imageSize)
+    }
+
+    /// The steps of the episodes `selection` keeps, in episode order, as imitation data.
+    public func imitationData(keeping selection: DemoEpisodeSelection) -> ImitationData {
+        let kept = successes.indices.filter { successes[$0] }
+        guard selection == .successful, !kept.isEmpty, kept.count < episodes else { return imitationData }
+        let size = imageSize, length = episodeLength
+        var data = ImitationData(imageCount: size)
+        for e in kept {
+            let steps = (e * length)..<((e + 1) * length)
+            data.append(contentsOf: ImitationData(
+                images: Array(images[(steps.lowerBound * size)..<(steps.upperBound * size)]),
+                hands: Array(hands[(3 * steps.lowerBound)..<(3 * steps.upperBound)]),
+                actions: Array(actions[(3 * steps.lowerBound)..<(3 * steps.upperBound)]), imageCount: size))
+        }
+        return data
     }
 }

@@ -23,6 +23,10 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     /// 5 draws, after 1 / 2 / 3 steps) 0.1 gave 0.56 / 0.65 / 0.69 and 0.5 gave 0.60 / 0.69 /
     /// 0.73, against 0.57 / 0.66 / 0.77 at 0.3.
     public var demoNoise: Float = 0.3
+    /// Which demonstration episodes pre-training and the outer loss imitate: all, or each task's
+    /// successful ones (`DemoEpisodeSelection`). A config.json written before this setting
+    /// existed imitates all.
+    public var demoEpisodes: DemoEpisodeSelection = .all
 
     // MARK: Experts and demonstrations (DESIGN.md §4, "A run, stage by stage")
 
@@ -436,6 +440,7 @@ extension GMPSConfig {
             case .metaTrainTasks: try container.decode(&metaTrainTasks, forKey: key)
             case .demosPerTask: try container.decode(&demosPerTask, forKey: key)
             case .demoNoise: try container.decode(&demoNoise, forKey: key)
+            case .demoEpisodes: try container.decode(&demoEpisodes, forKey: key)
             case .experts: try container.decode(&experts, forKey: key)
             case .expertSteps: try container.decode(&expertSteps, forKey: key)
             case .demos: try container.decode(&demos, forKey: key)

@@ -45,12 +45,14 @@ extension GMPSPipeline {
             let folder = run.file(Self.demosFolder)
             _ = try collection.run(output: folder, resume: true, progress: progress)
             let dataset = try DemoDataset.load(from: folder, expecting: expected)
-            for (task, t) in zip(dataset.tasks, collected) { byTask[t] = task.imitationData }
+            for (task, t) in zip(dataset.tasks, collected) { byTask[t] = task.imitationData(keeping: config.demoEpisodes) }
         }
         if let path = config.demos {
             let dataset = try DemoDataset.load(from: URL(fileURLWithPath: path), expecting: expected)
             let given = (0..<goals.count).filter { byTask[$0] == nil }
-            for (t, task) in try Self.tasks(given, of: goals, in: dataset, at: path, config: config) { byTask[t] = task.imitationData }
+            for (t, task) in try Self.tasks(given, of: goals, in: dataset, at: path, config: config) {
+                byTask[t] = task.imitationData(keeping: config.demoEpisodes)
+            }
         }
         return try byTask.enumerated().map { t, data in
             guard let data else { throw MetaTrainingError.noDemonstrations(task: t) }

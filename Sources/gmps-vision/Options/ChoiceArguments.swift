@@ -22,6 +22,9 @@ extension GMPSConfig.AlphaParameterisation: ExpressibleByArgument {}
 /// `--task-code-whitening`: per-dimension or full.
 extension GMPSConfig.TaskCodeWhitening: ExpressibleByArgument {}
 
+/// `--demo-episodes`: all or successful.
+extension DemoEpisodeSelection: ExpressibleByArgument {}
+
 /// `baseline --algo`.
 extension BaselineAlgorithm: ExpressibleByArgument {}
 

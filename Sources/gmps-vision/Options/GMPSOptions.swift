@@ -17,6 +17,9 @@ struct GMPSOptions: ParsableArguments {
     @Option(help: "Standard deviation of the Gaussian noise on the experts' executed actions while they demonstrate; the label stays the clean action (default 0.3).")
     var demoNoise: Float?
 
+    @Option(help: "Which demonstration episodes behaviour cloning and the outer loss imitate: all, or each task's successful ones (a task with none keeps all) (default all).")
+    var demoEpisodes: DemoEpisodeSelection?
+
     @Option(help: "Meta-iterations.") var iterations: Int?
 
     @Option(help: "Outer Adam steps per iteration.") var outerSteps: Int?
@@ -63,7 +66,7 @@ struct GMPSOptions: ParsableArguments {
 
     /// The option that sets each configuration field, to name it in a message.
     static let optionSetting = MetaBatchOptions.optionSetting.merging(ExpertOptions.optionSetting) { first, _ in first }.merging([
-        "demosPerTask": "--demos-per-task", "demoNoise": "--demo-noise", "iterations": "--iterations",
+        "demosPerTask": "--demos-per-task", "demoNoise": "--demo-noise", "demoEpisodes": "--demo-episodes", "iterations": "--iterations",
         "outerSteps": "--outer-steps", "pretrainSteps": "--pretrain-steps", "taskCodeWhitening": "--task-code-whitening", "learningRate": "--learning-rate",
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
         "imageWidth": "--size", "daggerStartIteration": "--dagger-start",
@@ -102,6 +105,7 @@ struct GMPSOptions: ParsableArguments {
         sources.apply(to: &config)
         if let demosPerTask { config.demosPerTask = demosPerTask }
         if let demoNoise { config.demoNoise = demoNoise }
+        if let demoEpisodes { config.demoEpisodes = demoEpisodes }
         if let iterations { config.iterations = iterations }
         if let outerSteps { config.outerSteps = outerSteps }
         if let pretrainSteps { config.pretrainSteps = pretrainSteps }
