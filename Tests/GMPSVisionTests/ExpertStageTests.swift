@@ -47,6 +47,30 @@ struct ExpertStageTests {
         return folder
     }
 
+    /// With `demoEpisodes = .successful` each task's imitation data is its successful episodes
+    /// (all of them where none succeeded), while the run still counts every episode's steps.
+    @Test func successfulEpisodesOnlyAreImitatedAndEveryEpisodeIsCounted() throws {
+        var config = Self.config(tasks: 4)
+        config.experts = .scripted
+        config.demosPerTask = 4
+        config.demoNoise = 1.0   // so that the controller misses some episodes
+        config.demoEpisodes = .successful
+        let run = try PipelineTests.temporaryRun()
+        defer { try? FileManager.default.removeItem(at: run.url) }
+        let pipeline = GMPSPipeline(config: config, run: run)
+        let demos = try pipeline.demonstrations()
+        let horizon = config.environment.horizon
+        #expect(pipeline.environmentSteps.demonstrations == 4 * 4 * horizon)
+        let dataset = try DemoDataset.load(from: run.file(GMPSPipeline.demosFolder))
+        var filtered = 0
+        for (data, task) in zip(demos, dataset.tasks) {
+            let successes = task.successes.filter { $0 }.count
+            #expect(data.count == (successes == 0 ? task.episodes : successes) * horizon)
+            if successes > 0 && successes < task.episodes { filtered += 1 }
+        }
+        #expect(filtered > 0, "some task mixes successes and misses: \(dataset.tasks.map(\.successes))")
+    }
+
     @Test func demonstrationsAndDaggerLabelsAreTheGivenExpertsActions() throws {
         var config = Self.config()
         let experts = try Self.constantExperts(config.environment, goals: Self.goals(config))

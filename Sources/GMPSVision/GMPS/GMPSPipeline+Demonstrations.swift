@@ -13,8 +13,8 @@ extension GMPSPipeline {
     public func demonstrations(progress: (@Sendable (DemoCollection.Progress) -> Void)? = nil) throws -> [ImitationData] {
         let experts = try experts()
         let imageCount = 3 * config.imageHeight * config.imageWidth
-        var local = group.isRoot ? try rootDemonstrations(experts: experts, progress: progress) : []
-        var steps = local.map(\.count).reduce(0, +)
+        // Steps counts every demonstration episode's environment steps, imitated or not.
+        var (local, steps) = group.isRoot ? try rootDemonstrations(experts: experts, progress: progress) : ([], 0)
         if group.size > 1 {
             steps = try group.broadcast { steps }
             local = try (0..<config.metaTrainTasks).map { t in
@@ -25,12 +25,14 @@ extension GMPSPipeline {
         return local
     }
 
-    /// Rank 0: the collected tasks from `RUN/demos/`, the others from the dataset.
-    private func rootDemonstrations(experts: ExpertSet?,
-                                    progress: (@Sendable (DemoCollection.Progress) -> Void)?) throws -> [ImitationData] {
+    /// Rank 0: the collected tasks from `RUN/demos/`, the others from the dataset (the episodes
+    /// `config.demoEpisodes` keeps), and the environment steps of all their episodes.
+    private func rootDemonstrations(experts: ExpertSet?, progress: (@Sendable (DemoCollection.Progress) -> Void)?)
+        throws -> (data: [ImitationData], steps: Int) {
         let goals = try goals(testCount: 0).train
         let expected = (env: config.environment, height: config.imageHeight, width: config.imageWidth)
         var byTask = [ImitationData?](repeating: nil, count: goals.count)
+        var steps = 0
         let collected = collectedTaskIndices
         if !collected.isEmpty {
             guard let experts else { throw ExpertError.invalidConfiguration("demonstrations need experts; none were resolved") }
@@ -45,19 +47,24 @@ extension GMPSPipeline {
             let folder = run.file(Self.demosFolder)
             _ = try collection.run(output: folder, resume: true, progress: progress)
             let dataset = try DemoDataset.load(from: folder, expecting: expected)
-            for (task, t) in zip(dataset.tasks, collected) { byTask[t] = task.imitationData(keeping: config.demoEpisodes) }
+            for (task, t) in zip(dataset.tasks, collected) {
+                byTask[t] = task.imitationData(keeping: config.demoEpisodes)
+                steps += task.steps
+            }
         }
         if let path = config.demos {
             let dataset = try DemoDataset.load(from: URL(fileURLWithPath: path), expecting: expected)
             let given = (0..<goals.count).filter { byTask[$0] == nil }
             for (t, task) in try Self.tasks(given, of: goals, in: dataset, at: path, config: config) {
                 byTask[t] = task.imitationData(keeping: config.demoEpisodes)
+                steps += task.steps
             }
         }
-        return try byTask.enumerated().map { t, data in
+        let data = try byTask.enumerated().map { t, data in
             guard let data else { throw MetaTrainingError.noDemonstrations(task: t) }
             return data
         }
+        return (data, steps)
     }
 
     /// The dataset's task for each of `tasks` (matched by goal), or the mismatch named.
