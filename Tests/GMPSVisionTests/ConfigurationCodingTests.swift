@@ -45,6 +45,7 @@ struct ConfigurationCodingTests {
         config.demosPerTaskBatch = 12
         config.secondOrder = true
         config.anchorWeight = 0.25
+        config.codeAnchorWeight = 0.5
         config.featureRefreshEvery = 5
         config.pretrainSteps = 123
         config.pretrainBatch = 17

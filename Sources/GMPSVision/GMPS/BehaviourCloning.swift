@@ -43,8 +43,22 @@ public struct BehaviourCloning {
     /// `config.pretrainSteps` Adam steps on `theta` (P); returns the last step's loss.
     public func train(_ theta: inout [Float],
                       progress: (_ step: Int, _ loss: Float) -> Void = { _, _ in }) throws -> Float {
+        try trainKeepingCodes(&theta, progress: progress).loss
+    }
+
+    /// What pre-training leaves besides θ: the last step's loss, and each task's code in the
+    /// whitened coordinates θ's first layer reads afterwards (tasks × B; empty when this
+    /// configuration learns no codes).
+    public struct Outcome {
+        public var loss: Float
+        public var taskCodes: [Float]
+    }
+
+    /// `train`, keeping the task codes (for `GMPSConfig.codeAnchorWeight`).
+    public func trainKeepingCodes(_ theta: inout [Float],
+                                  progress: (_ step: Int, _ loss: Float) -> Void = { _, _ in }) throws -> Outcome {
         let learnCodes = learnsTaskCodes
-        let b = policy.biasVectorCount, biasSlot = policy.tailStart
+        let b = policy.biasVectorCount
         let streams = RandomStreams(seed: config.seed)
         var optimizer = Adam(parameterCount: policy.parameterCount, learningRate: config.pretrainLearningRate)
         var codes = [Float](repeating: 0, count: demos.count * b)
@@ -59,15 +73,17 @@ public struct BehaviourCloning {
 
             // 2. Each task's loss and gradient, with its own code in the bias-vector slot.
             let current = theta, currentCodes = codes
-            let results = try batch.map { worker, slot -> (Float, [Float]) in
+            let results = try batch.map { worker, slot -> (loss: Float, gradient: [Float], codeGradient: [Float]) in
                 let task = batch.tasks[slot]
                 var batchRNG = batchRNGs[slot]
                 let minibatch = demos[task].sample(perTask, using: &batchRNG)
-                var parameters = current
-                if learnCodes {
-                    parameters.replaceSubrange(biasSlot..<(biasSlot + b), with: currentCodes[(task * b)..<((task + 1) * b)])
+                guard learnCodes else {
+                    let (loss, gradient) = try policy.imitationLoss(parameters: current, demos: minibatch,
+                                                                    workspace: workspaces[worker])
+                    return (loss, gradient, [])
                 }
-                return try policy.imitationLoss(parameters: parameters, demos: minibatch, workspace: workspaces[worker])
+                return try policy.imitationLoss(parameters: current, code: currentCodes[(task * b)..<((task + 1) * b)],
+                                                demos: minibatch, workspace: workspaces[worker])
             }
 
             // 3. The mean over the step's tasks (all ranks): θ's gradient, and the bias slot's
@@ -77,13 +93,11 @@ public struct BehaviourCloning {
             var loss: Float = 0
             let scale = 1 / Float(batch.tasks.count)
             for slot in batch.mySlots {
-                guard let (slotLoss, slotGradient) = results[slot] else { continue }
-                VectorOps.axpy(scale, slotGradient, &gradient)
-                loss += slotLoss * scale
-                if learnCodes {
-                    let task = batch.tasks[slot]
-                    for j in 0..<b { codeGradient[task * b + j] = slotGradient[biasSlot + j] * scale }
-                }
+                guard let result = results[slot] else { continue }
+                VectorOps.axpy(scale, result.gradient, &gradient)
+                loss += result.loss * scale
+                let task = batch.tasks[slot]
+                for (j, value) in result.codeGradient.enumerated() { codeGradient[task * b + j] = value * scale }
             }
             var sums = [gradient, codeGradient, [loss]]
             group.sum(&sums)
@@ -93,16 +107,14 @@ public struct BehaviourCloning {
             }
 
             // 4. Adam on θ (the codes, not θ's bias vector, take the bias slot's gradient).
-            if learnCodes {
-                for j in 0..<b { gradient[biasSlot + j] = 0 }
-                try codeOptimizer.update(&codes, gradient: codeGradient)
-            }
+            if learnCodes { try codeOptimizer.update(&codes, gradient: codeGradient) }
             try optimizer.update(&theta, gradient: gradient)
             lastLoss = loss
             progress(step, loss)
         }
-        if learnCodes { Self.whitenTaskCodes(codes, whitening: config.taskCodeWhitening, policy: policy, into: &theta) }
-        return lastLoss
+        guard learnCodes else { return Outcome(loss: lastLoss, taskCodes: []) }
+        let whitened = Self.whitenTaskCodes(codes, whitening: config.taskCodeWhitening, policy: policy, into: &theta)
+        return Outcome(loss: lastLoss, taskCodes: whitened)
     }
 
     /// Moves the task codes' mean and spread into the first dense layer, so that the codes

@@ -147,6 +147,12 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     public var secondOrder = false
     /// Weight of behaviour cloning of the pre-update policy on demos, added to the outer loss.
     public var anchorWeight: Float = 0
+    /// Weight of behaviour cloning with each task's own code in the bias-vector slot, added to
+    /// the outer loss (0: none). Pre-training's task codes (whitened) are kept and go on
+    /// learning beside θ, so the decoder stays precise given the right code while the outer
+    /// loss fits the adapted φ_i, whose latents are noisy estimates of it (the anchor above
+    /// imitates every task at the mean code instead). Needs per-trajectory exploration.
+    public var codeAnchorWeight: Float = 0
     /// Outer steps between recomputing the exploring rollouts' keypoints with the current
     /// encoder (0: never). The outer steps move the encoder that made the keypoints; without a
     /// refresh every outer step of an iteration uses θ0's. With N, outer steps N, 2N, … encode
@@ -384,6 +390,12 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         if !(anchorWeight >= 0 && anchorWeight.isFinite) {
             return invalid(.anchorWeight, "must be a finite weight of at least 0 (0: no anchor); got \(anchorWeight).")
         }
+        if !(codeAnchorWeight >= 0 && codeAnchorWeight.isFinite) {
+            return invalid(.codeAnchorWeight, "must be a finite weight of at least 0 (0: no code anchor); got \(codeAnchorWeight).")
+        }
+        if codeAnchorWeight > 0 && !(exploration.latentStd != nil && biasVectorLength > 0 && pretrainSteps > 0) {
+            return invalid(.codeAnchorWeight, "needs the task codes that pre-training learns: per-trajectory exploration, a bias vector and pre-training steps (--exploration per-trajectory, --bias-vector-length and --pretrain-steps at least 1; got bias vector \(biasVectorLength), \(pretrainSteps) pre-training steps).")
+        }
         if let problem = invalidValidationSetting(capacity: capacity) { return problem }
         if demosPerTaskBatch < 1 { return invalid(.demosPerTaskBatch, "must be at least 1; got \(demosPerTaskBatch).") }
         if pretrainBatch < 1 { return invalid(.pretrainBatch, "must be at least 1; got \(pretrainBatch).") }
@@ -474,6 +486,7 @@ extension GMPSConfig {
             case .demosPerTaskBatch: try container.decode(&demosPerTaskBatch, forKey: key)
             case .secondOrder: try container.decode(&secondOrder, forKey: key)
             case .anchorWeight: try container.decode(&anchorWeight, forKey: key)
+            case .codeAnchorWeight: try container.decode(&codeAnchorWeight, forKey: key)
             case .featureRefreshEvery: try container.decode(&featureRefreshEvery, forKey: key)
             case .pretrainSteps: try container.decode(&pretrainSteps, forKey: key)
             case .pretrainBatch: try container.decode(&pretrainBatch, forKey: key)

@@ -38,4 +38,18 @@ extension MetaPolicy {
         try network.backward(parameters: parameters, outputGradient: dMean, workspace: workspace, into: &gradient)
         return (loss, gradient)
     }
+
+    /// BC with a task's code (B) in the bias-vector slot of θ (P), as pre-training and the code
+    /// anchor take it: the loss, θ's gradient with the bias-vector slot zeroed (θ's bias
+    /// vector, the start every adaptation leaves from, is not what is fitted), and the code's (B).
+    public func imitationLoss(parameters theta: [Float], code: ArraySlice<Float>, demos: ImitationBatch,
+                              workspace: Workspace) throws -> (loss: Float, gradient: [Float], codeGradient: [Float]) {
+        let slot = tailStart..<(tailStart + biasVectorCount)
+        var parameters = theta
+        parameters.replaceSubrange(slot, with: code)
+        var (loss, gradient) = try imitationLoss(parameters: parameters, demos: demos, workspace: workspace)
+        let codeGradient = Array(gradient[slot])
+        for j in slot { gradient[j] = 0 }
+        return (loss, gradient, codeGradient)
+    }
 }

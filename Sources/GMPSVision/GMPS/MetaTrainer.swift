@@ -77,6 +77,9 @@ public final class MetaTrainer {
         if let state {
             try state.checkFits(policy)
             try state.checkFits(config)
+            if let codes = state.taskCodes, codes.count != goals.count * policy.biasVectorCount {
+                throw MetaTrainingError.mismatch("the checkpoint holds \(codes.count) task-code values; \(goals.count) tasks with a bias vector of \(policy.biasVectorCount) need \(goals.count * policy.biasVectorCount).")
+            }
         }
         self.state = try state ?? MetaTrainerState(policy: policy, config: config)
         streams = RandomStreams(seed: config.seed)
@@ -85,16 +88,21 @@ public final class MetaTrainer {
     }
 
     /// Behaviour-clones θ on all tasks' demos (`BehaviourCloning`), once, so that meta-training
-    /// starts near the experts and its rollouts carry goal information. Returns the last loss.
+    /// starts near the experts and its rollouts carry goal information (keeping the task codes
+    /// for the code anchor). Returns the last loss.
     @discardableResult
     public func pretrain(progress: (_ step: Int, _ loss: Float) -> Void = { _, _ in }) throws -> Float {
         guard !state.pretrained, config.pretrainSteps > 0 else { return 0 }
         let cloning = try BehaviourCloning(config: config, policy: policy, demos: demos, group: group)
         var theta = state.theta
-        let loss = try cloning.train(&theta, progress: progress)
+        let outcome = try cloning.trainKeepingCodes(&theta, progress: progress)
         state.theta = theta
+        if config.codeAnchorWeight > 0 {
+            state.taskCodes = outcome.taskCodes
+            state.taskCodeOptimizer = Adam(parameterCount: outcome.taskCodes.count, learningRate: 10 * config.learningRate)
+        }
         state.pretrained = true
-        return loss
+        return outcome.loss
     }
 
     // MARK: One meta-iteration
@@ -197,11 +205,13 @@ public final class MetaTrainer {
     }
 
     /// One Adam step of θ and α on L(θ, α) = mean_i BC_i(φ_i) (+ the anchor weight × BC_i(θ)
-    /// with DAgger's anchor), the meta-batch mean over all ranks. Returns the imitation loss.
+    /// with DAgger's anchor, + the code anchor's weight × BC_i(θ with task i's code), which also
+    /// moves the codes), the meta-batch mean over all ranks. Returns the imitation loss BC(φ_i).
     private func outerStep(_ step: Int, iteration: Int, batch: MetaBatch, innerData: [Int: [InnerStepData]],
                            daggerActive: Bool) throws -> Float {
         let theta = state.theta, alpha = state.alpha, schedule = self.schedule
         let anchored = config.anchorWeight > 0
+        let codes = config.codeAnchorWeight > 0 ? state.taskCodes : nil
         let multiStep = config.metaTrainedSteps > 1
         let gradients = try batch.map { worker, slot -> [[Float]] in
             guard let data = innerData[slot], let first = data.first else { return [] }
@@ -217,17 +227,35 @@ public final class MetaTrainer {
                                              workspace: resources.workspaces[worker])
             var parts = [task.theta, task.alpha, [task.loss]]
             if multiStep { parts.append(task.latentScales) }
-            guard anchored else { return parts }
-            let anchor = try policy.imitationLoss(parameters: theta, demos: demos,
-                                                  workspace: resources.workspaces[worker])
-            return parts + [anchor.gradient]
+            if anchored {
+                let anchor = try policy.imitationLoss(parameters: theta, demos: demos,
+                                                      workspace: resources.workspaces[worker])
+                parts.append(anchor.gradient)
+            }
+            if let codes {
+                // BC_i with task i's code; that slot's gradient goes to the code (tasks × B).
+                let (t, b) = (batch.tasks[slot], policy.biasVectorCount)
+                let coded = try policy.imitationLoss(parameters: theta, code: codes[(t * b)..<((t + 1) * b)], demos: demos,
+                                                     workspace: resources.workspaces[worker])
+                var codeGradient = [Float](repeating: 0, count: codes.count)
+                codeGradient.replaceSubrange((t * b)..<((t + 1) * b), with: coded.codeGradient)
+                parts += [coded.gradient, codeGradient]
+            }
+            return parts
         }
         var shapes = [policy.parameterCount, policy.tailCount, 1]
         if multiStep { shapes.append(config.metaTrainedSteps - 1) }
         if anchored { shapes.append(policy.parameterCount) }
+        if let codes { shapes += [policy.parameterCount, codes.count] }
         let mean = batch.mean(of: gradients, shapes: shapes)
         var thetaGradient = mean[0]
-        if anchored { VectorOps.axpy(config.anchorWeight, mean[shapes.count - 1], &thetaGradient) }
+        var next = multiStep ? 4 : 3
+        if anchored { VectorOps.axpy(config.anchorWeight, mean[next], &thetaGradient); next += 1 }
+        var codeGradient: [Float]?
+        if codes != nil {
+            VectorOps.axpy(config.codeAnchorWeight, mean[next], &thetaGradient)
+            codeGradient = mean[next + 1].map { config.codeAnchorWeight * $0 }
+        }
         let loss = mean[2][0]
         guard loss.isFinite else {
             throw MetaTrainingError.nonFinite(iteration: iteration, what: "imitation loss or its gradient")
@@ -235,7 +263,7 @@ public final class MetaTrainer {
         try state.descend(thetaGradient: thetaGradient, alphaGradient: mean[1],
                           alphaMask: policy.alphaMask(config.adaptedParameters), alphaGroups: policy.alphaGroups,
                           learnAlpha: config.learnAlpha, latentScaleGradient: multiStep ? mean[3] : nil,
-                          iteration: iteration, what: "imitation loss or its gradient")
+                          taskCodeGradient: codeGradient, iteration: iteration, what: "imitation loss or its gradient")
         return loss
     }
 

@@ -17,7 +17,7 @@ extension GMPSConfig: RunConfiguration {
     public var iterationCount: Int { iterations }
     public static let settingsOlderRunsLack: Set<String> = ["reward", "alphaParameterisation", "alphaLearningRate",
                                                                    "metaTrainedSteps", "latentScaleLearningRate",
-                                                                   "taskCodeWhitening", "biasVectorLength", "demoEpisodes"]
+                                                                   "taskCodeWhitening", "biasVectorLength", "demoEpisodes", "codeAnchorWeight"]
 }
 
 extension BaselineConfig: RunConfiguration {

@@ -24,6 +24,12 @@ public struct MetaTrainerState: Codable, Sendable {
     public var logLatentScales: [Float]? = nil
     /// Their optimiser (nil with them).
     public var latentScaleOptimizer: Adam? = nil
+    /// Each meta-training task's code in the bias-vector slot (tasks × B, in the whitened
+    /// coordinates θ's first layer reads), kept from pre-training for the code anchor
+    /// (`GMPSConfig.codeAnchorWeight`) and moved by it; nil without one.
+    public var taskCodes: [Float]? = nil
+    /// Their optimiser (nil with them).
+    public var taskCodeOptimizer: Adam? = nil
     public var thetaOptimizer: Adam
     /// α's optimiser, over α (tail) or over log α (groups).
     public var alphaOptimizer: Adam
@@ -118,12 +124,17 @@ public struct MetaTrainerState: Codable, Sendable {
         guard scales == config.metaTrainedSteps - 1, latentScaleOptimizer?.m.count ?? 0 == scales else {
             throw MetaTrainingError.mismatch("the checkpoint holds latent scales for \(scales + 1) meta-trained adaptation steps; this configuration trains \(config.metaTrainedSteps).")
         }
+        if pretrained && config.codeAnchorWeight > 0 && taskCodes == nil {
+            throw MetaTrainingError.mismatch("the checkpoint holds no task codes for the code anchor (its pre-training ran without one); start a new run for --code-anchor-weight.")
+        }
     }
 
     /// The optimisers' learning rates for this iteration: θ's, and α's (θ's when nil).
     public mutating func setLearningRate(_ learningRate: Float, alpha alphaLearningRate: Float? = nil) {
         thetaOptimizer.learningRate = learningRate
         alphaOptimizer.learningRate = alphaLearningRate ?? learningRate
+        // Pre-training's ratio: the codes learn at ten times θ's rate.
+        taskCodeOptimizer?.learningRate = 10 * learningRate
     }
 
     /// One Adam step of θ and α down gradients that every rank holds alike (already summed over
@@ -132,10 +143,12 @@ public struct MetaTrainerState: Codable, Sendable {
     /// group (`alphaGroups`: the policy's) Adam moves log α down
     ///   ∂L/∂log α_g = Σ_{j ∈ g} ∂L/∂α_j · α_j        (α_j = mask_j · exp(log α_g))
     /// Throws, leaving the state as it was, when a gradient or a parameter is not finite.
-    /// `latentScaleGradient`: ∂L/∂log s_k (k = 1…N−1), which moves the learned latent scales.
+    /// `latentScaleGradient`: ∂L/∂log s_k (k = 1…N−1), which moves the learned latent scales;
+    /// `taskCodeGradient` (tasks × B), the task codes.
     public mutating func descend(thetaGradient: [Float], alphaGradient: [Float], alphaMask: [Float],
                                  alphaGroups: [MetaPolicy.AlphaGroup] = [], learnAlpha: Bool,
-                                 latentScaleGradient: [Float]? = nil, iteration: Int, what: String) throws {
+                                 latentScaleGradient: [Float]? = nil, taskCodeGradient: [Float]? = nil,
+                                 iteration: Int, what: String) throws {
         var alphaGradient = alphaGradient
         for j in alphaGradient.indices where alphaMask[j] == 0 { alphaGradient[j] = 0 }
         guard thetaGradient.allSatisfy(\.isFinite), alphaGradient.allSatisfy(\.isFinite),
@@ -147,6 +160,16 @@ public struct MetaTrainerState: Codable, Sendable {
             try optimizer.update(&values, gradient: gradient)
             guard values.allSatisfy(\.isFinite) else { throw MetaTrainingError.nonFinite(iteration: iteration, what: "latent scales") }
             (newLogScales, newScaleOptimizer) = (values, optimizer)
+        }
+        var (newCodes, newCodeOptimizer) = (taskCodes, taskCodeOptimizer)
+        if let gradient = taskCodeGradient, var codes = newCodes, var optimizer = newCodeOptimizer {
+            guard gradient.count == codes.count else {
+                throw MetaTrainingError.mismatch("the task codes' gradient holds \(gradient.count) values; the state holds \(codes.count) codes' worth.")
+            }
+            guard gradient.allSatisfy(\.isFinite) else { throw MetaTrainingError.nonFinite(iteration: iteration, what: what) }
+            try optimizer.update(&codes, gradient: gradient)
+            guard codes.allSatisfy(\.isFinite) else { throw MetaTrainingError.nonFinite(iteration: iteration, what: "task codes") }
+            (newCodes, newCodeOptimizer) = (codes, optimizer)
         }
         // Local copies: updating `theta` through `thetaOptimizer` would be two overlapping
         // accesses to `self`.
@@ -168,6 +191,7 @@ public struct MetaTrainerState: Codable, Sendable {
         }
         (theta, alpha, logAlpha, thetaOptimizer, alphaOptimizer) = (newTheta, newAlpha, newLogAlpha, newThetaOptimizer, newAlphaOptimizer)
         (logLatentScales, latentScaleOptimizer) = (newLogScales, newScaleOptimizer)
+        (taskCodes, taskCodeOptimizer) = (newCodes, newCodeOptimizer)
     }
 
     /// Mean α of each group (`MetaPolicy.alphaGroups`; 0 for an empty group).

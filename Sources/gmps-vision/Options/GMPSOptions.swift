@@ -47,6 +47,8 @@ struct GMPSOptions: ParsableArguments {
 
     @Option(help: "Weight of behaviour cloning of the pre-update policy on demos in the outer loss (default 0: no anchor).") var anchorWeight: Float?
 
+    @Option(help: "Weight of behaviour cloning with each task's own code (pre-training's task codes, kept and learned on) in the outer loss (default 0: none).") var codeAnchorWeight: Float?
+
     @Option(help: "Outer steps between re-encoding the rollouts' frames with the current encoder (default 0: never; the keypoints recorded at collection serve every outer step).") var featureRefreshEvery: Int?
 
     @Option(help: "What the outer loop learns of the inner step sizes α: each α, or one log α per parameter group (default per-parameter).") var alphaParameterisation: GMPSConfig.AlphaParameterisation?
@@ -70,7 +72,7 @@ struct GMPSOptions: ParsableArguments {
         "outerSteps": "--outer-steps", "pretrainSteps": "--pretrain-steps", "taskCodeWhitening": "--task-code-whitening", "learningRate": "--learning-rate",
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
         "imageWidth": "--size", "daggerStartIteration": "--dagger-start",
-        "daggerShare": "--dagger-share", "anchorWeight": "--anchor-weight", "featureRefreshEvery": "--feature-refresh-every", "seed": "--seed", "threads": "--threads",
+        "daggerShare": "--dagger-share", "anchorWeight": "--anchor-weight", "codeAnchorWeight": "--code-anchor-weight", "featureRefreshEvery": "--feature-refresh-every", "seed": "--seed", "threads": "--threads",
         "adaptedParameters": "--adapt", "biasVectorLength": "--bias-vector-length", "secondOrder": "--second-order", "reward": "--reward",
         "alphaParameterisation": "--alpha-parameterisation", "alphaLearningRate": "--alpha-learning-rate",
         "metaTrainedSteps": "--meta-trained-steps", "latentScaleLearningRate": "--latent-scale-learning-rate",
@@ -118,6 +120,7 @@ struct GMPSOptions: ParsableArguments {
         if let daggerStart { config.daggerStartIteration = daggerStart }
         if let daggerShare { config.daggerShare = daggerShare }
         if let anchorWeight { config.anchorWeight = anchorWeight }
+        if let codeAnchorWeight { config.codeAnchorWeight = codeAnchorWeight }
         if let featureRefreshEvery { config.featureRefreshEvery = featureRefreshEvery }
         if let alphaParameterisation { config.alphaParameterisation = alphaParameterisation }
         if let alphaLearningRate { config.alphaLearningRate = alphaLearningRate }
