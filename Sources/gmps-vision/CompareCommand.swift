@@ -40,6 +40,10 @@ struct CompareCommand: ParsableCommand {
 
     @Option(help: "maml-promp's outer Adam learning rate, constant (default: GMPS's, 1e-4 decaying to 1e-5).") var mamlPrompLearningRate: Float?
 
+    @Option(help: "maml-promp's outer steps per iteration on the same post-update rollouts, the first plain and the rest on the clipped surrogate (default 3).") var mamlPrompOuterSteps: Int?
+
+    @Option(help: "maml-promp's clip ε on the likelihood ratios of its later outer steps, in (0, 1) (default 0.2).") var mamlPrompClip: Float?
+
     @Option(help: "Methods, comma-separated (default: gmps,no-meta-training,maml-pg,maml-pg-pretrained,maml-promp).") var methods: MethodList?
 
     @Option(help: "Folder of the comparison (default: runs/compare-ENV-REWARD, or ...-quick).") var out: String?
@@ -67,6 +71,8 @@ struct CompareCommand: ParsableCommand {
         if let experts { config.experts = experts.source }
         config.mamlBudgetFactor = mamlBudgetFactor
         config.mamlProMPLearningRate = mamlPrompLearningRate
+        if let mamlPrompOuterSteps { config.mamlOuterSteps = mamlPrompOuterSteps }
+        if let mamlPrompClip { config.mamlOuterClip = mamlPrompClip }
         if let methods { config.methods = methods.methods }
         config.threads = threads
         return config

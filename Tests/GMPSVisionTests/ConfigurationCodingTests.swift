@@ -140,6 +140,14 @@ struct ConfigurationCodingTests {
         let promp = config.maml(seed: 2, method: .mamlProMP).gmps
         #expect(promp.learningRate == 1e-3 && promp.finalLearningRate == 1e-3, "constant when given")
         #expect(config.maml(seed: 2, method: .mamlPG).gmps.learningRate == config.mamlLearningRate)
+        (config.mamlOuterSteps, config.mamlOuterClip) = (5, 0.1)
+        let stepped = config.maml(seed: 2, method: .mamlProMP)
+        #expect(stepped.gmps.outerSteps == 5 && stepped.outerClip == 0.1, "ProMP's outer steps and clip reach it")
+        config.mamlOuterSteps = 0
+        #expect(config.problem()?.contains("--maml-promp-outer-steps") == true)
+        (config.mamlOuterSteps, config.mamlOuterClip) = (3, 1)
+        #expect(config.problem()?.contains("--maml-promp-clip") == true)
+        config.mamlOuterClip = 0.2
         config.experts = .folder("/runs/push-experts")
         #expect(config.problem()?.contains("scripted or sac, not a folder") == true)
     }

@@ -229,6 +229,10 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         if let rate = mamlProMPLearningRate, !(rate > 0 && rate < 1) {
             return "mamlProMPLearningRate must be in (0, 1); got \(rate)."
         }
+        if mamlOuterSteps < 1 { return "mamlOuterSteps (--maml-promp-outer-steps) must be at least 1; got \(mamlOuterSteps)." }
+        if !(mamlOuterClip > 0 && mamlOuterClip < 1) {
+            return "mamlOuterClip (--maml-promp-clip) must be in (0, 1); got \(mamlOuterClip)."
+        }
         if methods.isEmpty { return "methods must name at least one method." }
         if let method = methods.first(where: \.startsFromGMPS), !methods.contains(.gmps) {
             return "methods: \(method.rawValue) starts from the GMPS run's pre-trained policy; include gmps."
