@@ -1,5 +1,6 @@
 import CGIF
 import Foundation
+import Synchronization
 import Testing
 @testable import Renderer
 
@@ -102,6 +103,26 @@ struct GIFFileTests {
         #expect(differences.allSatisfy { $0.allSatisfy { (-4...4).contains($0) } },
                 "worst \(differences.max { $0.max() ?? 0 < $1.max() ?? 0 } ?? [])")
         #expect(differences.contains { $0.contains { $0 > 0 } }, "the colours were quantised, not copied")
+    }
+
+    /// A quantisation's palette (RGB) and indices, as bytes to compare.
+    static func flattened(_ result: (palette: [GifColorType], indices: [GifByteType])) -> [UInt8] {
+        result.palette.flatMap { [$0.Red, $0.Green, $0.Blue] } + result.indices
+    }
+
+    /// giflib's quantiser keeps its sort axis in a file-static variable: quantisations on
+    /// several threads at once must each give what one alone gives (the lock in `quantize`).
+    @Test func quantisingOnSeveralThreadsAtOnceGivesWhatOneThreadGives() throws {
+        let alone = Self.flattened(try GIFFile.quantize(Self.gradients, path: "<memory>"))
+        let rounds = 8, threads = 4
+        let results = Mutex<[[UInt8]]>([])
+        DispatchQueue.concurrentPerform(iterations: rounds * threads) { _ in
+            let result = (try? GIFFile.quantize(Self.gradients, path: "<memory>")).map(Self.flattened) ?? []
+            results.withLock { $0.append(result) }
+        }
+        let all = results.withLock { $0 }
+        #expect(all.count == rounds * threads)
+        #expect(all.filter { $0 != alone }.count == 0, "every concurrent quantisation equals the serial one")
     }
 
     @Test func anAnimationOfManyColoursStaysCloseToItsSource() throws {

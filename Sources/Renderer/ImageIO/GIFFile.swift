@@ -1,5 +1,6 @@
 import CGIF
 import Foundation
+import Synchronization
 
 /// Animated GIF files through giflib's encoder (`EGif*`): one 256-colour palette for the whole
 /// animation (so colours do not flicker between frames), each frame shown for `frameDelay`
@@ -49,6 +50,9 @@ public enum GIFFile {
     /// Colours in a palette: the most a GIF holds.
     static let paletteSize = 256
 
+    /// Serialises `GifQuantizeBuffer`, which is not reentrant (see `quantize`).
+    private static let quantiserLock = Mutex<Void>(())
+
     /// One palette for all `frames` and each pixel's index into it, frame after frame
     /// ((F·H·W) indices; unused palette entries are black).
     static func quantize(_ frames: [RGBImage], path: String) throws(ImageFileError)
@@ -73,7 +77,12 @@ public enum GIFFile {
         var colorCount = Int32(paletteSize)
         var palette = [GifColorType](repeating: GifColorType(Red: 0, Green: 0, Blue: 0), count: paletteSize)
         var indices = [GifByteType](repeating: 0, count: pixels)
-        let status = GifQuantizeBuffer(UInt32(width), UInt32(rows), &colorCount, &red, &green, &blue, &indices, &palette)
+        // One quantisation at a time in the process: giflib's median cut sorts through a
+        // file-static axis (`SortRGBAxis` in quantize.c), so two threads quantising at once
+        // corrupt each other's palettes.
+        let status = quantiserLock.withLock { _ in
+            GifQuantizeBuffer(UInt32(width), UInt32(rows), &colorCount, &red, &green, &blue, &indices, &palette)
+        }
         guard status != GIF_ERROR else {
             throw .encodingFailed(path: path, reason: "giflib's quantiser could not reduce the frames to \(paletteSize) colours (out of memory)")
         }
