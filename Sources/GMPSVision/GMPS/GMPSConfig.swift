@@ -154,7 +154,8 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     /// imitates every task at the mean code instead). Needs per-trajectory exploration. On
     /// validation (push, SAC experts, successful demonstrations, 20 goals × 5 draws, mean of
     /// seeds 1–3) W = 1 gave 0.63 / 0.69 / 0.70 after 1 / 2 / 3 steps against 0.65 / 0.72 / 0.78
-    /// with no meta-iterations: it holds the start, it does not add to it; hence off.
+    /// with no meta-iterations; on seeds 2–3, 0.61 / 0.655 / 0.71 against 0.625 / 0.65 / 0.745
+    /// for GMPS without it: no measurable change; hence off.
     public var codeAnchorWeight: Float = 0
     /// Outer steps between recomputing the exploring rollouts' keypoints with the current
     /// encoder (0: never). The outer steps move the encoder that made the keypoints; without a
