@@ -245,16 +245,17 @@ public final class MetaTrainer {
         }
         var shapes = [policy.parameterCount, policy.tailCount, 1]
         if multiStep { shapes.append(config.metaTrainedSteps - 1) }
+        let anchorPart = shapes.count
         if anchored { shapes.append(policy.parameterCount) }
+        let codeAnchorPart = shapes.count
         if let codes { shapes += [policy.parameterCount, codes.count] }
         let mean = batch.mean(of: gradients, shapes: shapes)
         var thetaGradient = mean[0]
-        var next = multiStep ? 4 : 3
-        if anchored { VectorOps.axpy(config.anchorWeight, mean[next], &thetaGradient); next += 1 }
+        if anchored { VectorOps.axpy(config.anchorWeight, mean[anchorPart], &thetaGradient) }
         var codeGradient: [Float]?
         if codes != nil {
-            VectorOps.axpy(config.codeAnchorWeight, mean[next], &thetaGradient)
-            codeGradient = mean[next + 1].map { config.codeAnchorWeight * $0 }
+            VectorOps.axpy(config.codeAnchorWeight, mean[codeAnchorPart], &thetaGradient)
+            codeGradient = mean[codeAnchorPart + 1].map { config.codeAnchorWeight * $0 }
         }
         let loss = mean[2][0]
         guard loss.isFinite else {
