@@ -82,6 +82,26 @@ struct CodeAnchorTests {
         #expect(plainTrainer.state.theta != b.theta, "the anchor changes θ's steps")
     }
 
+    /// Both anchors at once: each adds its own term (θ differs from either alone) and the codes
+    /// still learn, so neither part of the summed gradient is read in the other's place.
+    @Test func bothAnchorsTogetherEachAddTheirOwnTerm() throws {
+        func trained(anchor: Float, code: Float) throws -> MetaTrainerState {
+            var config = PipelineTests.config(iterations: 1)
+            (config.anchorWeight, config.codeAnchorWeight) = (anchor, code)
+            let pipeline = GMPSPipeline(config: config, run: try PipelineTests.temporaryRun())
+            defer { try? FileManager.default.removeItem(at: pipeline.run.url) }
+            let trainer = try pipeline.trainer(demos: pipeline.demonstrations(), resume: false)
+            try pipeline.metaTrain(trainer)
+            return trainer.state
+        }
+        let both = try trained(anchor: 0.5, code: 1)
+        let codeOnly = try trained(anchor: 0, code: 1)
+        let anchorOnly = try trained(anchor: 0.5, code: 0)
+        #expect(both.theta != codeOnly.theta && both.theta != anchorOnly.theta)
+        #expect(both.taskCodes != nil && both.taskCodes != codeOnly.taskCodes,
+                "the codes learn, from θ's steps as they went with both anchors")
+    }
+
     @Test func theAnchorNeedsCodesAndAFiniteWeight() throws {
         var config = Self.config(weight: -1)
         #expect(config.invalidSetting()?.field == "codeAnchorWeight")
