@@ -83,23 +83,32 @@ struct CodeAnchorTests {
     }
 
     /// Both anchors at once: each adds its own term (θ differs from either alone) and the codes
-    /// still learn, so neither part of the summed gradient is read in the other's place.
+    /// still learn, so neither part of the summed gradient is read in the other's place; each
+    /// anchor's loss gets its own progress.csv column, empty where that anchor is off.
     @Test func bothAnchorsTogetherEachAddTheirOwnTerm() throws {
-        func trained(anchor: Float, code: Float) throws -> MetaTrainerState {
+        func trained(anchor: Float, code: Float) throws -> (state: MetaTrainerState, log: IterationLog) {
             var config = PipelineTests.config(iterations: 1)
             (config.anchorWeight, config.codeAnchorWeight) = (anchor, code)
             let pipeline = GMPSPipeline(config: config, run: try PipelineTests.temporaryRun())
             defer { try? FileManager.default.removeItem(at: pipeline.run.url) }
             let trainer = try pipeline.trainer(demos: pipeline.demonstrations(), resume: false)
             try pipeline.metaTrain(trainer)
-            return trainer.state
+            let written = try String(contentsOf: pipeline.run.file("progress.csv"), encoding: .utf8)
+            let row = try #require(written.split(separator: "\n").last.flatMap { IterationLog(csvRow: String($0)) })
+            return (trainer.state, row)
         }
         let both = try trained(anchor: 0.5, code: 1)
         let codeOnly = try trained(anchor: 0, code: 1)
         let anchorOnly = try trained(anchor: 0.5, code: 0)
-        #expect(both.theta != codeOnly.theta && both.theta != anchorOnly.theta)
-        #expect(both.taskCodes != nil && both.taskCodes != codeOnly.taskCodes,
+        #expect(both.state.theta != codeOnly.state.theta && both.state.theta != anchorOnly.state.theta)
+        #expect(both.state.taskCodes != nil && both.state.taskCodes != codeOnly.state.taskCodes,
                 "the codes learn, from θ's steps as they went with both anchors")
+
+        #expect(codeOnly.log.anchorLoss == nil && anchorOnly.log.codeAnchorLoss == nil, "no column for an anchor that is off")
+        let losses = [both.log.anchorLoss, both.log.codeAnchorLoss, codeOnly.log.codeAnchorLoss, anchorOnly.log.anchorLoss]
+        #expect(losses.allSatisfy { ($0 ?? -1) > 0 }, "each anchor's loss where it is on: \(losses)")
+        #expect(both.log.anchorLoss != both.log.codeAnchorLoss,
+                "BC at θ's bias vector and BC with each task's code are different losses")
     }
 
     @Test func theAnchorNeedsCodesAndAFiniteWeight() throws {

@@ -162,13 +162,27 @@ struct MultiStepAdaptationTests {
                                onPolicySamples: 10, daggerSamples: 0, seconds: 1)
         row.meanAlphaByGroup = [1.25, 0.05, 0.0625, 0]
         row.latentScales = [0.5, 0.125]
-        #expect(IterationLog.csvHeader.hasSuffix(",alpha_log_std,latent_scales"))
-        #expect(row.csvRow.hasSuffix(",0,0.5;0.125"))
+        #expect(IterationLog.csvHeader.hasSuffix(",alpha_log_std,latent_scales,anchor_loss,code_anchor_loss"))
+        #expect(row.csvRow.hasSuffix(",0,0.5;0.125,,"))
         let parsed = try #require(IterationLog(csvRow: row.csvRow))
         #expect(parsed.latentScales == row.latentScales && parsed.csvRow == row.csvRow)
         // A row written before the column: no scales.
-        let older = try #require(IterationLog(csvRow: String(row.csvRow.dropLast(",0.5;0.125".count))))
+        let older = try #require(IterationLog(csvRow: String(row.csvRow.dropLast(",0.5;0.125,,".count))))
         #expect(older.latentScales == nil && older.meanAlphaByGroup == row.meanAlphaByGroup)
-        #expect(IterationLog(csvRow: String(row.csvRow.dropLast(5)) + "x") == nil, "a scale that is not a number")
+        // One written before the anchors' columns keeps its scales.
+        let beforeAnchors = try #require(IterationLog(csvRow: String(row.csvRow.dropLast(2))))
+        #expect(beforeAnchors.latentScales == row.latentScales && beforeAnchors.anchorLoss == nil)
+        #expect(IterationLog(csvRow: String(row.csvRow.dropLast(7)) + "x,,") == nil, "a scale that is not a number")
+    }
+
+    @Test func theAnchorLossColumnsRoundTripThroughCSV() throws {
+        var row = IterationLog(iteration: 3, preSuccess: 0.5, preReturn: -1, postSuccess: 0.5, postReturn: -1,
+                               explorationSuccess: 0, imitationLoss: 0.1, meanAlpha: 1, learningRate: 1e-4,
+                               onPolicySamples: 10, daggerSamples: 0, seconds: 1)
+        row.codeAnchorLoss = 0.25
+        #expect(row.csvRow.hasSuffix(",,,0.25"), "no scales, no DAgger anchor, the code anchor's loss")
+        let parsed = try #require(IterationLog(csvRow: row.csvRow))
+        #expect(parsed.codeAnchorLoss == 0.25 && parsed.anchorLoss == nil && parsed.csvRow == row.csvRow)
+        #expect(IterationLog(csvRow: String(row.csvRow.dropLast(4)) + "loss") == nil, "a loss that is not a number")
     }
 }

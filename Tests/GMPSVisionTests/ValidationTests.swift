@@ -84,7 +84,7 @@ struct ValidationTests {
                                onPolicySamples: 1200, daggerSamples: 0, seconds: 2.5, measurementSamples: 300,
                                expertEnvSteps: 7, demoEnvSteps: 9)
         #expect(IterationLog.csvHeader.contains(",demo_env_steps,validation_pre_success,validation_post_success,"))
-        #expect(row.csvRow.hasSuffix(",7,9,,,,,,,"), "empty validation, α-group and latent-scale columns: \(row.csvRow)")
+        #expect(row.csvRow.hasSuffix(",7,9,,,,,,,,,"), "empty validation, α-group, latent-scale and anchor columns: \(row.csvRow)")
         let without = try #require(IterationLog(csvRow: row.csvRow))
         #expect(without.validationPreSuccess == nil && without.validationPostSuccess == nil)
         #expect(without.csvRow == row.csvRow)

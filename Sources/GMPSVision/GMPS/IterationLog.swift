@@ -34,12 +34,17 @@ public struct IterationLog: Codable, Sendable {
     /// The learned latent scales s_1 … s_{N−1} after the iteration (`MetaTrainerState.latentScales`);
     /// nil with one meta-trained step. One column, the scales separated by semicolons.
     public var latentScales: [Double]? = nil
+    /// The anchors' own losses, unweighted and averaged over the iteration's outer steps:
+    /// DAgger's anchor BC_i(θ) (`anchorWeight`) and the code anchor's BC_i(θ with task i's code)
+    /// (`codeAnchorWeight`); nil where that anchor is off or in rows written before these columns.
+    public var anchorLoss: Double? = nil
+    public var codeAnchorLoss: Double? = nil
 
     /// Every environment step of meta-training so far.
     public var metaTrainingEnvSteps: Int { onPolicySamples + measurementSamples }
 
     /// The columns; later ones are appended so that readers of the earlier ones keep working.
-    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,imitation_loss,mean_alpha,learning_rate,on_policy_samples,dagger_samples,seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success,alpha_bias_vector,alpha_head_weights,alpha_head_biases,alpha_log_std,latent_scales"
+    public static let csvHeader = "iteration,pre_success,post_success,pre_return,post_return,exploration_success,imitation_loss,mean_alpha,learning_rate,on_policy_samples,dagger_samples,seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success,alpha_bias_vector,alpha_head_weights,alpha_head_biases,alpha_log_std,latent_scales,anchor_loss,code_anchor_loss"
 
     public var csvRow: String {
         let groups = meanAlphaByGroup?.map(format) ?? [String](repeating: "", count: MetaPolicy.alphaGroupNames.count)
@@ -49,7 +54,8 @@ public struct IterationLog: Codable, Sendable {
          String(metaTrainingEnvSteps), String(expertEnvSteps), String(demoEnvSteps),
          validationPreSuccess.map(format) ?? "", validationPostSuccess.map(format) ?? ""]
         let scales = latentScales?.map(format).joined(separator: ";") ?? ""
-        return (fields + groups + [scales]).joined(separator: ",")
+        let anchors = [anchorLoss, codeAnchorLoss].map { $0.map(format) ?? "" }
+        return (fields + groups + [scales] + anchors).joined(separator: ",")
     }
 
     private func format(_ value: Double) -> String { String(format: "%.5g", value) }
@@ -57,11 +63,12 @@ public struct IterationLog: Codable, Sendable {
 
 extension IterationLog {
     /// Parses a `csvRow`, or one written before later columns were appended (the step
-    /// columns read 0, the validation, α-group and latent-scale columns nil); nil for a malformed line.
+    /// columns read 0, the validation, α-group, latent-scale and anchor-loss columns nil); nil for
+    /// a malformed line.
     public init?(csvRow: String) {
         let fields = csvRow.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
         let groups = MetaPolicy.alphaGroupNames.count
-        guard [12, 16, 18, 18 + groups, 19 + groups].contains(fields.count), let iteration = Int(fields[0]),
+        guard [12, 16, 18, 18 + groups, 19 + groups, 21 + groups].contains(fields.count), let iteration = Int(fields[0]),
               let values = Optional(fields[1...8].compactMap(Double.init)), values.count == 8,
               let samples = Int(fields[9]), let dagger = Int(fields[10]), let seconds = Double(fields[11]) else { return nil }
         self.init(iteration: iteration, preSuccess: values[0], preReturn: values[2], postSuccess: values[1],
@@ -85,10 +92,18 @@ extension IterationLog {
             meanAlphaByGroup = means
         }
         // The latent scales, or none.
-        guard fields.count == 19 + groups, !fields[18 + groups].isEmpty else { return }
-        let scales = fields[18 + groups].split(separator: ";").map(String.init)
-        let parsed = scales.compactMap(Double.init)
-        guard parsed.count == scales.count else { return nil }
-        latentScales = parsed
+        guard fields.count >= 19 + groups else { return }
+        if !fields[18 + groups].isEmpty {
+            let scales = fields[18 + groups].split(separator: ";").map(String.init)
+            let parsed = scales.compactMap(Double.init)
+            guard parsed.count == scales.count else { return nil }
+            latentScales = parsed
+        }
+        // Each anchor's loss, or none.
+        guard fields.count == 21 + groups else { return }
+        for (field, keyPath) in zip(fields[(19 + groups)...], [\IterationLog.anchorLoss, \.codeAnchorLoss]) where !field.isEmpty {
+            guard let value = Double(field) else { return nil }
+            self[keyPath: keyPath] = value
+        }
     }
 }

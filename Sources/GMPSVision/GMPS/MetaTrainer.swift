@@ -142,13 +142,13 @@ public final class MetaTrainer {
 
         // 4. Outer steps: the inner step φ_i = θ + α ⊙ ∇Ĵ_i(θ), then imitation of the expert by
         //    φ_i, on the same rollouts (the importance weights keep the inner gradient valid).
-        var lossSum = 0.0
+        var lossSum = OuterLosses()
         for step in 0..<config.outerSteps {
             if refreshesFeatures, step > 0, step % config.featureRefreshEvery == 0 {
                 innerData = try refreshedFeatures(of: innerData, explored: explored, batch: batch)
             }
-            lossSum += Double(try outerStep(step, iteration: iteration, batch: batch, innerData: innerData,
-                                            daggerActive: daggerActive))
+            lossSum.add(try outerStep(step, iteration: iteration, batch: batch, innerData: innerData,
+                                      daggerActive: daggerActive))
         }
         let outerSeconds = lap()
 
@@ -166,10 +166,12 @@ public final class MetaTrainer {
         state.iteration += 1
         state.seconds += Date().timeIntervalSince(started)
         var log = statistics.log(
-            iteration: iteration + 1, imitationLoss: lossSum / Double(config.outerSteps),
+            iteration: iteration + 1, imitationLoss: lossSum.imitation / Double(config.outerSteps),
             meanAlpha: state.meanAdaptedAlpha(policy.alphaMask(config.adaptedParameters)),
             learningRate: Double(learningRate), onPolicySamples: state.onPolicySamples,
             daggerSamples: daggerSamples, measurementSamples: state.evaluationSamples, seconds: state.seconds)
+        log.anchorLoss = lossSum.anchor.map { $0 / Double(config.outerSteps) }
+        log.codeAnchorLoss = lossSum.codeAnchor.map { $0 / Double(config.outerSteps) }
         log.meanAlphaByGroup = state.meanAlpha(by: policy.alphaGroups)
         if config.metaTrainedSteps > 1 { log.latentScales = state.latentScales.map(Double.init) }
         return log
@@ -206,9 +208,9 @@ public final class MetaTrainer {
 
     /// One Adam step of θ and α on L(θ, α) = mean_i BC_i(φ_i) (+ the anchor weight × BC_i(θ)
     /// with DAgger's anchor, + the code anchor's weight × BC_i(θ with task i's code), which also
-    /// moves the codes), the meta-batch mean over all ranks. Returns the imitation loss BC(φ_i).
+    /// moves the codes), the meta-batch mean over all ranks. Returns its parts' losses, unweighted.
     private func outerStep(_ step: Int, iteration: Int, batch: MetaBatch, innerData: [Int: [InnerStepData]],
-                           daggerActive: Bool) throws -> Float {
+                           daggerActive: Bool) throws -> OuterLosses {
         let theta = state.theta, alpha = state.alpha, schedule = self.schedule
         let anchored = config.anchorWeight > 0
         let codes = config.codeAnchorWeight > 0 ? state.taskCodes : nil
@@ -230,7 +232,7 @@ public final class MetaTrainer {
             if anchored {
                 let anchor = try policy.imitationLoss(parameters: theta, demos: demos,
                                                       workspace: resources.workspaces[worker])
-                parts.append(anchor.gradient)
+                parts += [anchor.gradient, [anchor.loss]]
             }
             if let codes {
                 // BC_i with task i's code; that slot's gradient goes to the code (tasks × B).
@@ -239,16 +241,16 @@ public final class MetaTrainer {
                                                      workspace: resources.workspaces[worker])
                 var codeGradient = [Float](repeating: 0, count: codes.count)
                 codeGradient.replaceSubrange((t * b)..<((t + 1) * b), with: coded.codeGradient)
-                parts += [coded.gradient, codeGradient]
+                parts += [coded.gradient, codeGradient, [coded.loss]]
             }
             return parts
         }
         var shapes = [policy.parameterCount, policy.tailCount, 1]
         if multiStep { shapes.append(config.metaTrainedSteps - 1) }
         let anchorPart = shapes.count
-        if anchored { shapes.append(policy.parameterCount) }
+        if anchored { shapes += [policy.parameterCount, 1] }
         let codeAnchorPart = shapes.count
-        if let codes { shapes += [policy.parameterCount, codes.count] }
+        if let codes { shapes += [policy.parameterCount, codes.count, 1] }
         let mean = batch.mean(of: gradients, shapes: shapes)
         var thetaGradient = mean[0]
         if anchored { VectorOps.axpy(config.anchorWeight, mean[anchorPart], &thetaGradient) }
@@ -265,7 +267,9 @@ public final class MetaTrainer {
                           alphaMask: policy.alphaMask(config.adaptedParameters), alphaGroups: policy.alphaGroups,
                           learnAlpha: config.learnAlpha, latentScaleGradient: multiStep ? mean[3] : nil,
                           taskCodeGradient: codeGradient, iteration: iteration, what: "imitation loss or its gradient")
-        return loss
+        return OuterLosses(imitation: Double(loss),
+                           anchor: anchored ? Double(mean[anchorPart + 1][0]) : nil,
+                           codeAnchor: codes != nil ? Double(mean[codeAnchorPart + 2][0]) : nil)
     }
 
     /// The inner step's data with its keypoints recomputed by the current θ's encoder from the
@@ -355,4 +359,18 @@ struct ExploringChain {
 struct Measurement {
     var pre: TaskRollouts
     var post: TaskRollouts
+}
+
+/// One outer step's losses, each the meta-batch mean and unweighted: BC_i(φ_i), and the anchors'
+/// BC_i(θ) and BC_i(θ with task i's code) where they are on; summed over an iteration's steps.
+struct OuterLosses {
+    var imitation = 0.0
+    var anchor: Double?
+    var codeAnchor: Double?
+
+    mutating func add(_ other: OuterLosses) {
+        imitation += other.imitation
+        anchor = other.anchor.map { (anchor ?? 0) + $0 }
+        codeAnchor = other.codeAnchor.map { (codeAnchor ?? 0) + $0 }
+    }
 }

@@ -49,6 +49,16 @@ public struct RunReport {
         var loss = LineChart(xTitle: "on-policy samples", yTitle: "imitation loss")
         loss.series = [.init(points: Array(zip(samples, progress.map(\.imitationLoss))).map { (x: $0.0, y: $0.1) },
                              color: (40, 90, 200), name: "adapted policies")]
+        // The anchors' own losses (unweighted), on the rows that have them.
+        let anchors: [(String, KeyPath<IterationLog, Double?>, (UInt8, UInt8, UInt8))] = [
+            ("anchor: θ", \.anchorLoss, (200, 120, 40)),
+            ("code anchor: θ with each task's code", \.codeAnchorLoss, (120, 60, 160))]
+        for (name, keyPath, color) in anchors {
+            let points: [(x: Double, y: Double)] = zip(samples, progress).compactMap { x, row in
+                row[keyPath: keyPath].map { (x: x, y: $0) }
+            }
+            if !points.isEmpty { loss.series.append(LineChart.Series(points: points, color: color, name: name)) }
+        }
         if !progress.isEmpty {
             try run.write(try PNGFile.encode(success.render()), to: "plots/success.png")
             try run.write(try PNGFile.encode(loss.render()), to: "plots/imitation_loss.png")
