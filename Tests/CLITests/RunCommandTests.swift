@@ -16,7 +16,8 @@ struct RunCommandTests {
                                         "--iterations", "\(Self.iterations)", "--tasks-per-iteration", "\(Self.tasksPerIteration)",
                                         "--trajectories", "\(Self.trajectories)", "--seed", "\(Self.seed)",
                                         "--dagger-share", "0.5", "--anchor-weight", "0.25",
-                                        "--alpha-parameterisation", "log-per-group", "--alpha-learning-rate", "0.5"])
+                                        "--alpha-parameterisation", "log-per-group", "--alpha-learning-rate", "0.5",
+                                        "--head-alpha", "0.25"])
         #expect(result.status == 0, "stderr: \(result.standardError)")
         let object = try JSONSerialization.jsonObject(with: Data(result.standardOutput.utf8)) as? [String: Any]
         let json = try #require(object)
@@ -74,6 +75,7 @@ struct RunCommandTests {
         #expect(config["environment"] as? String == "reach")
         #expect(config["daggerShare"] as? Double == 0.5 && config["anchorWeight"] as? Double == 0.25)
         #expect(config["alphaParameterisation"] as? String == "log-per-group" && config["alphaLearningRate"] as? Double == 0.5)
+        #expect(config["initialAlpha"] as? Double == 0.25 && config["initialBiasVectorAlpha"] as? Double == 1, "--head-alpha, and the bias vector's default")
         // Each group's mean α: the bias vector's moves from 1 at log α's rate; the unadapted groups stay 0.
         let biasAlpha = try column("alpha_bias_vector"), headAlpha = try column("alpha_head_weights")
         let fields = progress.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
@@ -129,9 +131,13 @@ struct RunCommandTests {
         #expect(report.contains("| experts | 600 |"), "the report's steps and wall time by stage")
         let progress = try String(contentsOfFile: folder + "/progress.csv", encoding: .utf8).split(separator: "\n")
         #expect(progress[0].contains(",seconds,measurement_samples,meta_training_env_steps,expert_env_steps,demo_env_steps,validation_pre_success,validation_post_success,"))
-        // Drop the validation, α-group and latent-scale columns.
-        let lastRow = try #require(progress.last).split(separator: ",", omittingEmptySubsequences: false).dropLast(7)
-        #expect(lastRow.joined(separator: ",").hasSuffix(",\(json["meta_training_env_steps"] as? Int ?? -1),600,\(2 * Self.horizon)"))
+        let header = progress[0].split(separator: ",").map(String.init)
+        let lastRow = try #require(progress.last).split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        #expect(lastRow.count == header.count, "a field per column")
+        let steps = try ["meta_training_env_steps", "expert_env_steps", "demo_env_steps"].map { name in
+            Int(lastRow[try #require(header.firstIndex(of: name), "no \(name) column")])
+        }
+        #expect(steps == [json["meta_training_env_steps"] as? Int ?? -1, 600, 2 * Self.horizon])
     }
 
     @Test func unknownEnvironmentAndBadNumbersAreClearErrors() throws {
@@ -150,6 +156,9 @@ struct RunCommandTests {
         let noise = try CLIRunner.run(["run", "--quick", "--demo-noise=-0.1"])
         #expect(noise.status != 0 && noise.standardError.contains("--demo-noise must be a standard deviation in [0, 2]"),
                 "\(noise.standardError)")
+        let stepSize = try CLIRunner.run(["run", "--quick", "--bias-vector-alpha=-1"])
+        #expect(stepSize.status != 0 && stepSize.standardError.contains("--bias-vector-alpha must be at least 0"),
+                "\(stepSize.standardError)")
         let alphaRate = try CLIRunner.run(["run", "--quick", "--alpha-learning-rate", "0"])
         #expect(alphaRate.status != 0 && alphaRate.standardError.contains("--alpha-learning-rate must be positive"),
                 "\(alphaRate.standardError)")

@@ -36,6 +36,12 @@ struct GMPSOptions: ParsableArguments {
 
     @Option(help: "Adapted parameters.") var adapt: GMPSConfig.AdaptedParameters?
 
+    @Option(help: "Initial inner step size α of the head's weights, biases and log-std, which adapt with --adapt head (default 0.05).")
+    var headAlpha: Float?
+
+    @Option(help: "Initial inner step size α of the bias vector (default 1: with per-trajectory latents, the probes' return-weighted mean offset).")
+    var biasVectorAlpha: Float?
+
     @Option(help: "Length of the bias vector beside the keypoints: the latent that exploration probes and the inner step adapts (default 4).")
     var biasVectorLength: Int?
 
@@ -73,7 +79,7 @@ struct GMPSOptions: ParsableArguments {
         "finalLearningRate": "--learning-rate", "exploration": "--exploration", "imageHeight": "--size",
         "imageWidth": "--size", "daggerStartIteration": "--dagger-start",
         "daggerShare": "--dagger-share", "anchorWeight": "--anchor-weight", "codeAnchorWeight": "--code-anchor-weight", "featureRefreshEvery": "--feature-refresh-every", "seed": "--seed", "threads": "--threads",
-        "adaptedParameters": "--adapt", "biasVectorLength": "--bias-vector-length", "secondOrder": "--second-order", "reward": "--reward",
+        "adaptedParameters": "--adapt", "initialAlpha": "--head-alpha", "initialBiasVectorAlpha": "--bias-vector-alpha", "biasVectorLength": "--bias-vector-length", "secondOrder": "--second-order", "reward": "--reward",
         "alphaParameterisation": "--alpha-parameterisation", "alphaLearningRate": "--alpha-learning-rate",
         "metaTrainedSteps": "--meta-trained-steps", "latentScaleLearningRate": "--latent-scale-learning-rate",
     ]) { first, _ in first }
@@ -115,6 +121,8 @@ struct GMPSOptions: ParsableArguments {
         if let learningRate { (config.learningRate, config.finalLearningRate) = (learningRate, learningRate / 10) }
         if let exploration { config.exploration = exploration.value }
         if let adapt { config.adaptedParameters = adapt }
+        if let headAlpha { config.initialAlpha = headAlpha }
+        if let biasVectorAlpha { config.initialBiasVectorAlpha = biasVectorAlpha }
         if let biasVectorLength { config.biasVectorLength = biasVectorLength }
         if let size { (config.imageHeight, config.imageWidth) = (size.height, size.width) }
         if let daggerStart { config.daggerStartIteration = daggerStart }
