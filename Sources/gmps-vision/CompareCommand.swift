@@ -44,6 +44,9 @@ struct CompareCommand: ParsableCommand {
 
     @Option(help: "maml-promp's clip ε on the likelihood ratios of its later outer steps, in (0, 1) (default 0.2).") var mamlPrompClip: Float?
 
+    @Option(help: "Goals every snapshot is evaluated on: meta-test (each seed's held-out goals, to report) or validation (disjoint from them, to tune on).")
+    var goals = ComparisonGoals.metaTest
+
     @Option(help: "Methods, comma-separated (default: gmps,no-meta-training,maml-pg,maml-pg-pretrained,maml-promp).") var methods: MethodList?
 
     @Option(help: "Folder of the comparison (default: runs/compare-ENV-REWARD, or ...-quick).") var out: String?
@@ -74,6 +77,7 @@ struct CompareCommand: ParsableCommand {
         if let mamlPrompOuterSteps { config.mamlOuterSteps = mamlPrompOuterSteps }
         if let mamlPrompClip { config.mamlOuterClip = mamlPrompClip }
         if let methods { config.methods = methods.methods }
+        config.goals = goals
         config.threads = threads
         return config
     }

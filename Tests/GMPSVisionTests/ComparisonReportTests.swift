@@ -90,4 +90,16 @@ struct ComparisonReportTests {
         for y in 0..<image.height { for x in 0..<image.width where image[x, y] == gmps.bandColor { tinted += 1 } }
         #expect(tinted > 100, "GMPS's band is drawn (\(tinted) pixels)")
     }
+
+    /// A comparison on validation goals says so in its text, axis and JSON; one on meta-test
+    /// goals calls them held-out.
+    @Test func theReportNamesTheGoalsItWasEvaluatedOn() throws {
+        var report = Self.report
+        #expect(report.markdown.contains("Held-out goals of each seed's meta-test split: the table adapts on 20 goals"))
+        #expect(report.chart.yTitle == "held-out success after 1 step")
+        report.config.goals = .validation
+        #expect(report.markdown.contains("Validation goals of each seed (disjoint from meta-training and meta-test: the goals to tune on): the table adapts on 20 goals"))
+        #expect(report.chart.yTitle == "validation success after 1 step")
+        #expect(report.jsonObject(folder: RunDirectory(unopened: "/tmp/x"))["goals"] as? String == "validation")
+    }
 }

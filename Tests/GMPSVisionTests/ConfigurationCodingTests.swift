@@ -114,16 +114,34 @@ struct ConfigurationCodingTests {
         (config.mamlLearningRate, config.mamlAlpha, config.mamlPretrainSteps) = (0.5, 0.25, 9)
         (config.mamlOuterSteps, config.mamlOuterClip, config.threads) = (4, 0.1, 1)
         config.mamlProMPLearningRate = 3e-4
+        config.goals = .validation
         let data = try JSONEncoder().encode(config)
         #expect(try JSONDecoder().decode(ComparisonConfig.self, from: data) == config)
         var object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
-        #expect(object.count == 21, "every field is written: \(object.keys.sorted())")
+        #expect(object.count == 22, "every field is written: \(object.keys.sorted())")
+        object["goals"] = nil
         object["mamlOuterSteps"] = nil
         object["mamlOuterClip"] = nil
         let older = try JSONDecoder().decode(ComparisonConfig.self, from: JSONSerialization.data(withJSONObject: object))
         #expect(older.mamlOuterSteps == ComparisonConfig(environment: .door).mamlOuterSteps)
         #expect(older.mamlOuterClip == ComparisonConfig(environment: .door).mamlOuterClip)
         #expect(older.curveGoals == 5 && older.budget == 1234 && older.methods == [.gmps, .mamlProMP])
+        #expect(older.goals == .metaTest, "a comparison written before --goals evaluated on meta-test goals")
+    }
+
+    /// compare --goals: meta-test is each seed's meta-test split; validation is the goals
+    /// `evaluate --goals validation` adapts on, disjoint from meta-test and meta-training goals.
+    @Test func aComparisonEvaluatesOnTheGoalsItNames() throws {
+        var config = ComparisonConfig(environment: .push)
+        let gmps = config.gmps(seed: 2)
+        let split = try TaskDistribution(.push).metaSplit(seed: 2, trainCount: gmps.metaTrainTasks, testCount: 20)
+        #expect(try config.evaluationGoals(seed: 2, count: 20) == split.test)
+        config.goals = .validation
+        let validation = try config.evaluationGoals(seed: 2, count: 20)
+        let pipeline = GMPSPipeline(config: gmps, run: RunDirectory(unopened: "/tmp/unused-gmps-run"))
+        #expect(try validation == pipeline.validationGoals(count: 20))
+        #expect(validation.count == 20 && Set(validation).isDisjoint(with: split.test + split.train))
+        #expect(try config.evaluationGoals(seed: 3, count: 20) != validation, "each seed its own goals")
     }
 
     /// compare --experts: GMPS and the methods that start from its run use the given source;

@@ -3,8 +3,9 @@ import Foundation
 import VisionEnvs
 
 /// Runs the methods of a comparison (issue 15), each seed into its own run directory
-/// `OUT/<method>-seed<S>/`, and evaluates each on the seed's held-out goals at snapshots along
-/// training. Per method and seed, in order:
+/// `OUT/<method>-seed<S>/`, and evaluates each on the seed's held-out goals (meta-test, or
+/// validation to tune on: `ComparisonConfig.goals`) at snapshots along training. Per method and
+/// seed, in order:
 ///
 ///   1. train, writing a snapshot run directory `snapshots/iter-NNNN` (config.json and a
 ///      checkpoint, which `gmps-vision evaluate --run` reads) at each of
@@ -190,15 +191,11 @@ public final class Comparison {
         return names.compactMap { $0.hasPrefix("iter-") ? Int($0.dropFirst(5)) : nil }.sorted()
     }
 
-    /// The seed's held-out goals: the first `count` of its meta-test split.
-    private func heldOutGoals(_ gmps: GMPSConfig, count: Int) throws -> [Goal] {
-        try TaskDistribution(gmps.environment).metaSplit(seed: gmps.seed, trainCount: gmps.metaTrainTasks, testCount: count).test
-    }
 
     /// Every snapshot's curve point, evaluated once (`evaluation.json` in the snapshot).
     private func evaluateSnapshots(in run: RunDirectory, gmps: GMPSConfig, clock: inout StageClock) throws -> [SnapshotEvaluation] {
         let iterations = snapshotIterations(in: run)
-        let goals = try heldOutGoals(gmps, count: config.curveGoals)
+        let goals = try config.evaluationGoals(seed: gmps.seed, count: config.curveGoals)
         let progress = display?("evaluation (snapshots)", iterations.count)
         var curve: [SnapshotEvaluation] = []
         for (index, iteration) in iterations.enumerated() {
@@ -236,7 +233,7 @@ public final class Comparison {
         }
         let snapshot = try Self.snapshot(last, of: run)
         let state = try MetaCheckpoint.load(from: snapshot, policy: try MetaPolicy(config: gmps), iterations: .max)
-        let goals = try heldOutGoals(gmps, count: config.finalGoals)
+        let goals = try config.evaluationGoals(seed: gmps.seed, count: config.finalGoals)
         let steps = config.finalAdaptationSteps
         let started = Date()
         let summary = try clock.time("evaluation", in: run) {

@@ -36,6 +36,18 @@ public enum ComparisonMethod: String, Codable, Sendable, CaseIterable {
     public var startsFromGMPS: Bool { self == .noMetaTraining || self == .mamlProMP }
 }
 
+/// The goals a comparison evaluates its snapshots on, per seed.
+public enum ComparisonGoals: String, Codable, Sendable, CaseIterable {
+    /// The seed's meta-test split: the figures to report, never to tune on.
+    case metaTest = "meta-test"
+    /// The seed's validation goals (disjoint from meta-training and meta-test): what a method's
+    /// settings are tuned on, as `evaluate --goals validation` adapts on them.
+    case validation
+
+    /// The goals' name in the report's sentences and axis titles.
+    public var label: String { self == .metaTest ? "held-out" : "validation" }
+}
+
 /// Every setting of `gmps-vision compare`, one documented field each; written into the
 /// comparison's folder as `comparison.json`. Each method's own configuration is derived from
 /// it (`gmps(seed:)`, `maml(seed:method:)`) and written into its run directory.
@@ -61,7 +73,10 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
     /// goals and draws: what the tests and CI run.
     public var quick = false
 
-    // MARK: Evaluation on held-out goals (the meta-test split of each seed)
+    // MARK: Evaluation on held-out goals (the meta-test split of each seed, or its validation goals)
+
+    /// Which of each seed's held-out goals the curve and the table adapt on.
+    public var goals: ComparisonGoals = .metaTest
 
     /// Snapshots along each method's training besides its start: about this many points per
     /// learning curve, evenly spaced in iterations (the last iteration always one).
@@ -106,7 +121,7 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case environment, reward, experts, seeds, budget, mamlBudgetFactor, methods, quick
-        case curvePoints, curveGoals, curveDraws, finalGoals, finalDraws, finalAdaptationSteps
+        case goals, curvePoints, curveGoals, curveDraws, finalGoals, finalDraws, finalAdaptationSteps
         case mamlLearningRate, mamlAlpha, mamlPretrainSteps, mamlOuterSteps, mamlOuterClip, mamlProMPLearningRate, threads
     }
 
@@ -125,6 +140,7 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         try read(&seeds, .seeds)
         try read(&mamlBudgetFactor, .mamlBudgetFactor)
         try read(&methods, .methods)
+        try read(&goals, .goals)
         try read(&curvePoints, .curvePoints)
         try read(&curveGoals, .curveGoals)
         try read(&curveDraws, .curveDraws)
@@ -138,6 +154,18 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         try read(&mamlOuterClip, .mamlOuterClip)
         mamlProMPLearningRate = try container.decodeIfPresent(Float.self, forKey: .mamlProMPLearningRate)
         try read(&threads, .threads)
+    }
+
+    /// The first `count` goals of `seed`'s split that `goals` names: its meta-test goals, or its
+    /// validation goals (`GMPSPipeline.validationGoals`, which `evaluate --goals validation` reads).
+    public func evaluationGoals(seed: UInt64, count: Int) throws -> [Goal] {
+        let gmps = gmps(seed: seed)
+        switch goals {
+        case .metaTest:
+            return try TaskDistribution(gmps.environment).metaSplit(seed: seed, trainCount: gmps.metaTrainTasks, testCount: count).test
+        case .validation:
+            return try GMPSPipeline.validationGoals(config: gmps, count: count)
+        }
     }
 
     /// The on-policy samples of the default run (or the quick one): its iterations × one

@@ -102,7 +102,7 @@ public struct ComparisonReport {
         let seeds = all.map(\.seeds).max() ?? 1
         var chart = LineChart(width: 640, height: 400, yRange: 0...1,
                               xTitle: "on-policy samples, log scale" + (seeds > 1 ? " (bands: min-max over \(seeds) seeds)" : ""),
-                              yTitle: "held-out success after 1 step")
+                              yTitle: "\(config.goals.label) success after 1 step")
         chart.logX = true
         let samples = all.flatMap { $0.band.points.map(\.samples) }.filter { $0 > 0 }
         let (left, right) = (samples.min() ?? 1, samples.max() ?? 1)
@@ -129,7 +129,8 @@ public struct ComparisonReport {
             "",
             "GMPS's on-policy budget: \(Self.count(config.budget)) samples (\(gmps.iterations) meta-iterations, experts: \(gmps.experts)); "
                 + "MAML's: \(config.mamlBudgetFactor)× that, \(Self.count(config.mamlBudget)) (\(mamlIterations) iterations). "
-                + "Held-out goals of each seed's meta-test split: the table adapts on \(config.finalGoals) goals × \(config.finalDraws) draw(s) each, "
+                + (config.goals == .metaTest ? "Held-out goals of each seed's meta-test split" : "Validation goals of each seed (disjoint from meta-training and meta-test: the goals to tune on)")
+                + ": the table adapts on \(config.finalGoals) goals × \(config.finalDraws) draw(s) each, "
                 + "the curve on \(config.curveGoals) × \(config.curveDraws) after one step, at \(config.curvePoints + 1) or so snapshots.",
             "",
             "| method | seeds | before | after 1 step | after \(config.finalAdaptationSteps) steps | on-policy | expert | demo | evaluation | all steps | wall time |",
@@ -265,7 +266,7 @@ public struct ComparisonReport {
         }
         var object: [String: Any] = [
             "env": config.environment.rawValue, "reward": config.reward.rawValue, "seeds": config.seeds,
-            "budget": config.budget, "maml_budget": config.mamlBudget, "quick": config.quick, "out": folder.url.path,
+            "goals": config.goals.rawValue, "budget": config.budget, "maml_budget": config.mamlBudget, "quick": config.quick, "out": folder.url.path,
             "report": folder.file(Self.markdownFile).path, "plot": folder.file(Self.plotFile).path, "methods": methods,
             "samples_ratio": NSNull(), "samples_ratio_is_lower_bound": false, "samples_ratio_is_upper_bound": false,
         ]

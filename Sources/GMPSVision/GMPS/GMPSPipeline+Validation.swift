@@ -13,9 +13,14 @@ extension GMPSPipeline {
     /// `count` (default the config's `validationGoals`) of them; a larger count extends the list,
     /// so tuning on more validation goals still never meets a meta-test goal.
     public func validationGoals(count: Int? = nil) throws -> [Goal] {
+        try Self.validationGoals(config: config, count: count ?? config.validationGoals)
+    }
+
+    /// The first `count` validation goals of a run of `config`.
+    public static func validationGoals(config: GMPSConfig, count: Int) throws -> [Goal] {
         try TaskDistribution(config.environment).metaSplit(
             seed: config.seed, trainCount: config.metaTrainTasks, testCount: GMPSConfig.validationTestReserve,
-            validationCount: count ?? config.validationGoals).validation
+            validationCount: count).validation
     }
 
     /// Whether meta-iteration `iteration` (1-based, as in progress.csv) ends with a validation.

@@ -28,6 +28,9 @@ extension DemoEpisodeSelection: ExpressibleByArgument {}
 /// `baseline --algo`.
 extension BaselineAlgorithm: ExpressibleByArgument {}
 
+/// `compare --goals`: meta-test or validation.
+extension ComparisonGoals: ExpressibleByArgument {}
+
 /// `experts --mode`.
 enum ExpertModeArgument: String, ExpressibleByArgument, CaseIterable {
     case perTask = "per-task"
