@@ -22,7 +22,10 @@ struct CompareCommand: ParsableCommand {
             spread over seeds, samples by kind, wall time) and OUT/compare.png the held-out success \
             after one step against on-policy samples, a line per method over its min-max band over \
             seeds. Running the same command again resumes: a finished method and seed is read back, \
-            an interrupted one continues from its checkpoint; more --seeds or --methods add to it.
+            an interrupted one continues from its checkpoint; more --seeds or --methods add to it. \
+            --only-seed S trains and evaluates that seed alone (seeds can run at once in folders of \
+            their own, or on other machines): copy every seed's OUT/METHOD-seedS/ into one folder \
+            and the same command with --seeds N reads them back and writes the report.
             """
     )
 
@@ -31,6 +34,9 @@ struct CompareCommand: ParsableCommand {
     @OptionGroup var reward: RewardOption
 
     @Option(help: "Seeds 1...N of every method.") var seeds = 3
+
+    @Option(help: "Run only this seed of 1...N, and write no report (the command without it writes it once every seed's runs are in OUT).")
+    var onlySeed: UInt64?
 
     @Option(help: "Who labels GMPS's demonstrations: scripted or sac (per-task SAC experts) (default: sac; --quick: scripted).") var experts: ComparisonExperts?
 
@@ -61,6 +67,9 @@ struct CompareCommand: ParsableCommand {
         if out == "" { throw ValidationError(OutputFolderOption.emptyPath) }
         if let budget, budget < 1 { throw ValidationError("--budget must be at least 1 on-policy sample; got \(budget).") }
         if seeds < 1 { throw ValidationError("--seeds must be at least 1; got \(seeds).") }
+        if let onlySeed, !(1...UInt64(seeds)).contains(onlySeed) {
+            throw ValidationError("--only-seed must be one of the seeds 1...\(seeds) (--seeds); got \(onlySeed).")
+        }
         if mamlBudgetFactor < 1 { throw ValidationError("--maml-budget-factor must be at least 1; got \(mamlBudgetFactor).") }
         if !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256; got \(threads).") }
         if let problem = comparisonConfig().problem() { throw ValidationError(problem) }
@@ -96,10 +105,14 @@ struct CompareCommand: ParsableCommand {
         comparison.display = { ProgressDisplay(stage: $0, total: $1) }
         // Seed by seed, so that a whole comparison of seed 1 is there first.
         var runs: [ComparisonMethod: [MethodRunResult]] = [:]
-        for seed in 1...UInt64(config.seeds) {
+        for seed in onlySeed.map({ [$0] }) ?? Array(1...UInt64(config.seeds)) {
             for method in config.methods {
                 runs[method, default: []].append(try comparison.run(method, seed: seed))
             }
+        }
+        if let onlySeed {
+            printSeed(onlySeed, results: config.methods.compactMap { runs[$0]?.first }, folder: folder)
+            return
         }
         let report = ComparisonReport(config: config, results: config.methods.map { ($0, runs[$0] ?? []) },
                                       command: (["gmps-vision"] + CommandLine.arguments.dropFirst()).joined(separator: " "))
@@ -111,6 +124,28 @@ struct CompareCommand: ParsableCommand {
             print(report.markdown)
             print("report: \(folder.file(ComparisonReport.markdownFile).path)")
         }
+    }
+
+    /// One seed's results (`--only-seed`): what each method reached and where its run is.
+    private func printSeed(_ seed: UInt64, results: [MethodRunResult], folder: RunDirectory) {
+        let name = { (result: MethodRunResult) in folder.file(Comparison.runName(result.method, seed: seed)).path }
+        if output.json {
+            let methods: [[String: Any]] = results.map {
+                ["name": $0.method.rawValue, "pre_success": $0.final.preSuccess, "post_success_by_step": $0.final.postSuccess,
+                 "on_policy_samples": $0.samples.onPolicy, "run_dir": name($0)]
+            }
+            let object: [String: Any] = ["seed": seed, "methods": methods, "out": folder.url.path]
+            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
+                print(String(decoding: data, as: UTF8.self))
+            }
+            return
+        }
+        for result in results {
+            let after = result.final.postSuccess.map { String(format: "%.2f", $0) }.joined(separator: " / ")
+            print("\(result.method.label), seed \(seed): \(String(format: "%.2f", result.final.preSuccess)) before, \(after) after "
+                  + "1...\(result.final.postSuccess.count) steps (\(name(result)))")
+        }
+        print("seed \(seed) done; with every seed's runs in \(folder.url.path), the command without --only-seed writes the report.")
     }
 
     /// The comparison's settings in `comparison.json`: written when new; otherwise they must

@@ -2,8 +2,9 @@ import Foundation
 import Testing
 
 /// `gmps-vision compare --quick` end to end through the real entry point: every method's run
-/// directories, compare.md and compare.png, the JSON keys, a second seed added to a finished
-/// first one, and a rerun that reads the finished runs back instead of training again.
+/// directories, compare.md and compare.png, the JSON keys, a second seed trained alone beside a
+/// finished first one (--only-seed), and reruns that read the finished runs back instead of
+/// training again.
 struct CompareCommandTests {
     static func json(_ text: String) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] ?? [:]
@@ -78,11 +79,23 @@ struct CompareCommandTests {
                                           "--draws", "1", "--trajectories", "2", "--json"])
         #expect(evaluate.status == 0, "\(evaluate.standardError)")
 
-        // A second seed adds to it: seed 1 is read back, not trained again.
+        // A second seed alone (--only-seed): its runs, seed 1 untouched, no report.
+        let reportBefore = try Data(contentsOf: URL(fileURLWithPath: folder + "/compare.md"))
+        let alone = try CLIRunner.run(arguments + ["2", "--only-seed", "2"])
+        #expect(alone.status == 0, "\(alone.standardError)")
+        #expect(!alone.standardError.contains("read back"), "seed 1 is not touched")
+        checkRuns(seed: 2)
+        let seedTwo = try Self.json(alone.standardOutput)
+        #expect(seedTwo["seed"] as? Int == 2)
+        #expect((seedTwo["methods"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == names)
+        #expect(try Data(contentsOf: URL(fileURLWithPath: folder + "/compare.md")) == reportBefore, "no report from one seed")
+        let outside = try CLIRunner.run(arguments + ["2", "--only-seed", "3"])
+        #expect(outside.status != 0 && outside.standardError.contains("--only-seed must be one of the seeds 1...2"), "\(outside.standardError)")
+
+        // Then the two seeds together: both read back, not trained again, and reported.
         let more = try CLIRunner.run(arguments + ["2"])
         #expect(more.status == 0, "\(more.standardError)")
-        #expect(more.standardError.components(separatedBy: "finished earlier; read back").count - 1 == 5)
-        checkRuns(seed: 2)
+        #expect(more.standardError.components(separatedBy: "finished earlier; read back").count - 1 == 10)
         let two = try Self.json(more.standardOutput)
         #expect((two["methods"] as? [[String: Any]])?.allSatisfy { $0["seeds"] as? Int == 2 } == true)
 
