@@ -111,7 +111,7 @@ struct CompareCommand: ParsableCommand {
             }
         }
         if let onlySeed {
-            printSeed(onlySeed, results: config.methods.compactMap { runs[$0]?.first }, folder: folder)
+            try printSeed(onlySeed, results: config.methods.compactMap { runs[$0]?.first }, folder: folder)
             return
         }
         let report = ComparisonReport(config: config, results: config.methods.map { ($0, runs[$0] ?? []) },
@@ -127,7 +127,7 @@ struct CompareCommand: ParsableCommand {
     }
 
     /// One seed's results (`--only-seed`): what each method reached and where its run is.
-    private func printSeed(_ seed: UInt64, results: [MethodRunResult], folder: RunDirectory) {
+    private func printSeed(_ seed: UInt64, results: [MethodRunResult], folder: RunDirectory) throws {
         let name = { (result: MethodRunResult) in folder.file(Comparison.runName(result.method, seed: seed)).path }
         if output.json {
             let methods: [[String: Any]] = results.map {
@@ -135,9 +135,8 @@ struct CompareCommand: ParsableCommand {
                  "on_policy_samples": $0.samples.onPolicy, "run_dir": name($0)]
             }
             let object: [String: Any] = ["seed": seed, "methods": methods, "out": folder.url.path]
-            if let data = try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]) {
-                print(String(decoding: data, as: UTF8.self))
-            }
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
             return
         }
         for result in results {

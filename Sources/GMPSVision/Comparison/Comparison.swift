@@ -191,7 +191,6 @@ public final class Comparison {
         return names.compactMap { $0.hasPrefix("iter-") ? Int($0.dropFirst(5)) : nil }.sorted()
     }
 
-
     /// Every snapshot's curve point, evaluated once (`evaluation.json` in the snapshot).
     private func evaluateSnapshots(in run: RunDirectory, gmps: GMPSConfig, clock: inout StageClock) throws -> [SnapshotEvaluation] {
         let iterations = snapshotIterations(in: run)
