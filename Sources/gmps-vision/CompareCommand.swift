@@ -15,7 +15,8 @@ struct CompareCommand: ParsableCommand {
             (MAML from a behaviour-cloned start); maml-promp (MAML from GMPS's pre-trained policy \
             with GMPS's exploration, inner step and learning rates, its outer objective the \
             post-update return, ascended by ProMP's clipped outer steps: GMPS with RL in place of \
-            imitation). Each seed of each method trains into \
+            imitation); maml-promp-scratch (the same MAML-ProMP from random parameters: meta-RL \
+            with no demonstration; asked for by name). Each seed of each method trains into \
             OUT/METHOD-seedS/, a run directory with snapshots along training (each one that \
             `gmps-vision evaluate --run` reads), evaluated on the seed's held-out goals. \
             OUT/compare.md holds the table (success before and after 1 and 3 adaptation steps ± \
@@ -44,16 +45,16 @@ struct CompareCommand: ParsableCommand {
 
     @Option(help: "MAML's on-policy budget as a multiple of GMPS's.") var mamlBudgetFactor = 10
 
-    @Option(help: "maml-promp's outer Adam learning rate, constant (default: GMPS's, 1e-4 decaying to 1e-5).") var mamlPrompLearningRate: Float?
+    @Option(help: "maml-promp's and maml-promp-scratch's outer Adam learning rate, constant (default: maml-promp GMPS's, 1e-4 decaying to 1e-5; maml-promp-scratch MAML-PG's, 1e-3).") var mamlPrompLearningRate: Float?
 
-    @Option(help: "maml-promp's outer steps per iteration on the same post-update rollouts, the first plain and the rest on the clipped surrogate (default 3).") var mamlPrompOuterSteps: Int?
+    @Option(help: "maml-promp's and maml-promp-scratch's outer steps per iteration on the same post-update rollouts, the first plain and the rest on the clipped surrogate (default 3).") var mamlPrompOuterSteps: Int?
 
-    @Option(help: "maml-promp's clip ε on the likelihood ratios of its later outer steps, in (0, 1) (default 0.2).") var mamlPrompClip: Float?
+    @Option(help: "maml-promp's and maml-promp-scratch's clip ε on the likelihood ratios of its later outer steps, in (0, 1) (default 0.2).") var mamlPrompClip: Float?
 
     @Option(help: "Goals every snapshot is evaluated on: meta-test (each seed's held-out goals, to report) or validation (disjoint from them, to tune on).")
     var goals = ComparisonGoals.metaTest
 
-    @Option(help: "Methods, comma-separated (default: gmps,no-meta-training,maml-pg,maml-pg-pretrained,maml-promp).") var methods: MethodList?
+    @Option(help: "Methods, comma-separated (default: gmps,no-meta-training,maml-pg,maml-pg-pretrained,maml-promp; also maml-promp-scratch).") var methods: MethodList?
 
     @Option(help: "Folder of the comparison (default: runs/compare-ENV-REWARD, or ...-quick).") var out: String?
 

@@ -111,6 +111,27 @@ struct CompareCommandTests {
         #expect(other.standardError.contains("budget 800 → 5000"), "\(other.standardError)")
     }
 
+    /// maml-promp-scratch runs alone: GMPS's exploration and ProMP's outer steps from random
+    /// parameters, no GMPS run needed and no demonstration or expert sample counted.
+    @Test func mamlProMPFromScratchNeedsNoGMPSRunAndNoDemonstration() throws {
+        let folder = try CLIRunner.temporaryFolder()
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let result = try CLIRunner.run(["compare", "--env", "reach", "--quick", "--seeds", "1", "--methods", "maml-promp-scratch",
+                                        "--out", folder, "--json"])
+        #expect(result.status == 0, "\(result.standardError)")
+        let methods = try Self.json(result.standardOutput)["methods"] as? [[String: Any]]
+        #expect(methods?.compactMap { $0["name"] as? String } == ["maml-promp-scratch"])
+        #expect(!FileManager.default.fileExists(atPath: folder + "/gmps-seed1"))
+        let run = try Self.json(String(contentsOfFile: folder + "/maml-promp-scratch-seed1/result.json", encoding: .utf8))
+        let samples = try #require(run["samples"] as? [String: Any])
+        #expect(samples["demo"] as? Int == 0 && samples["expert"] as? Int == 0, "\(samples)")
+        #expect((samples["onPolicy"] as? Int ?? 0) > 0)
+        let config = try Self.json(String(contentsOfFile: folder + "/maml-promp-scratch-seed1/config.json", encoding: .utf8))
+        #expect((config["exploration"] as? [String: Any])?["perTrajectory"] != nil)
+        #expect((config["outerSteps"] as? Int ?? 0) > 1)
+        #expect(config["pretrainInit"] as? Bool != true)
+    }
+
     @Test func badOptionsAreSentences() throws {
         let noEnv = try CLIRunner.run(["compare", "--quick"])
         #expect(noEnv.status != 0)

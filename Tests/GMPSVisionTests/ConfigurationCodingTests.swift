@@ -166,6 +166,18 @@ struct ConfigurationCodingTests {
         (config.mamlOuterSteps, config.mamlOuterClip) = (3, 1)
         #expect(config.problem()?.contains("--maml-promp-clip") == true)
         config.mamlOuterClip = 0.2
+        var scratch = config.maml(seed: 2, method: .mamlProMPScratch)
+        #expect(scratch == config.maml(seed: 2, method: .mamlProMP), "with a rate given, maml-promp-scratch differs in its start alone")
+        config.mamlProMPLearningRate = nil
+        scratch = config.maml(seed: 2, method: .mamlProMPScratch)
+        #expect(scratch.gmps.learningRate == config.mamlLearningRate && scratch.gmps.finalLearningRate == config.mamlLearningRate,
+                "from random parameters, MAML-PG's rate")
+        scratch.gmps.learningRate = GMPSConfig().learningRate
+        scratch.gmps.finalLearningRate = GMPSConfig().finalLearningRate
+        #expect(scratch == config.maml(seed: 2, method: .mamlProMP), "and otherwise maml-promp's settings")
+        config.methods = [.mamlProMPScratch]
+        #expect(config.problem() == nil, "it needs no GMPS run")
+        #expect(!ComparisonConfig(environment: .push).methods.contains(.mamlProMPScratch), "asked for by name")
         config.experts = .folder("/runs/push-experts")
         #expect(config.problem()?.contains("scripted or sac, not a folder") == true)
     }

@@ -51,7 +51,7 @@ public final class Comparison {
         switch method {
         case .gmps: result = try runGMPS(seed: seed, in: run)
         case .noMetaTraining: result = try runWithoutMetaTraining(seed: seed, in: run)
-        case .mamlPG, .mamlPGPretrained, .mamlProMP: result = try runMAML(method, seed: seed, in: run)
+        case .mamlPG, .mamlPGPretrained, .mamlProMP, .mamlProMPScratch: result = try runMAML(method, seed: seed, in: run)
         }
         try run.writeJSON(result, to: MethodRunResult.file)
         return result
@@ -148,7 +148,7 @@ public final class Comparison {
         let trainer = try MAMLPolicyGradientTrainer(config: maml, goals: goals, initialTheta: initialTheta, state: state)
         if trainer.state.iteration == 0 { try saveSnapshot(trainer.state, config: maml, policy: trainer.policy, in: run) }
         let every = max(1, gmps.iterations / max(config.curvePoints, 1))
-        let progress = display?("maml-pg", gmps.iterations)
+        let progress = display?(method.rawValue, gmps.iterations)
         _ = try clock.time("meta-training", in: run) {
             try trainer.train(in: run, snapshotEvery: every) { entry in
                 progress?.update(entry.iteration, detail: String(format: "post %.2f · %d samples", entry.postSuccess, entry.onPolicySamples))

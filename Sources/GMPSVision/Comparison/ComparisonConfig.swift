@@ -17,6 +17,11 @@ public enum ComparisonMethod: String, Codable, Sendable, CaseIterable {
     /// exploration, inner step, α and learning rates; the outer objective is the post-update
     /// return, ascended by ProMP's clipped outer steps instead of imitating the experts.
     case mamlProMP = "maml-promp"
+    /// The same MAML-ProMP from random parameters (at MAML-PG's learning rate, as a start that
+    /// far from a solution needs): no demonstration, expert or pre-training reaches it, so it is
+    /// meta-RL that learns its meta-objective by RL alone (the paper's MAML-TRPO, with ProMP's
+    /// outer step). Not in the default methods.
+    case mamlProMPScratch = "maml-promp-scratch"
 
     /// The name in the table and the plot's legend.
     public var label: String {
@@ -26,11 +31,19 @@ public enum ComparisonMethod: String, Codable, Sendable, CaseIterable {
         case .mamlPG: return "MAML-PG"
         case .mamlPGPretrained: return "MAML-PG, BC start"
         case .mamlProMP: return "MAML-ProMP, GMPS's start"
+        case .mamlProMPScratch: return "MAML-ProMP, random start"
         }
     }
 
     /// Whether this is a MAML variant: the samples ratio is taken against these.
-    public var isMAML: Bool { self == .mamlPG || self == .mamlPGPretrained || self == .mamlProMP }
+    public var isMAML: Bool { self != .gmps && self != .noMetaTraining }
+
+    /// Whether the method's outer step is ProMP's on GMPS's settings (`ComparisonConfig.maml`).
+    public var isProMP: Bool { self == .mamlProMP || self == .mamlProMPScratch }
+
+    /// `compare`'s methods when none are named: every one but maml-promp-scratch, which is
+    /// as costly as maml-promp and asked for by name.
+    public static let defaults: [ComparisonMethod] = [.gmps, .noMetaTraining, .mamlPG, .mamlPGPretrained, .mamlProMP]
 
     /// Whether the method starts from the seed's GMPS run (which must then run first).
     public var startsFromGMPS: Bool { self == .noMetaTraining || self == .mamlProMP }
@@ -68,7 +81,7 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
     /// MAML's on-policy budget as a multiple of GMPS's (issue 15: ten times).
     public var mamlBudgetFactor = 10
     /// The methods, in table order.
-    public var methods: [ComparisonMethod] = ComparisonMethod.allCases
+    public var methods: [ComparisonMethod] = ComparisonMethod.defaults
     /// Every method on `GMPSConfig.quick`'s tiny settings, scripted experts, 24x32 images, few
     /// goals and draws: what the tests and CI run.
     public var quick = false
@@ -97,13 +110,14 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
     public var mamlAlpha: Float = 0.05
     /// Behaviour-cloning steps of the BC-started MAML.
     public var mamlPretrainSteps = 300
-    /// maml-promp: outer steps per iteration on the same post-update rollouts (the first plain,
+    /// maml-promp and maml-promp-scratch: outer steps per iteration on the same post-update rollouts (the first plain,
     /// the rest on the clipped surrogate; each costs a pass of the full network over them).
     public var mamlOuterSteps = 3
     /// maml-promp: PPO's ε on the likelihood ratios of those steps.
     public var mamlOuterClip: Float = 0.2
-    /// maml-promp: Adam learning rate of the outer steps, constant; nil: GMPS's schedule
-    /// (`GMPSConfig.learningRate` decayed to `finalLearningRate` over MAML's iterations).
+    /// maml-promp and maml-promp-scratch: Adam learning rate of the outer steps, constant; nil:
+    /// maml-promp GMPS's schedule (`GMPSConfig.learningRate` decayed to `finalLearningRate` over
+    /// MAML's iterations), maml-promp-scratch `mamlLearningRate`.
     public var mamlProMPLearningRate: Float? = nil
 
     /// Worker threads of every method. Results do not depend on it.
@@ -215,10 +229,13 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         gmps.tasksPerIteration = min(gmps.tasksPerIteration, gmps.metaTrainTasks)
         gmps.daggerStartIteration = nil
         var config = BaselineConfig(algorithm: .mamlPG, gmps: gmps)
-        if method == .mamlProMP {
+        if method.isProMP {
             config.gmps.outerSteps = mamlOuterSteps
             config.outerClip = mamlOuterClip
-            if let rate = mamlProMPLearningRate { (config.gmps.learningRate, config.gmps.finalLearningRate) = (rate, rate) }
+            // From random parameters GMPS's fine-tuning schedule (1e-4 → 1e-5) would barely move
+            // θ in the budget: maml-promp-scratch takes MAML-PG's rate unless one is given.
+            let rate = mamlProMPLearningRate ?? (method == .mamlProMPScratch ? mamlLearningRate : nil)
+            if let rate { (config.gmps.learningRate, config.gmps.finalLearningRate) = (rate, rate) }
         } else {
             config.gmps.exploration = .perStep
             config.gmps.learningRate = mamlLearningRate

@@ -82,7 +82,7 @@ public struct ComparisonReport {
         try folder.write(Data(markdown.utf8), to: Self.markdownFile)
     }
 
-    /// Colours per method: GMPS red as in a run's report, its pre-trained policy grey, MAML blue and green.
+    /// Colours per method: GMPS red as in a run's report, its pre-trained policy grey, MAML blue, green, purple and teal.
     static func color(_ method: ComparisonMethod) -> (UInt8, UInt8, UInt8) {
         switch method {
         case .gmps: return (200, 60, 40)
@@ -90,6 +90,7 @@ public struct ComparisonReport {
         case .mamlPG: return (40, 90, 200)
         case .mamlPGPretrained: return (30, 150, 70)
         case .mamlProMP: return (150, 60, 170)
+        case .mamlProMPScratch: return (20, 170, 190)
         }
     }
 
