@@ -37,6 +37,35 @@ extension BLAS {
         return replacementCoreType(detected: String(cString: loaded), supported: gmps_openblas_core_for_cpu().map { String(cString: $0) })
     }
 
+    /// A sentence for people when the environment's `OPENBLAS_CORETYPE` runs narrower kernels than
+    /// this CPU supports, else nil. Kept (the user's choice), but a seed's figures then differ in
+    /// rounding from runs on the wider kernels: on an AMD EPYC whose environment set Haswell, the
+    /// sparse-push seed-1 comparison gave 0.25 / 0.455 before / after three steps, and 0.05 /
+    /// 0.595 without it, as on the Xeon's Cooperlake kernels (December 7).
+    public static var environmentNarrowingNote: String? {
+        guard let chosen = getenv("OPENBLAS_CORETYPE").map({ String(cString: $0) }) else { return nil }
+        return narrowingNote(environment: chosen, supported: gmps_openblas_core_for_cpu().map { String(cString: $0) })
+    }
+
+    /// The rule behind `environmentNarrowingNote`.
+    static func narrowingNote(environment chosen: String, supported: String?) -> String? {
+        guard let supported, width(ofCore: chosen) < width(ofCore: supported) else { return nil }
+        return "OPENBLAS_CORETYPE=\(chosen) in the environment runs OpenBLAS's \(chosen) kernels, narrower than the "
+            + "\(supported) ones this CPU supports: figures differ in float rounding from runs on \(supported) kernels "
+            + "(the README's); unset it to reproduce those."
+    }
+
+    /// How wide a family's kernels are: 0 before AVX2 (or unknown), 1 AVX2 (Haswell, Zen,
+    /// Excavator), 2 AVX-512 (SkylakeX), 3 AVX-512 with BF16 (Cooperlake, Sapphire Rapids).
+    static func width(ofCore name: String) -> Int {
+        switch name.lowercased() {
+        case "cooperlake", "sapphirerapids": return 3
+        case "skylakex": return 2
+        case let other where modernCores.contains(other): return 1
+        default: return 0
+        }
+    }
+
     /// The rule behind `replacementCoreType`: replace a pre-AVX2 `detected` family by `supported`.
     static func replacementCoreType(detected: String, supported: String?) -> String? {
         guard let supported, !modernCores.contains(detected.lowercased()) else { return nil }

@@ -17,6 +17,19 @@ struct BLASKernelsTests {
         }
     }
 
+    /// An environment's OPENBLAS_CORETYPE is kept, and said when narrower than the CPU's.
+    @Test func anEnvironmentThatNarrowsTheKernelsIsSaid() throws {
+        let note = try #require(BLAS.narrowingNote(environment: "Haswell", supported: "Cooperlake"))
+        #expect(note.contains("OPENBLAS_CORETYPE=Haswell") && note.contains("Cooperlake") && note.contains("unset it"))
+        #expect(BLAS.narrowingNote(environment: "SkylakeX", supported: "Cooperlake") != nil)
+        #expect(BLAS.narrowingNote(environment: "Prescott", supported: "Haswell") != nil)
+        for chosen in ["Cooperlake", "COOPERLAKE", "SapphireRapids"] {
+            #expect(BLAS.narrowingNote(environment: chosen, supported: "Cooperlake") == nil, "\(chosen)")
+        }
+        #expect(BLAS.narrowingNote(environment: "Zen", supported: "Haswell") == nil, "as wide")
+        #expect(BLAS.narrowingNote(environment: "Haswell", supported: nil) == nil)
+    }
+
     @Test func aCPUWithoutAVX2KeepsOpenBLASsChoice() {
         #expect(BLAS.replacementCoreType(detected: "Prescott", supported: nil) == nil)
     }
