@@ -23,12 +23,7 @@ struct BenchSACCommandTests {
 /// know the CPU model (it then falls back to SSE3 kernels, 3-8x slower): ConvNet selects them
 /// before the first product. A family set by the caller in OPENBLAS_CORETYPE is kept.
 struct OpenBLASKernelsTests {
-    static var cpuHasAVX2: Bool {
-        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
-        let set = Set(flags.split(separator: " ").map(String.init))
-        return set.contains("avx2") && set.contains("fma")
-    }
+    static var cpuHasAVX2: Bool { CLIRunner.cpuHas(["avx2", "fma"]) }
 
     static func blasCore(environment: [String: String] = [:]) throws -> String? {
         let result = try CLIRunner.run(["bench", "sac", "--json", "--hidden", "8", "--batch", "4", "--threads", "1", "--updates", "2"],

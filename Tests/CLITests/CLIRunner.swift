@@ -33,6 +33,14 @@ struct CLIRunner {
                       standardError: String(decoding: errData, as: UTF8.self))
     }
 
+    /// Whether this CPU has every one of `flags` (as /proc/cpuinfo names them).
+    static func cpuHas(_ flags: [String]) -> Bool {
+        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
+        let present = Set(line.split(separator: " ").map(String.init))
+        return flags.allSatisfy(present.contains)
+    }
+
     static func temporaryFolder() throws -> String {
         let path = NSTemporaryDirectory() + "gmps-cli-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)

@@ -6,13 +6,6 @@ import Testing
 /// finished first one (--only-seed), and reruns that read the finished runs back instead of
 /// training again.
 struct CompareCommandTests {
-    static var cpuHasAVX512: Bool {
-        guard let cpuinfo = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
-              let flags = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("flags") }) else { return false }
-        let set = Set(flags.split(separator: " ").map(String.init))
-        return ["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"].allSatisfy(set.contains)
-    }
-
     static func json(_ text: String) throws -> [String: Any] {
         try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any] ?? [:]
     }
@@ -124,7 +117,7 @@ struct CompareCommandTests {
     @Test func mamlProMPFromScratchNeedsNoGMPSRunAndNoDemonstration() throws {
         let folder = try CLIRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let narrowed = Self.cpuHasAVX512
+        let narrowed = CLIRunner.cpuHas(["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"])
         let result = try CLIRunner.run(["compare", "--env", "reach", "--quick", "--seeds", "1", "--methods", "maml-promp-scratch",
                                         "--out", folder, "--json"], environment: narrowed ? ["OPENBLAS_CORETYPE": "Haswell"] : [:])
         #expect(result.status == 0, "\(result.standardError)")
