@@ -51,6 +51,7 @@ public enum BLAS {
     /// Sets OpenBLAS to one thread, on the kernels this CPU can run (`BLAS+Kernels.swift`).
     /// Runs once, before the first matrix product (every `sgemm` call touches it).
     public static let configured: Bool = {
+        _ = (environmentCoreType, loadedCoreType)   // as they were before a selection changes them
         if let core = replacementCoreType { gmps_openblas_select_core(core) }
         openblas_set_num_threads(1)
         return true

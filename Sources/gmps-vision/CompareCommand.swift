@@ -95,8 +95,8 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         var config = comparisonConfig()
-        // Figures depend on OpenBLAS's kernels: say when the environment narrows them.
-        if let note = BLAS.environmentNarrowingNote { FileHandle.standardError.write(Data(("note: " + note + "\n").utf8)) }
+        // Figures depend on OpenBLAS's kernels: say when the environment's choice was replaced.
+        if let note = BLAS.environmentOverrideNote { FileHandle.standardError.write(Data(("note: " + note + "\n").utf8)) }
         let path = out ?? "runs/compare-\(config.environment)-\(config.reward)\(quick ? "-quick" : "")"
         // One comparison writes a folder at a time; each method's run directory has its own lock too.
         let folder = try RunDirectory(path: path)

@@ -61,8 +61,8 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
     func run() throws {
         let started = Date()
         let group = Launch.group
-        // Figures depend on OpenBLAS's kernels: say when the environment narrows them.
-        if group.isRoot, let note = BLAS.environmentNarrowingNote { FileHandle.standardError.write(Data(("note: " + note + "\n").utf8)) }
+        // Figures depend on OpenBLAS's kernels: say when the environment's choice was replaced.
+        if group.isRoot, let note = BLAS.environmentOverrideNote { FileHandle.standardError.write(Data(("note: " + note + "\n").utf8)) }
         // Rank 0 takes the run directory's lock and settles its configuration; every rank
         // trains with it.
         var lock: RunLock?

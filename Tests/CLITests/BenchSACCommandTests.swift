@@ -21,7 +21,8 @@ struct BenchSACCommandTests {
 
 /// The tool runs OpenBLAS's kernels for this CPU's features even where OpenBLAS 0.3.21 does not
 /// know the CPU model (it then falls back to SSE3 kernels, 3-8x slower): ConvNet selects them
-/// before the first product. A family set by the caller in OPENBLAS_CORETYPE is kept.
+/// before the first product. A family set by the caller in OPENBLAS_CORETYPE is kept unless
+/// narrower than the CPU supports.
 struct OpenBLASKernelsTests {
     static var cpuHasAVX2: Bool { CLIRunner.cpuHas(["avx2", "fma"]) }
 
@@ -40,8 +41,18 @@ struct OpenBLASKernelsTests {
                 "OpenBLAS runs its \(core) kernels")
     }
 
+    static var cpuHasAVX512: Bool { CLIRunner.cpuHas(["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"]) }
+
+    /// The environment's Haswell on an AVX-512 CPU (as an AMD EPYC's environment set) is
+    /// replaced by AVX-512 kernels; on an AVX2 CPU it is as wide as the CPU's and kept.
     @Test(.enabled(if: cpuHasAVX2, "Haswell kernels need AVX2"))
-    func aCoreTypeSetByTheCallerIsKept() throws {
-        #expect(try Self.blasCore(environment: ["OPENBLAS_CORETYPE": "Haswell"]) == "Haswell")
+    func aCoreTypeSetByTheCallerIsKeptUnlessNarrowerThanTheCPUs() throws {
+        let core = try #require(try Self.blasCore(environment: ["OPENBLAS_CORETYPE": "Haswell"]))
+        if Self.cpuHasAVX512 {
+            #expect(["skylakex", "cooperlake", "sapphirerapids"].contains(core.lowercased()), "OpenBLAS runs its \(core) kernels")
+            #expect(try Self.blasCore(environment: ["OPENBLAS_CORETYPE": "SkylakeX"]) == "SkylakeX", "as wide: kept")
+        } else {
+            #expect(core == "Haswell")
+        }
     }
 }

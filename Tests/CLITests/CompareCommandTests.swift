@@ -113,7 +113,7 @@ struct CompareCommandTests {
 
     /// maml-promp-scratch runs alone: GMPS's exploration and ProMP's outer steps from random
     /// parameters, no GMPS run needed and no demonstration or expert sample counted. (On an
-    /// AVX-512 CPU it runs on Haswell's kernels by OPENBLAS_CORETYPE, which compare says.)
+    /// AVX-512 CPU its environment asks for Haswell's kernels, which compare says it replaced.)
     @Test func mamlProMPFromScratchNeedsNoGMPSRunAndNoDemonstration() throws {
         let folder = try CLIRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
@@ -122,7 +122,7 @@ struct CompareCommandTests {
                                         "--out", folder, "--json"], environment: narrowed ? ["OPENBLAS_CORETYPE": "Haswell"] : [:])
         #expect(result.status == 0, "\(result.standardError)")
         if narrowed {
-            #expect(result.standardError.contains("note: OPENBLAS_CORETYPE=Haswell in the environment"), "\(result.standardError)")
+            #expect(result.standardError.contains("note: OPENBLAS_CORETYPE=Haswell in the environment is narrower"), "\(result.standardError)")
         }
         let methods = try Self.json(result.standardOutput)["methods"] as? [[String: Any]]
         #expect(methods?.compactMap { $0["name"] as? String } == ["maml-promp-scratch"])

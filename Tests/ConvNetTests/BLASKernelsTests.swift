@@ -2,8 +2,8 @@ import CConvNetKernels
 import Testing
 @testable import ConvNet
 
-/// Which OpenBLAS kernel family a process should run: OpenBLAS's own choice stands unless it
-/// fell back to a family older than the CPU's features support.
+/// Which OpenBLAS kernel family a process should run: OpenBLAS's choice (by CPU model or the
+/// environment) stands unless it is narrower than the CPU's features support.
 struct BLASKernelsTests {
     @Test func aFallbackToPrescottIsReplacedByWhatTheCPUSupports() {
         #expect(BLAS.replacementCoreType(detected: "Prescott", supported: "Cooperlake") == "Cooperlake")
@@ -11,35 +11,37 @@ struct BLASKernelsTests {
         #expect(BLAS.replacementCoreType(detected: "Sandybridge", supported: "SkylakeX") == "SkylakeX")
     }
 
-    @Test func aModernChoiceOfOpenBLASStands() {
-        for detected in ["Cooperlake", "SkylakeX", "Haswell", "Zen", "COOPERLAKE"] {
+    @Test func aChoiceAsWideAsTheCPUsStands() {
+        for detected in ["Cooperlake", "SkylakeX", "COOPERLAKE", "SapphireRapids"] {
             #expect(BLAS.replacementCoreType(detected: detected, supported: "Cooperlake") == nil, "\(detected)")
+        }
+        for detected in ["Haswell", "Zen", "Excavator"] {
+            #expect(BLAS.replacementCoreType(detected: detected, supported: "Haswell") == nil, "\(detected)")
         }
     }
 
-    /// An environment's OPENBLAS_CORETYPE is kept, and said when narrower than the CPU's.
-    @Test func anEnvironmentThatNarrowsTheKernelsIsSaid() throws {
-        let note = try #require(BLAS.narrowingNote(environment: "Haswell", supported: "Cooperlake"))
-        #expect(note.contains("OPENBLAS_CORETYPE=Haswell") && note.contains("Cooperlake") && note.contains("unset it"))
-        #expect(BLAS.narrowingNote(environment: "SkylakeX", supported: "Cooperlake") != nil)
-        #expect(BLAS.narrowingNote(environment: "Prescott", supported: "Haswell") != nil)
-        for chosen in ["Cooperlake", "COOPERLAKE", "SapphireRapids"] {
-            #expect(BLAS.narrowingNote(environment: chosen, supported: "Cooperlake") == nil, "\(chosen)")
-        }
-        #expect(BLAS.narrowingNote(environment: "Zen", supported: "Haswell") == nil, "as wide")
-        #expect(BLAS.narrowingNote(environment: "Haswell", supported: nil) == nil)
+    /// A narrower choice, OpenBLAS's own or the environment's (an AMD EPYC's environment set
+    /// Haswell), is replaced by the CPU's widest, and the environment's replacement is said.
+    @Test func aNarrowerChoiceIsWidenedToWhatTheCPUSupports() throws {
+        #expect(BLAS.replacementCoreType(detected: "Haswell", supported: "Cooperlake") == "Cooperlake")
+        #expect(BLAS.replacementCoreType(detected: "Zen", supported: "SkylakeX") == "SkylakeX")
+        let note = try #require(BLAS.overrideNote(environment: "Haswell", supported: "Cooperlake"))
+        #expect(note.contains("OPENBLAS_CORETYPE=Haswell") && note.contains("Cooperlake"))
+        #expect(BLAS.overrideNote(environment: "SkylakeX", supported: "Cooperlake") == nil, "as wide: kept")
+        #expect(BLAS.overrideNote(environment: "Haswell", supported: "Haswell") == nil)
+        #expect(BLAS.overrideNote(environment: "Haswell", supported: nil) == nil)
     }
 
     @Test func aCPUWithoutAVX2KeepsOpenBLASsChoice() {
         #expect(BLAS.replacementCoreType(detected: "Prescott", supported: nil) == nil)
     }
 
-    /// In this process too (the tests' bit-identity checks of the full-width im2col need a
-    /// blocked kernel whose bits do not change with a product's width).
+    /// In this process too, whatever the environment says (the tests' bit-identity checks of the
+    /// full-width im2col need a blocked kernel whose bits do not change with a product's width).
     @Test func thisProcessRunsKernelsWithAtLeastAVX2WhereTheCPUHasIt() throws {
         guard let supported = gmps_openblas_core_for_cpu().map({ String(cString: $0) }) else { return }
         let running = BLAS.coreName
-        #expect(BLAS.modernCores.contains(running.lowercased()), "OpenBLAS runs \(running); this CPU supports \(supported)")
+        #expect(BLAS.width(ofCore: running) >= BLAS.width(ofCore: supported), "OpenBLAS runs \(running); this CPU supports \(supported)")
     }
 
     /// The CPU's features and the family named for them agree with what /proc/cpuinfo says.
