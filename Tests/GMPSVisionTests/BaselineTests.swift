@@ -153,6 +153,19 @@ struct BaselineTests {
         #expect(skipped < policy.parameterCount / 10)
     }
 
+    /// The clip holds a term only where r c leaves the band on the side that would raise the
+    /// surrogate; a zero coefficient (every rollout of a sparse task earning 0) is not clipped.
+    @Test func aTermIsClippedOnlyWhereTheClipHoldsIt() {
+        let up = FullNetworkPolicyGradient.clippedTerm(logRatio: logf(1.5), coefficient: 2, clip: 0.2)
+        #expect(up.held && up.slope == 0 && abs(up.value - 2.4) < 1e-6)
+        let down = FullNetworkPolicyGradient.clippedTerm(logRatio: logf(1.5), coefficient: -2, clip: 0.2)
+        #expect(!down.held && abs(down.slope + 3) < 1e-5, "a worse ratio for a negative coefficient stays free")
+        let inside = FullNetworkPolicyGradient.clippedTerm(logRatio: logf(1.1), coefficient: 2, clip: 0.2)
+        #expect(!inside.held && abs(inside.slope - 2.2) < 1e-5)
+        let zero = FullNetworkPolicyGradient.clippedTerm(logRatio: logf(1.5), coefficient: 0, clip: 0.2)
+        #expect(!zero.held && zero.slope == 0 && zero.value == 0)
+    }
+
     /// Where θ_old collected the rollouts every ratio is 1: the clipped surrogate's gradient is
     /// REINFORCE's, latents included.
     @Test func clippedSurrogateAtTheCollectingPolicyIsReinforce() throws {

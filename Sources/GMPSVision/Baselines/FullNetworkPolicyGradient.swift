@@ -100,7 +100,7 @@ public struct FullNetworkPolicyGradient: Sendable {
                     (0..<t).map { i in
                         let term = Self.clippedTerm(logRatio: logProbabilities[i] - old[i], coefficient: sampleCoefficients[i], clip: clip)
                         surrogate += term.value
-                        if term.slope == 0 { clipped += 1 }
+                        if term.held { clipped += 1 }
                         return term.slope
                     }
                 }
@@ -120,7 +120,7 @@ public struct FullNetworkPolicyGradient: Sendable {
                     let term = Self.clippedTerm(logRatio: logDensity - gaussianLogDensity(z, mean: latentTerm.oldMean, std: sigma),
                                                 coefficient: coefficient, clip: clip)
                     surrogate += term.value
-                    if term.slope == 0 { clipped += 1 }
+                    if term.held { clipped += 1 }
                     weight = term.slope
                 } else {
                     surrogate += coefficient * logDensity
@@ -132,12 +132,14 @@ public struct FullNetworkPolicyGradient: Sendable {
         return Result(surrogate: surrogate, gradient: total, clippedSamples: clipped)
     }
 
-    /// One sample's min(r c, clip(r, 1 ± ε) c) with r = e^logRatio, and its derivative with
-    /// respect to log r: r c, or 0 where the clip holds the smaller of the two.
-    static func clippedTerm(logRatio: Float, coefficient: Float, clip: Float) -> (value: Float, slope: Float) {
+    /// One sample's min(r c, clip(r, 1 ± ε) c) with r = e^logRatio, its derivative with respect
+    /// to log r (r c, or 0 where the clip holds the smaller of the two), and whether the clip
+    /// holds it: a zero coefficient (a task whose rollouts all earned the same return) has a
+    /// zero slope without being clipped.
+    static func clippedTerm(logRatio: Float, coefficient: Float, clip: Float) -> (value: Float, slope: Float, held: Bool) {
         let ratio = expf(min(logRatio, 20))
-        let held = min(max(ratio, 1 - clip), 1 + clip)
-        let free = ratio * coefficient, bounded = held * coefficient
-        return free <= bounded ? (free, free) : (bounded, 0)
+        let bounded = min(max(ratio, 1 - clip), 1 + clip) * coefficient
+        let free = ratio * coefficient
+        return free <= bounded ? (free, free, false) : (bounded, 0, true)
     }
 }
