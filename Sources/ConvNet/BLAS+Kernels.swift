@@ -34,7 +34,8 @@ extension BLAS {
     static let modernCores: Set<String> = ["haswell", "zen", "excavator", "skylakex", "cooperlake", "sapphirerapids"]
 
     /// How wide a family's sgemm kernels are: 0 before AVX2 (or unknown), 1 AVX2 (Haswell, Zen,
-    /// Excavator), 2 AVX-512 (SkylakeX, Cooperlake, Sapphire Rapids: the same sgemm bits).
+    /// Excavator), 2 AVX-512 (SkylakeX, Cooperlake, Sapphire Rapids; SkylakeX's and Cooperlake's
+    /// runs gave the same bytes, December 7).
     static func width(ofCore name: String) -> Int {
         switch name.lowercased() {
         case "skylakex", "cooperlake", "sapphirerapids": return 2
