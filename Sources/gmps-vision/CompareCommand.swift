@@ -52,8 +52,8 @@ struct CompareCommand: ParsableCommand {
 
     @Option(help: "maml-promp's and maml-promp-scratch's clip ε on the likelihood ratios of its later outer steps, in (0, 1) (default 0.2).") var mamlPrompClip: Float?
 
-    @Option(help: "Goals every snapshot is evaluated on: meta-test (each seed's held-out goals, to report) or validation (disjoint from them, to tune on).")
-    var goals = ComparisonGoals.metaTest
+    @Option(help: "Goals every snapshot is evaluated on: meta-test (each seed's held-out goals, to report) or validation (disjoint from them, to tune on). Default: meta-test, or the comparison's own when --out holds one.")
+    var goals: ComparisonGoals?
 
     @Option(help: "Methods, comma-separated (default: gmps,no-meta-training,maml-pg,maml-pg-pretrained,maml-promp; also maml-promp-scratch).") var methods: MethodList?
 
@@ -88,7 +88,7 @@ struct CompareCommand: ParsableCommand {
         if let mamlPrompOuterSteps { config.mamlOuterSteps = mamlPrompOuterSteps }
         if let mamlPrompClip { config.mamlOuterClip = mamlPrompClip }
         if let methods { config.methods = methods.methods }
-        config.goals = goals
+        config.goals = goals ?? .metaTest
         config.threads = threads
         return config
     }
@@ -161,7 +161,9 @@ struct CompareCommand: ParsableCommand {
         }
         let stored = try folder.readJSON(ComparisonConfig.self, from: file)
         var config = config
-        if reward.reward == nil { config.reward = stored.reward }   // the comparison's own, as --reward says
+        // The comparison's own, as --reward and --goals say.
+        if reward.reward == nil { config.reward = stored.reward }
+        if goals == nil { config.goals = stored.goals }
         let changes = try SettingChange.between(stored, config).filter { !["seeds", "methods", "threads"].contains($0.key) }
         guard changes.isEmpty else {
             throw ValidationError("\(folder.url.path) holds a comparison with other settings: "

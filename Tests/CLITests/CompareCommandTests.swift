@@ -112,14 +112,15 @@ struct CompareCommandTests {
     }
 
     /// maml-promp-scratch runs alone: GMPS's exploration and ProMP's outer steps from random
-    /// parameters, no GMPS run needed and no demonstration or expert sample counted. (On an
-    /// AVX-512 CPU its environment asks for Haswell's kernels, which compare says it replaced.)
+    /// parameters, no GMPS run needed and no demonstration or expert sample counted; continued
+    /// without --goals, on its own goals. (On an AVX-512 CPU its environment asks for Haswell's
+    /// kernels, which compare says it replaced.)
     @Test func mamlProMPFromScratchNeedsNoGMPSRunAndNoDemonstration() throws {
         let folder = try CLIRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         let narrowed = CLIRunner.cpuHas(["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"])
-        let result = try CLIRunner.run(["compare", "--env", "reach", "--quick", "--seeds", "1", "--methods", "maml-promp-scratch",
-                                        "--out", folder, "--json"], environment: narrowed ? ["OPENBLAS_CORETYPE": "Haswell"] : [:])
+        let arguments = ["compare", "--env", "reach", "--quick", "--seeds", "1", "--methods", "maml-promp-scratch", "--out", folder, "--json"]
+        let result = try CLIRunner.run(arguments + ["--goals", "validation"], environment: narrowed ? ["OPENBLAS_CORETYPE": "Haswell"] : [:])
         #expect(result.status == 0, "\(result.standardError)")
         if narrowed {
             #expect(result.standardError.contains("note: OPENBLAS_CORETYPE=Haswell in the environment is narrower"), "\(result.standardError)")
@@ -135,6 +136,13 @@ struct CompareCommandTests {
         #expect((config["exploration"] as? [String: Any])?["perTrajectory"] != nil)
         #expect((config["outerSteps"] as? Int ?? 0) > 1)
         #expect(config["pretrainInit"] as? Bool != true)
+
+        // Continued without --goals, the comparison keeps its own (validation); the other split is refused.
+        let again = try CLIRunner.run(arguments)
+        #expect(again.status == 0 && again.standardError.contains("finished earlier; read back"), "\(again.standardError)")
+        #expect(try Self.json(again.standardOutput)["goals"] as? String == "validation")
+        let other = try CLIRunner.run(arguments + ["--goals", "meta-test"])
+        #expect(other.status != 0 && other.standardError.contains("goals"), "\(other.standardError)")
     }
 
     @Test func badOptionsAreSentences() throws {
