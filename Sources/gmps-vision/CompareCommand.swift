@@ -1,5 +1,4 @@
 import ArgumentParser
-import ConvNet
 import Foundation
 import GMPSVision
 import VisionEnvs
@@ -55,7 +54,7 @@ struct CompareCommand: ParsableCommand {
     @Option(help: "Goals every snapshot is evaluated on: meta-test (each seed's held-out goals, to report) or validation (disjoint from them, to tune on). Default: meta-test, or the comparison's own when --out holds one.")
     var goals: ComparisonGoals?
 
-    @Option(help: "Methods, comma-separated (default: gmps,no-meta-training,maml-pg,maml-pg-pretrained,maml-promp; also maml-promp-scratch).") var methods: MethodList?
+    @Option(help: "Methods, comma-separated (default: \(ComparisonMethod.defaults.map(\.rawValue).joined(separator: ",")); also maml-promp-scratch).") var methods: MethodList?
 
     @Option(help: "Folder of the comparison (default: runs/compare-ENV-REWARD, or ...-quick).") var out: String?
 
@@ -95,8 +94,7 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         var config = comparisonConfig()
-        // Figures depend on OpenBLAS's kernels: say when the environment's choice was replaced.
-        if let note = BLAS.environmentOverrideNote { FileHandle.standardError.write(Data(("note: " + note + "\n").utf8)) }
+        noteKernelOverride()
         let path = out ?? "runs/compare-\(config.environment)-\(config.reward)\(quick ? "-quick" : "")"
         // One comparison writes a folder at a time; each method's run directory has its own lock too.
         let folder = try RunDirectory(path: path)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ConvNet
 import Foundation
 import GMPSVision
 
@@ -52,6 +53,12 @@ enum Launch {
 /// A Foundation error (a file system or JSON error) as a sentence; any other error as it is.
 func readable(_ error: any Error) -> any Error {
     ErrorSentence.describe(error).map { Sentence(description: $0 + ".") } ?? error
+}
+
+/// Figures depend on OpenBLAS's kernels: says on standard error when the environment's
+/// OPENBLAS_CORETYPE was narrower than the CPU's and so replaced (`run`, `compare`).
+func noteKernelOverride() {
+    if let note = BLAS.environmentOverrideNote { FileHandle.standardError.write(Data(("note: " + note + "\n").utf8)) }
 }
 
 /// An error that is one sentence for the user.

@@ -1,5 +1,4 @@
 import ArgumentParser
-import ConvNet
 import Foundation
 import GMPSVision
 import VisionEnvs
@@ -61,8 +60,7 @@ struct RunCommand: ParsableCommand, RunsOnRanks {
     func run() throws {
         let started = Date()
         let group = Launch.group
-        // Figures depend on OpenBLAS's kernels: say when the environment's choice was replaced.
-        if group.isRoot, let note = BLAS.environmentOverrideNote { FileHandle.standardError.write(Data(("note: " + note + "\n").utf8)) }
+        if group.isRoot { noteKernelOverride() }
         // Rank 0 takes the run directory's lock and settles its configuration; every rank
         // trains with it.
         var lock: RunLock?

@@ -118,7 +118,7 @@ struct CompareCommandTests {
     @Test func mamlProMPFromScratchNeedsNoGMPSRunAndNoDemonstration() throws {
         let folder = try CLIRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
-        let narrowed = CLIRunner.cpuHas(["avx512f", "avx512cd", "avx512bw", "avx512dq", "avx512vl"])
+        let narrowed = OpenBLASKernelsTests.cpuHasAVX512
         let arguments = ["compare", "--env", "reach", "--quick", "--seeds", "1", "--methods", "maml-promp-scratch", "--out", folder, "--json"]
         let result = try CLIRunner.run(arguments + ["--goals", "validation"], environment: narrowed ? ["OPENBLAS_CORETYPE": "Haswell"] : [:])
         #expect(result.status == 0, "\(result.standardError)")

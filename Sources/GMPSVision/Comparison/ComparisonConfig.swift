@@ -110,10 +110,11 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
     public var mamlAlpha: Float = 0.05
     /// Behaviour-cloning steps of the BC-started MAML.
     public var mamlPretrainSteps = 300
-    /// maml-promp and maml-promp-scratch: outer steps per iteration on the same post-update rollouts (the first plain,
-    /// the rest on the clipped surrogate; each costs a pass of the full network over them).
+    /// maml-promp and maml-promp-scratch: outer steps per iteration on the same post-update
+    /// rollouts (the first plain, the rest on the clipped surrogate; each costs a pass of the
+    /// full network over them).
     public var mamlOuterSteps = 3
-    /// maml-promp: PPO's ε on the likelihood ratios of those steps.
+    /// maml-promp and maml-promp-scratch: PPO's ε on the likelihood ratios of those steps.
     public var mamlOuterClip: Float = 0.2
     /// maml-promp and maml-promp-scratch: Adam learning rate of the outer steps, constant; nil:
     /// maml-promp GMPS's schedule (`GMPSConfig.learningRate` decayed to `finalLearningRate` over

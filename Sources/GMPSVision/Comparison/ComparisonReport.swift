@@ -82,7 +82,8 @@ public struct ComparisonReport {
         try folder.write(Data(markdown.utf8), to: Self.markdownFile)
     }
 
-    /// Colours per method: GMPS red as in a run's report, its pre-trained policy grey, MAML blue, green, purple and teal.
+    /// Colours per method: GMPS red as in a run's report, its pre-trained policy grey, the MAMLs
+    /// blue, green, purple and teal.
     static func color(_ method: ComparisonMethod) -> (UInt8, UInt8, UInt8) {
         switch method {
         case .gmps: return (200, 60, 40)
