@@ -33,6 +33,9 @@ struct EvaluateCommand: ParsableCommand {
 
     @Option(help: "Seed of the adaptation noise.") var seed: UInt64 = 1
 
+    @Flag(help: "Instead of adapting, run the policy with mean actions at the codes pre-training learned: each meta-training goal at its own, each held-out goal at a code fitted to its goal. Reads the goal (no meta-test): what bias-vector adaptation could reach at best. --adapt-steps, --draws, --trajectories and --latent-decay do not apply.")
+    var taskCodeOracle = false
+
     @OptionGroup var reward: RewardOption
 
     @OptionGroup var output: JSONOption
@@ -70,6 +73,9 @@ struct EvaluateCommand: ParsableCommand {
         } else {
             testGoals = try GoalsFile.read(goals, expecting: config.environment)
         }
+        if taskCodeOracle {
+            return try runOracle(pipeline: pipeline, config: config, state: state, goals: testGoals)
+        }
         let k = trajectories ?? config.trajectoriesPerTask
         let started = Date()
         let summary = try pipeline.evaluate(
@@ -94,3 +100,49 @@ struct EvaluateCommand: ParsableCommand {
         }
     }
 }
+
+extension EvaluateCommand {
+    /// `--task-code-oracle`: the policy at pre-training's codes, no adaptation.
+    private func runOracle(pipeline: GMPSPipeline, config: GMPSConfig, state: MetaTrainerState,
+                           goals testGoals: [Goal]) throws {
+        let started = Date()
+        let total = config.metaTrainTasks + testGoals.count
+        let result = try pipeline.taskCodeOracle(
+            theta: state.theta, codes: state.taskCodes, goals: testGoals, seed: seed,
+            display: ProgressDisplay(stage: "task-code oracle (goals)", total: total))
+        let seconds = Date().timeIntervalSince(started)
+        let map = result.map
+        if output.json {
+            func part(_ summary: EvaluationSummary) -> [String: Any] {
+                [
+                    "goals": summary.perGoal.count, "success": summary.preSuccess,
+                    "return": summary.preReturn, "final_distance": summary.preFinalDistance,
+                    "per_goal": summary.perGoal.map { goal -> [String: Any] in
+                        ["goal": goal.goal, "success": goal.preSuccess, "final_distance": goal.preFinalDistance]
+                    },
+                ]
+            }
+            let object: [String: Any] = [
+                "env": config.environment.rawValue, "reward": config.reward.rawValue,
+                "iteration": state.iteration, "code_fit": map.degree.rawValue,
+                "code_fit_explained": map.explainedFraction,
+                "training": part(result.training), "held_out": part(result.heldOut), "seconds": seconds,
+            ]
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            func row(_ name: String, _ summary: EvaluationSummary) -> String {
+                name.padding(toLength: 40, withPad: " ", startingAt: 0)
+                    + String(format: "%.2f   %8.2f   %.3f m", summary.preSuccess, summary.preReturn, summary.preFinalDistance)
+            }
+            print("""
+                \(config.environment): task-code oracle (the goal picks the code; no adaptation), θ after \(state.iteration) meta-iterations
+                                                        success     return   final distance
+                \(row("meta-training goals, own codes (\(result.training.perGoal.count))", result.training))
+                \(row("\(goals) goals, fitted codes (\(result.heldOut.perGoal.count))", result.heldOut))
+                codes fitted by a \(map.degree.rawValue) map of the goal's \(map.goalDimension) coordinates: it explains \(String(format: "%.0f%%", 100 * map.explainedFraction)) of their spread
+                """)
+        }
+    }
+}
+

@@ -48,8 +48,9 @@ struct CodeAnchorTests {
     }
 
     /// Pre-training keeps the whitened codes (one per task, zero-mean and unit spread per
-    /// dimension); the anchor moves them and θ away from the run without it; a run interrupted
-    /// after one iteration resumes to the same bits, codes and their Adam state included.
+    /// dimension); the anchor moves them and θ away from the run without it, which keeps them
+    /// unmoved; a run interrupted after one iteration resumes to the same bits, codes and their
+    /// Adam state included.
     @Test func theAnchorKeepsLearnsAndResumesTheTaskCodes() throws {
         let config = Self.config(weight: 1)
         let runs = try PipelineTests.trainStraightAndInterrupted(config, stopAfter: 1)
@@ -78,7 +79,8 @@ struct CodeAnchorTests {
         defer { try? FileManager.default.removeItem(at: without.run.url) }
         let plainTrainer = try without.trainer(demos: without.demonstrations(), resume: false)
         try without.metaTrain(plainTrainer)
-        #expect(plainTrainer.state.taskCodes == nil, "no anchor, no codes kept")
+        #expect(plainTrainer.state.taskCodes == start, "no anchor: pre-training's codes kept (for the task-code oracle), unmoved")
+        #expect(plainTrainer.state.taskCodeOptimizer == nil)
         #expect(plainTrainer.state.theta != b.theta, "the anchor changes θ's steps")
     }
 

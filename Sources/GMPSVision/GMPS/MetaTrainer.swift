@@ -89,7 +89,7 @@ public final class MetaTrainer {
 
     /// Behaviour-clones θ on all tasks' demos (`BehaviourCloning`), once, so that meta-training
     /// starts near the experts and its rollouts carry goal information (keeping the task codes
-    /// for the code anchor). Returns the last loss.
+    /// for the code anchor and the task-code oracle). Returns the last loss.
     @discardableResult
     public func pretrain(progress: (_ step: Int, _ loss: Float) -> Void = { _, _ in }) throws -> Float {
         guard !state.pretrained, config.pretrainSteps > 0 else { return 0 }
@@ -97,8 +97,10 @@ public final class MetaTrainer {
         var theta = state.theta
         let outcome = try cloning.trainKeepingCodes(&theta, progress: progress)
         state.theta = theta
+        // Kept whenever pre-training learned them: the code anchor moves them, and
+        // `evaluate --task-code-oracle` runs the policy at them.
+        if !outcome.taskCodes.isEmpty { state.taskCodes = outcome.taskCodes }
         if config.codeAnchorWeight > 0 {
-            state.taskCodes = outcome.taskCodes
             state.taskCodeOptimizer = Adam(parameterCount: outcome.taskCodes.count, learningRate: 10 * config.learningRate)
         }
         state.pretrained = true

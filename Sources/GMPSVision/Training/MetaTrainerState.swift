@@ -26,7 +26,9 @@ public struct MetaTrainerState: Codable, Sendable {
     public var latentScaleOptimizer: Adam? = nil
     /// Each meta-training task's code in the bias-vector slot (tasks × B, in the whitened
     /// coordinates θ's first layer reads), kept from pre-training for the code anchor
-    /// (`GMPSConfig.codeAnchorWeight`) and moved by it; nil without one.
+    /// (`GMPSConfig.codeAnchorWeight`), which moves them, and for the task-code oracle
+    /// (`TaskCodeOracle`); nil where pre-training learned none (per-step exploration, no
+    /// pre-training, or a checkpoint written before they were kept without the anchor).
     public var taskCodes: [Float]? = nil
     /// Their optimiser (nil with them).
     public var taskCodeOptimizer: Adam? = nil
