@@ -49,7 +49,7 @@ struct BaselineCommand: ParsableCommand, RunsOnRanks {
     @Flag(help: "maml-pg: start from a behaviour-cloned θ instead of random parameters.") var pretrain = false
 
     @Option(help: "maml-pg: exploration of the pre- and post-update rollouts, as GMPS's --exploration.")
-    var exploration = ExplorationArgument.perStep
+    var exploration = BaselineExplorationArgument.perStep
 
     @Option(help: "maml-pg: outer Adam steps per iteration on the same post-update rollouts; after the first, on the clipped surrogate (ProMP).")
     var outerSteps = 1

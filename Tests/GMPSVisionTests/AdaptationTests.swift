@@ -70,6 +70,40 @@ struct AdaptationTests {
         #expect(try own != adapted(first), "the goals' own rewards adapt them differently")
     }
 
+    /// `latent-only` draws the same latents as per-trajectory exploration from the same stream
+    /// and then acts with each rollout's mean action: every action's log-density is the
+    /// Gaussian's at its mean, so a rollout is its latent's alone, and the adaptation schedule
+    /// keeps the kind while it shrinks σ_z. Adapting the head under it is refused.
+    @Test func latentOnlyExplorationDrawsTheLatentsAndActsWithMeanActions() throws {
+        let policy = try Self.policy()
+        let worker = try Self.worker(policy, .push, trajectories: 3)
+        let goal = try TaskDistribution(.push).metaSplit(seed: 1, trainCount: 1, testCount: 0).train[0]
+        let theta = policy.network.initialParameters(seed: 4)
+        func collect(_ exploration: Exploration) throws -> TaskRollouts {
+            var rng = SeededGenerator(seed: 11)
+            return try worker.collect(goal: goal, parameters: theta, exploration: exploration, trajectories: 3, using: &rng)
+        }
+        let probing = try collect(.latentOnly(latentStd: 0.7)), noisy = try collect(.perTrajectory(latentStd: 0.7))
+        #expect(probing.latents == noisy.latents, "the same latents, drawn first from the same stream")
+        let logStd = policy.policy.logStd(theta)
+        let atTheMean = -logStd.reduce(0, +) - 0.5 * Float(logStd.count) * logf(2 * .pi)
+        for value in probing.logProbabilities { #expect(abs(value - atTheMean) <= 1e-4, "an action at its mean") }
+        #expect(noisy.logProbabilities.contains { abs($0 - atTheMean) > 1e-2 }, "per-trajectory adds per-step noise")
+        let repeated = try collect(.latentOnly(latentStd: 0.7))
+        #expect(repeated.actions == probing.actions && repeated.rewards == probing.rewards)
+
+        let schedule = AdaptationSchedule(decay: 0.5)
+        let settings = schedule.settings(step: 1, exploration: .latentOnly(latentStd: 1), inner: InnerStep(policy: policy, latentStd: 1),
+                                         alpha: [Float](repeating: 1, count: policy.tailCount), biasVectorCount: policy.biasVectorCount)
+        #expect(settings.exploration == .latentOnly(latentStd: 0.5))
+
+        var config = GMPSConfig(environment: .push)
+        config.exploration = .latentOnly(latentStd: 1)
+        #expect(config.invalidSetting() == nil)
+        config.adaptedParameters = .head
+        #expect(config.invalidSetting()?.field == "exploration")
+    }
+
     // MARK: The latent's spread
 
     @Test func laterStepsShrinkTheLatentSpreadAsTheFormulaSays() throws {

@@ -41,6 +41,6 @@ public struct AdaptationSchedule: Sendable, Equatable {
         var (inner, alpha) = (inner, alpha)
         inner.latentStd = sigma * scale
         for j in 0..<biasVectorCount { alpha[j] *= scale * scale }
-        return (.perTrajectory(latentStd: sigma * scale), inner, alpha)
+        return (exploration.withLatentStd(sigma * scale), inner, alpha)
     }
 }

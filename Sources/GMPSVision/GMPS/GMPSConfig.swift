@@ -372,6 +372,9 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
         if let std = exploration.latentStd, !(std > 0) {
             return invalid(.exploration, "needs a positive latent standard deviation; got \(std).")
         }
+        if case .latentOnly = exploration, adaptedParameters == .head {
+            return invalid(.exploration, "latent-only explores with mean actions, which leave the head's weights no policy gradient; adapt the bias vector (--adapt bias-vector) or explore per-trajectory.")
+        }
         if !(1...5).contains(metaTrainedSteps) {
             return invalid(.metaTrainedSteps, "must be in 1...5 (each step costs an iteration's rollouts again); got \(metaTrainedSteps).")
         }

@@ -171,6 +171,7 @@ public struct RunReport {
         case .none: return "none"
         case .perStep: return "per-step Gaussian, σ₀ = \(config.initialStd)"
         case let .perTrajectory(std): return "per-trajectory latent (σ_z = \(std)) + per-step σ₀ = \(config.initialStd)"
+        case let .latentOnly(std): return "per-trajectory latent (σ_z = \(std)), mean actions"
         }
     }
 }

@@ -151,7 +151,7 @@ public final class RolloutWorker {
                 let row = trajectory * horizon + t
                 rollouts.logProbabilities[row] = GaussianPolicy.sample(
                     mean: means[(trajectory * a)..<((trajectory + 1) * a)], std: std, logStd: logStd,
-                    noisy: exploration != .none, into: &action, using: &generator)
+                    noisy: exploration.perStepNoise, into: &action, using: &generator)
                 rollouts.hands.replaceSubrange((row * 3)..<((row + 1) * 3), with: hands[(trajectory * 3)..<((trajectory + 1) * 3)])
                 rollouts.actions.replaceSubrange((row * a)..<((row + 1) * a), with: action)
                 rollouts.states.replaceSubrange((row * stateCount)..<((row + 1) * stateCount),

@@ -9,10 +9,34 @@ public enum Exploration: Codable, Equatable, Sendable {
     /// MAESN-style structured noise: the bias vector drawn once per rollout from
     /// N(μ, σ²) with this σ, so each rollout is one consistent probe; plus per-step noise.
     case perTrajectory(latentStd: Float)
+    /// The bias vector drawn once per rollout as in `perTrajectory`, and the mean action at
+    /// every step: each rollout's return is its latent's alone, as the adapted policy is
+    /// judged (mean actions). Adapting the bias vector alone, the per-step noise only blurs
+    /// the returns the latent's score is weighted by.
+    case latentOnly(latentStd: Float)
 
     public var latentStd: Float? {
-        if case let .perTrajectory(std) = self { return std }
-        return nil
+        switch self {
+        case let .perTrajectory(std), let .latentOnly(std): return std
+        case .none, .perStep: return nil
+        }
+    }
+
+    /// Whether each action gets the policy's Gaussian noise.
+    public var perStepNoise: Bool {
+        switch self {
+        case .perStep, .perTrajectory: return true
+        case .none, .latentOnly: return false
+        }
+    }
+
+    /// The same kind of exploration with the latent's σ_z replaced (unchanged without a latent).
+    public func withLatentStd(_ std: Float) -> Exploration {
+        switch self {
+        case .perTrajectory: return .perTrajectory(latentStd: std)
+        case .latentOnly: return .latentOnly(latentStd: std)
+        case .none, .perStep: return self
+        }
     }
 }
 

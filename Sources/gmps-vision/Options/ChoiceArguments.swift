@@ -7,9 +7,25 @@ import GMPSVision
 /// `--exploration`.
 enum ExplorationArgument: String, ExpressibleByArgument, CaseIterable {
     case perTrajectory = "per-trajectory"
+    case latentOnly = "latent-only"
     case perStep = "per-step"
 
-    /// A latent per rollout drawn with σ_z = 1, or Gaussian noise on every action.
+    /// A latent per rollout drawn with σ_z = 1 (with or without noise on every action), or
+    /// Gaussian noise on every action.
+    var value: Exploration {
+        switch self {
+        case .perTrajectory: return .perTrajectory(latentStd: 1)
+        case .latentOnly: return .latentOnly(latentStd: 1)
+        case .perStep: return .perStep
+        }
+    }
+}
+
+/// `baseline --exploration`: MAML's outer policy gradient needs per-step noise, so no latent-only.
+enum BaselineExplorationArgument: String, ExpressibleByArgument, CaseIterable {
+    case perTrajectory = "per-trajectory"
+    case perStep = "per-step"
+
     var value: Exploration { self == .perStep ? .perStep : .perTrajectory(latentStd: 1) }
 }
 

@@ -31,7 +31,7 @@ struct GMPSOptions: ParsableArguments {
 
     @Option(help: "Outer Adam learning rate at the first iteration (decays linearly to a tenth).") var learningRate: Float?
 
-    @Option(help: "Exploration: a latent per rollout (per-trajectory) or noise on every step (per-step).")
+    @Option(help: "Exploration: a latent per rollout with noise on every action (per-trajectory), a latent per rollout and mean actions (latent-only), or noise on every action alone (per-step).")
     var exploration: ExplorationArgument?
 
     @Option(help: "Adapted parameters.") var adapt: GMPSConfig.AdaptedParameters?
