@@ -73,13 +73,14 @@ struct RunCommandTests {
         ]
         for (key, value) in given { #expect(config[key] as? Int == value, "config.json \(key)") }
         #expect(config["environment"] as? String == "reach")
+        #expect((config["exploration"] as? [String: Any])?["latentOnly"] != nil, "latent-only exploration by default")
         #expect(config["daggerShare"] as? Double == 0.5 && config["anchorWeight"] as? Double == 0.25)
         #expect(config["alphaParameterisation"] as? String == "log-per-group" && config["alphaLearningRate"] as? Double == 0.5)
-        #expect(config["initialAlpha"] as? Double == 0.25 && config["initialBiasVectorAlpha"] as? Double == 1, "--head-alpha, and the bias vector's default")
-        // Each group's mean α: the bias vector's moves from 1 at log α's rate; the unadapted groups stay 0.
+        #expect(config["initialAlpha"] as? Double == 0.25 && config["initialBiasVectorAlpha"] as? Double == 1.5, "--head-alpha, and the bias vector's default")
+        // Each group's mean α: the bias vector's moves from 1.5 at log α's rate; the unadapted groups stay 0.
         let biasAlpha = try column("alpha_bias_vector"), headAlpha = try column("alpha_head_weights")
         let fields = progress.dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
-        #expect(fields.allSatisfy { Double($0[biasAlpha]).map { $0 > 0 && $0 != 1 } == true && Double($0[headAlpha]) == 0 },
+        #expect(fields.allSatisfy { Double($0[biasAlpha]).map { $0 > 0 && $0 != 1.5 } == true && Double($0[headAlpha]) == 0 },
                 "\(fields.map { [$0[biasAlpha], $0[headAlpha]] })")
 
         // The held-out learning curve: --quick validates after the last iteration only.

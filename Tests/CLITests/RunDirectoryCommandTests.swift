@@ -39,6 +39,8 @@ struct RunDirectoryCommandTests {
         #expect(other.status != 0)
         #expect(other.standardError.contains("--adapt (adaptedParameters) \"bias-vector\" → \"head\""), "stderr: \(other.standardError)")
         #expect(other.standardError.contains("--seed (seed) 3 → 6"), "stderr: \(other.standardError)")
+        // --adapt head explores per-trajectory (its policy gradient needs per-step noise) unless told.
+        #expect(other.standardError.contains("--exploration (exploration)"), "stderr: \(other.standardError)")
         #expect(try Data(contentsOf: URL(fileURLWithPath: run + "/config.json")) == config)
         #expect(try Data(contentsOf: URL(fileURLWithPath: run + "/checkpoint.json")) == checkpoint)
 

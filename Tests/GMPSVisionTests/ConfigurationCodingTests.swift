@@ -154,6 +154,11 @@ struct ConfigurationCodingTests {
         #expect(config.gmps(seed: 2).experts == .scripted)
         #expect(config.maml(seed: 2, method: .mamlProMP).gmps.experts == .scripted)
         #expect(config.maml(seed: 2, method: .mamlProMP).gmps.learningRate == GMPSConfig().learningRate)
+        // GMPS explores latent-only by default; MAML's outer policy gradient needs per-step noise,
+        // so it draws the same latents with it.
+        #expect(config.gmps(seed: 2).exploration == .latentOnly(latentStd: 1))
+        #expect(config.maml(seed: 2, method: .mamlProMP).gmps.exploration == .perTrajectory(latentStd: 1))
+        #expect(config.maml(seed: 2, method: .mamlProMP).problem() == nil)
         config.mamlProMPLearningRate = 1e-3
         let promp = config.maml(seed: 2, method: .mamlProMP).gmps
         #expect(promp.learningRate == 1e-3 && promp.finalLearningRate == 1e-3, "constant when given")

@@ -111,6 +111,8 @@ struct MetaTrainerTests {
         config.iterations = 1
         config.outerSteps = 3
         config.adaptedParameters = adapted
+        // The head's inner policy gradient needs per-step noise.
+        if adapted == .head { config.exploration = .perTrajectory(latentStd: 1) }
         func train(refreshEvery: Int) throws -> (theta: [Float], log: IterationLog) {
             var c = config
             c.featureRefreshEvery = refreshEvery

@@ -9,6 +9,7 @@ struct StepSizeTests {
     static func groupedConfig() -> GMPSConfig {
         var config = PipelineTests.config(iterations: 4)
         config.adaptedParameters = .head
+        config.exploration = .perTrajectory(latentStd: 1)   // the head's gradient needs per-step noise
         config.alphaParameterisation = .logPerGroup
         config.alphaLearningRate = 0.05
         return config
@@ -55,7 +56,7 @@ struct StepSizeTests {
         let policy = try MetaPolicy(config: config)
         var state = try MetaTrainerState(policy: policy, config: config)
         let groups = policy.alphaGroups
-        #expect(state.logAlpha == [logf(1), logf(0.05), logf(0.05), logf(0.05)])
+        #expect(state.logAlpha == [logf(config.initialBiasVectorAlpha), logf(0.05), logf(0.05), logf(0.05)])
         #expect(state.alphaOptimizer.m.count == 4)
         state.setLearningRate(1e-4, alpha: config.alphaLearningRate)
         var rng = SeededGenerator(seed: 4)

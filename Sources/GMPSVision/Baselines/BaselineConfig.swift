@@ -76,11 +76,11 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
     /// The first setting out of range (GMPS's fields first), or nil.
     public func invalidSetting() -> InvalidSetting? {
         if let invalid = gmps.invalidSetting() { return invalid }
-        if case .latentOnly = gmps.exploration {
-            return InvalidSetting(field: "exploration", requirement: "latent-only explores with mean actions; MAML's outer policy gradient over the whole network needs the per-step noise (per-trajectory or per-step).")
-        }
         if gmps.metaTrainedSteps != 1 {
             return InvalidSetting(field: "metaTrainedSteps", requirement: "must be 1 for the baselines: MAML's outer objective is the return after one inner step; got \(gmps.metaTrainedSteps).")
+        }
+        if case .latentOnly = gmps.exploration {
+            return InvalidSetting(field: "exploration", requirement: "latent-only explores with mean actions; MAML's outer policy gradient over the whole network needs the per-step noise (per-trajectory or per-step).")
         }
         if !(outerClip > 0 && outerClip < 1) {
             return InvalidSetting(field: CodingKeys.outerClip.stringValue, requirement: "must be in (0, 1); got \(outerClip).")

@@ -231,6 +231,8 @@ public struct ComparisonConfig: Codable, Equatable, Sendable {
         gmps.daggerStartIteration = nil
         var config = BaselineConfig(algorithm: .mamlPG, gmps: gmps)
         if method.isProMP {
+            // The same latents, with the per-step noise MAML's outer policy gradient needs.
+            if case let .latentOnly(std) = gmps.exploration { config.gmps.exploration = .perTrajectory(latentStd: std) }
             config.gmps.outerSteps = mamlOuterSteps
             config.outerClip = mamlOuterClip
             // From random parameters GMPS's fine-tuning schedule (1e-4 → 1e-5) would barely move

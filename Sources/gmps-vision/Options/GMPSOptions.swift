@@ -31,15 +31,15 @@ struct GMPSOptions: ParsableArguments {
 
     @Option(help: "Outer Adam learning rate at the first iteration (decays linearly to a tenth).") var learningRate: Float?
 
-    @Option(help: "Exploration: a latent per rollout with noise on every action (per-trajectory), a latent per rollout and mean actions (latent-only), or noise on every action alone (per-step).")
+    @Option(help: "Exploration: a latent per rollout with noise on every action (per-trajectory), a latent per rollout and mean actions (latent-only), or noise on every action alone (per-step). Default: latent-only.")
     var exploration: ExplorationArgument?
 
-    @Option(help: "Adapted parameters.") var adapt: GMPSConfig.AdaptedParameters?
+    @Option(help: "Adapted parameters (head: exploration per-trajectory unless --exploration is given).") var adapt: GMPSConfig.AdaptedParameters?
 
     @Option(help: "Initial inner step size α of the head's weights, biases and log-std, which adapt with --adapt head (default 0.05).")
     var headAlpha: Float?
 
-    @Option(help: "Initial inner step size α of the bias vector (default 1: with per-trajectory latents, the probes' return-weighted mean offset).")
+    @Option(help: "Initial inner step size α of the bias vector (default 1.5: 1 makes the step the probes' return-weighted mean offset, which falls short of the tasks' codes).")
     var biasVectorAlpha: Float?
 
     @Option(help: "Length of the bias vector beside the keypoints: the latent that exploration probes and the inner step adapts (default 4).")
@@ -121,6 +121,11 @@ struct GMPSOptions: ParsableArguments {
         if let learningRate { (config.learningRate, config.finalLearningRate) = (learningRate, learningRate / 10) }
         if let exploration { config.exploration = exploration.value }
         if let adapt { config.adaptedParameters = adapt }
+        // The head's inner policy gradient needs per-step noise: latent-only (the default)
+        // becomes per-trajectory with the same latents unless --exploration says otherwise.
+        if adapt == .head, exploration == nil, case let .latentOnly(std) = config.exploration {
+            config.exploration = .perTrajectory(latentStd: std)
+        }
         if let headAlpha { config.initialAlpha = headAlpha }
         if let biasVectorAlpha { config.initialBiasVectorAlpha = biasVectorAlpha }
         if let biasVectorLength { config.biasVectorLength = biasVectorLength }
