@@ -20,7 +20,7 @@ extension GMPSPipeline {
         let b = policy.biasVectorCount
         let trainingGoals = try self.goals(testCount: 0).train
         guard let codes, !codes.isEmpty else {
-            throw TaskCodeOracleError.noCodes("the run's checkpoint holds no task codes: pre-training learns them only with per-trajectory exploration and a bias vector, and runs written before December 7, 2026 kept them only with --code-anchor-weight. Train a new run (`--iterations 0` is enough) to use --task-code-oracle.")
+            throw TaskCodeOracleError.noCodes("the run's checkpoint holds no task codes: pre-training learns them only with a latent per rollout (per-trajectory or latent-only exploration) and a bias vector, and runs written before December 7, 2026 kept them only with --code-anchor-weight. Train a new run (`--iterations 0` is enough) to use --task-code-oracle.")
         }
         guard codes.count == trainingGoals.count * b, codes.allSatisfy(\.isFinite) else {
             throw TaskCodeOracleError.mismatch("the checkpoint holds \(codes.count) task-code values, or one not finite; \(trainingGoals.count) tasks with a bias vector of \(b) need \(trainingGoals.count * b).")
