@@ -60,7 +60,7 @@ struct TaskCodeOracleTests {
         let policy = problem.policy
         let code: [Float] = [0.25, -1.5]
         #expect(code.count == policy.biasVectorCount)
-        let parameters = TaskCodeOracle.parameters(problem.theta, policy: policy, code: code)
+        let parameters = policy.replacingBiasVector(of: problem.theta, with: code)
         #expect(policy.biasVector(ofTail: policy.tail(of: parameters)) == code)
         let slot = policy.tailStart..<(policy.tailStart + code.count)
         for j in problem.theta.indices where !slot.contains(j) { #expect(parameters[j] == problem.theta[j]) }

@@ -66,7 +66,7 @@ public struct FullNetworkPolicyGradient: Sendable {
         let k = Float(max(rollouts.trajectoryCount, 1))
         let c = coefficients ?? data.advantages.map { $0 / k }
         // The latent terms: z_τ (K·B) around μ_old, with their per-trajectory coefficients.
-        let b = policy.biasVectorCount, biasVector = policy.tailStart..<(policy.tailStart + b)
+        let b = policy.biasVectorCount, biasVector = policy.biasVectorSlot
         var latentTerm: (z: [Float], oldMean: [Float], sigma: Float, weights: [Float])?
         if let z = rollouts.latents, let sigma = latentStd {
             let advantages = data.trajectoryAdvantages ?? []

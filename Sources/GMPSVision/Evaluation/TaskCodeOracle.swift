@@ -113,13 +113,6 @@ public enum TaskCodeOracle {
             return x
         }
     }
-
-    /// θ with its bias vector set to `code`.
-    static func parameters(_ theta: [Float], policy: MetaPolicy, code: [Float]) -> [Float] {
-        var result = theta
-        result.replaceSubrange(policy.tailStart..<(policy.tailStart + code.count), with: code)
-        return result
-    }
 }
 
 public enum TaskCodeOracleError: Error, CustomStringConvertible {

@@ -31,7 +31,7 @@ extension GMPSPipeline {
         func run(_ goals: [Goal], code: (Int) -> [Float]) throws -> EvaluationSummary {
             let results = try GoalEvaluation.evaluate(goals: goals, seed: seed, draws: 0, workers: resources.workers,
                                                       finishedGoal: { display?.advance() }) { _, _, index in
-                (before: TaskCodeOracle.parameters(theta, policy: policy, code: code(index)), adapt: { _ in [] })
+                (before: policy.replacingBiasVector(of: theta, with: code(index)), adapt: { _ in [] })
             }
             return EvaluationSummary(results, adaptationSteps: 0)
         }

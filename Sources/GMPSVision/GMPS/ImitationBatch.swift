@@ -44,9 +44,8 @@ extension MetaPolicy {
     /// vector, the start every adaptation leaves from, is not what is fitted), and the code's (B).
     public func imitationLoss(parameters theta: [Float], code: ArraySlice<Float>, demos: ImitationBatch,
                               workspace: Workspace) throws -> (loss: Float, gradient: [Float], codeGradient: [Float]) {
-        let slot = tailStart..<(tailStart + biasVectorCount)
-        var parameters = theta
-        parameters.replaceSubrange(slot, with: code)
+        let slot = biasVectorSlot
+        let parameters = replacingBiasVector(of: theta, with: code)
         var (loss, gradient) = try imitationLoss(parameters: parameters, demos: demos, workspace: workspace)
         let codeGradient = Array(gradient[slot])
         for j in slot { gradient[j] = 0 }

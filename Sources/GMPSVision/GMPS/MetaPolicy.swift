@@ -106,4 +106,14 @@ public struct MetaPolicy: Sendable {
 
     /// The bias vector (B) inside a tail.
     public func biasVector(ofTail tail: [Float]) -> [Float] { Array(tail[0..<biasVectorCount]) }
+
+    /// Where the bias vector sits in θ (B indices, the tail's first).
+    public var biasVectorSlot: Range<Int> { tailStart..<(tailStart + biasVectorCount) }
+
+    /// θ with its bias vector replaced by `code` (B): the policy of the task that code stands for.
+    public func replacingBiasVector(of theta: [Float], with code: some Collection<Float>) -> [Float] {
+        var result = theta
+        result.replaceSubrange(biasVectorSlot, with: code)
+        return result
+    }
 }

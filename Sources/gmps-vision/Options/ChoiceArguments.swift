@@ -26,7 +26,7 @@ enum BaselineExplorationArgument: String, ExpressibleByArgument, CaseIterable {
     case perTrajectory = "per-trajectory"
     case perStep = "per-step"
 
-    var value: Exploration { self == .perStep ? .perStep : .perTrajectory(latentStd: 1) }
+    var value: Exploration { (self == .perStep ? ExplorationArgument.perStep : .perTrajectory).value }
 }
 
 /// `--adapt`: bias-vector or head.
