@@ -31,9 +31,12 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "Factor on the latent's spread at each further adaptation step; given, it replaces the scales a run with several meta-trained steps learned (default: the learned scales, then the run's decay, 0.5).")
     var latentDecay: Float?
 
+    @Option(help: "The bias vector's inner step size α at meta-test; given, it replaces the one the run learned (to tune adaptation on validation goals).")
+    var biasVectorAlpha: Float?
+
     @Option(help: "Seed of the adaptation noise.") var seed: UInt64 = 1
 
-    @Flag(help: "Instead of adapting, run the policy with mean actions at the codes pre-training learned: each meta-training goal at its own, each held-out goal at a code fitted to its goal. Reads the goal (no meta-test): what bias-vector adaptation could reach at best. --adapt-steps, --draws, --trajectories and --latent-decay do not apply.")
+    @Flag(help: "Instead of adapting, run the policy with mean actions at the codes pre-training learned: each meta-training goal at its own, each held-out goal at a code fitted to its goal. Reads the goal (no meta-test): what bias-vector adaptation could reach at best. --adapt-steps, --draws, --trajectories, --latent-decay and --bias-vector-alpha do not apply.")
     var taskCodeOracle = false
 
     @OptionGroup var reward: RewardOption
@@ -43,6 +46,9 @@ struct EvaluateCommand: ParsableCommand {
     func validate() throws {
         if let latentDecay, !(latentDecay > 0 && latentDecay <= 1) {
             throw ValidationError("--latent-decay must be in (0, 1]; got \(latentDecay).")
+        }
+        if let biasVectorAlpha, !(biasVectorAlpha > 0 && biasVectorAlpha.isFinite) {
+            throw ValidationError("--bias-vector-alpha must be a positive number; got \(biasVectorAlpha).")
         }
         guard adaptSteps >= 1, draws >= 1, goalCount >= 1 else {
             throw ValidationError("--adapt-steps, --draws and --goal-count must be at least 1.")
@@ -77,9 +83,11 @@ struct EvaluateCommand: ParsableCommand {
             return try runOracle(pipeline: pipeline, config: config, state: state, goals: testGoals)
         }
         let k = trajectories ?? config.trajectoriesPerTask
+        var alpha = state.alpha
+        if let biasVectorAlpha { alpha.replaceSubrange(0..<policy.biasVectorCount, with: repeatElement(biasVectorAlpha, count: policy.biasVectorCount)) }
         let started = Date()
         let summary = try pipeline.evaluate(
-            theta: state.theta, alpha: state.alpha, latentScales: state.latentScales, goals: testGoals,
+            theta: state.theta, alpha: alpha, latentScales: state.latentScales, goals: testGoals,
             adaptationSteps: adaptSteps, draws: draws,
             seed: seed, trajectories: k, latentDecay: latentDecay,
             display: ProgressDisplay(stage: "evaluation (goals)", total: testGoals.count))
