@@ -162,7 +162,7 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     /// the outer loss (0: none). Pre-training's task codes (whitened) are kept and go on
     /// learning beside θ, so the decoder stays precise given the right code while the outer
     /// loss fits the adapted φ_i, whose latents are noisy estimates of it (the anchor above
-    /// imitates every task at the mean code instead). Needs per-trajectory exploration. On
+    /// imitates every task at the mean code instead). Needs a latent per rollout. On
     /// validation (push, SAC experts, successful demonstrations, 20 goals × 5 draws, mean of
     /// seeds 1–3) W = 1 gave 0.63 / 0.69 / 0.70 after 1 / 2 / 3 steps against 0.65 / 0.72 / 0.78
     /// with no meta-iterations; on seeds 2–3, 0.61 / 0.655 / 0.71 against 0.625 / 0.65 / 0.745
@@ -412,7 +412,7 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
             return invalid(.codeAnchorWeight, "must be a finite weight of at least 0 (0: no code anchor); got \(codeAnchorWeight).")
         }
         if codeAnchorWeight > 0 && !(exploration.latentStd != nil && biasVectorLength > 0 && pretrainSteps > 0) {
-            return invalid(.codeAnchorWeight, "needs the task codes that pre-training learns: per-trajectory exploration, a bias vector and pre-training steps (--exploration per-trajectory, --bias-vector-length and --pretrain-steps at least 1; got bias vector \(biasVectorLength), \(pretrainSteps) pre-training steps).")
+            return invalid(.codeAnchorWeight, "needs the task codes that pre-training learns: a latent per rollout, a bias vector and pre-training steps (--exploration latent-only or per-trajectory, --bias-vector-length and --pretrain-steps at least 1; got \(exploration.latentStd == nil ? "no latent" : "a latent"), bias vector \(biasVectorLength), \(pretrainSteps) pre-training steps).")
         }
         if let problem = invalidValidationSetting(capacity: capacity) { return problem }
         if demosPerTaskBatch < 1 { return invalid(.demosPerTaskBatch, "must be at least 1; got \(demosPerTaskBatch).") }
