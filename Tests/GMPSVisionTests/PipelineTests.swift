@@ -136,11 +136,14 @@ struct ConfigurationFileTests {
         let config = try JSONDecoder().decode(GMPSConfig.self, from: Data(#"{"iterations": 5, "environment": "door"}"#.utf8))
         #expect(config.iterations == 5 && config.environment == .door)
         #expect(config.trajectoriesPerTask == GMPSConfig().trajectoriesPerTask)
+        #expect(GMPSConfig().codeAnchorWeight == 1 && config.codeAnchorWeight == 0,
+                "a file without the code anchor's weight was written before the anchor existed: it had none")
     }
 
     @Test func aConfigurationRoundTripsThroughJSON() throws {
         var config = GMPSConfig.quick(.reach)
         config.exploration = .perStep
+        config.codeAnchorWeight = 0
         config.daggerStartIteration = 3
         let decoded = try JSONDecoder().decode(GMPSConfig.self, from: JSONEncoder().encode(config))
         #expect(decoded == config)

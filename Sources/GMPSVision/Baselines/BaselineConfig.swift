@@ -36,6 +36,8 @@ public struct BaselineConfig: Codable, Equatable, Sendable {
     public init(algorithm: BaselineAlgorithm, gmps: GMPSConfig = GMPSConfig()) {
         self.algorithm = algorithm
         self.gmps = gmps
+        // GMPS's code anchor is part of its outer loss; no baseline has one.
+        self.gmps.codeAnchorWeight = 0
     }
 
     private enum CodingKeys: String, CodingKey {

@@ -53,7 +53,7 @@ struct GMPSOptions: ParsableArguments {
 
     @Option(help: "Weight of behaviour cloning of the pre-update policy on demos in the outer loss (default 0: no anchor).") var anchorWeight: Float?
 
-    @Option(help: "Weight of behaviour cloning with each task's own code (pre-training's task codes, kept and learned on) in the outer loss (default 0: none).") var codeAnchorWeight: Float?
+    @Option(help: "Weight of behaviour cloning with each task's own code (pre-training's task codes, kept and learned on) in the outer loss (default 1 where pre-training learns codes, else 0: none).") var codeAnchorWeight: Float?
 
     @Option(help: "Outer steps between re-encoding the rollouts' frames with the current encoder (default 0: never; the keypoints recorded at collection serve every outer step).") var featureRefreshEvery: Int?
 
@@ -133,7 +133,9 @@ struct GMPSOptions: ParsableArguments {
         if let daggerStart { config.daggerStartIteration = daggerStart }
         if let daggerShare { config.daggerShare = daggerShare }
         if let anchorWeight { config.anchorWeight = anchorWeight }
-        if let codeAnchorWeight { config.codeAnchorWeight = codeAnchorWeight }
+        // The code anchor is on by default where pre-training learns codes, off where it learns
+        // none (per-step exploration, no bias vector, no pre-training) unless asked for.
+        if let codeAnchorWeight { config.codeAnchorWeight = codeAnchorWeight } else if !config.learnsTaskCodes { config.codeAnchorWeight = 0 }
         if let featureRefreshEvery { config.featureRefreshEvery = featureRefreshEvery }
         if let alphaParameterisation { config.alphaParameterisation = alphaParameterisation }
         if let alphaLearningRate { config.alphaLearningRate = alphaLearningRate }
