@@ -167,7 +167,7 @@ public struct GMPSConfig: Codable, Equatable, Sendable {
     /// where there are no codes. On validation (20 goals × 5 draws, after 1 / 2 / 3 steps,
     /// latent-only exploration, α 1.5) W = 1 against 0: push, scripted experts, seeds 1–3,
     /// 0.65 / 0.82 / 0.86 against 0.59 / 0.73 / 0.79 (every seed better at every step); push,
-    /// SAC experts, seeds 1–2, 0.58 / 0.69 / 0.77 against 0.51 / 0.545 / 0.67; reach,
+    /// SAC experts, seeds 1–3, 0.58 / 0.72 / 0.80 against 0.54 / 0.61 / 0.70; reach,
     /// scripted, seeds 1–3, 0.27 / 0.58 / 0.72 against 0.31 / 0.55 / 0.70; door, scripted, seeds
     /// 1–2, 0.74 / 0.91 / 0.96 against 0.74 / 0.875 / 0.975. (Under per-trajectory
     /// exploration and α 1 it had made no measurable change, push, SAC, seeds 2–3.)
