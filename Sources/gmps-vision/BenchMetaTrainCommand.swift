@@ -11,8 +11,10 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
         commandName: "meta-train",
         abstract: "Seconds per GMPS meta-iteration (default configuration), on one process or under mpirun.",
         discussion: """
-            Collects the scripted demonstrations (untimed), runs one untimed meta-iteration, then \
-            times --iterations more and reports the median: rollouts of every task in the \
+            Collects the scripted demonstrations and pre-trains for a few steps so that the task \
+            codes exist (untimed; the code anchor's outer loss needs them), runs one untimed \
+            meta-iteration, then times --iterations more and reports the median: rollouts of \
+            every task in the \
             meta-batch, the outer Adam steps with their per-task meta-gradients, and the \
             measurement rollouts. Under mpirun -np N each rank takes its share of every \
             meta-batch; compare `mpirun -np 1` with `mpirun -np 2`. Use a release build.
@@ -44,7 +46,11 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
         let demos = try scriptedImitationData(environment: config.environment, goals: goals, episodes: config.demosPerTask,
                                               noise: config.demoNoise, imageHeight: config.imageHeight,
                                               imageWidth: config.imageWidth, threads: config.threads, seed: config.seed)
+        // Speed does not depend on how well pre-training fits: a few steps give the task codes,
+        // so the outer steps include the code anchor as a default run's do.
+        config.pretrainSteps = min(config.pretrainSteps, 10)
         let trainer = try MetaTrainer(config: config, goals: goals, demos: demos, experts: nil, group: group)
+        try trainer.pretrain()
         _ = try trainer.runIteration()  // warm-up: caches, first allocations
         var seconds: [Double] = []
         var steps: [[Double]] = [[], [], []]   // rollouts, outer steps, measurement
