@@ -5,8 +5,8 @@ import Testing
 struct EvaluateStepSizeTests {
     /// The option replaces the bias vector's α at meta-test: at the run's own α (a run with no
     /// meta-iterations keeps its initial 1.5) the evaluation is the one without it, number for
-    /// number; at another α the adapted policies, and so where their episodes end, differ. A step size that
-    /// is not positive is refused with a message naming the option.
+    /// number; at another α the adapted policies, and so where their episodes end, differ. A
+    /// step size that is not positive is refused with a message naming the option.
     @Test func theOptionReplacesTheBiasVectorsStepSize() throws {
         let folder = try CLIRunner.temporaryFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
