@@ -84,14 +84,14 @@ enum Entry {
         do {
             command = try GMPSVisionCommand.parseAsRoot()
         } catch {
-            // Every rank parses the same arguments: let one of them say what is wrong.
-            if launched && MPIProcessGroup.launcherRank != 0 {
-                exit(GMPSVisionCommand.exitCode(for: error).rawValue)
-            }
-            GMPSVisionCommand.exit(withError: error)
+            // Every rank parses the same arguments: rank 0 says what is wrong and its status
+            // is the job's. The others leave quietly, so that the launcher does not tear the
+            // job down (and print its banner) before rank 0 has written the message.
+            if launched && MPIProcessGroup.launcherRank != 0 { exit(ExitCode.success.rawValue) }
+            exitReporting(error)
         }
         guard launched else {
-            do { try command.run() } catch { GMPSVisionCommand.exit(withError: readable(error)) }
+            do { try command.run() } catch { exitReporting(readable(error)) }
             return
         }
 
@@ -99,7 +99,7 @@ enum Entry {
         do {
             world = try MPIProcessGroup()
         } catch {
-            GMPSVisionCommand.exit(withError: error)
+            exitReporting(error)
         }
         Launch.group = world
         if world.size > 1 && !((command as? any RunsOnRanks)?.splitsOverRanks ?? false) {
@@ -116,8 +116,19 @@ enum Entry {
             let error = readable(error)
             if world.size > 1 { world.abort(GMPSVisionCommand.fullMessage(for: error)) }
             world.finish()
-            GMPSVisionCommand.exit(withError: error)
+            exitReporting(error)
         }
         world.finish()
+    }
+
+    /// `GMPSVisionCommand.exit(withError:)`, but an error's message leaves in one write:
+    /// ArgumentParser writes standard error a byte at a time, and under mpirun the launcher's
+    /// own lines land inside such a message.
+    static func exitReporting(_ error: any Error) -> Never {
+        let code = GMPSVisionCommand.exitCode(for: error)
+        guard code != .success else { GMPSVisionCommand.exit(withError: error) }  // help, version: standard output
+        let message = GMPSVisionCommand.fullMessage(for: error)
+        if !message.isEmpty { FileHandle.standardError.write(Data((message + "\n").utf8)) }
+        exit(code.rawValue)
     }
 }
