@@ -34,6 +34,9 @@ struct EvaluateCommand: ParsableCommand {
     @Option(help: "The bias vector's inner step size α at meta-test; given, it replaces the one the run learned (to tune adaptation on validation goals).")
     var biasVectorAlpha: Float?
 
+    @Option(help: "How the adaptation rollouts explore: latent-only (a latent per rollout, mean actions) or per-trajectory (and noise on every action); given, it replaces the run's, its latent's spread kept (to compare exploration schemes on one policy).")
+    var exploration: EvaluationExplorationArgument?
+
     @Option(help: "Seed of the adaptation noise.") var seed: UInt64 = 1
 
     @Flag(help: "Instead of adapting, run the policy with mean actions at the codes pre-training learned: each meta-training goal at its own, each held-out goal at a code fitted to its goal. Reads the goal (no meta-test): what bias-vector adaptation could reach at best. --adapt-steps, --draws, --trajectories, --latent-decay and --bias-vector-alpha do not apply.")
@@ -67,6 +70,13 @@ struct EvaluateCommand: ParsableCommand {
             runDirectory, hint: "train one with `gmps-vision meta-train --out \(runDirectory)`")
         // Adaptation may be scored with another reward than the run trained with.
         config.reward = reward.value(or: config.reward)
+        if let exploration {
+            guard let latentStd = config.exploration.latentStd else {
+                throw Sentence(description: "--exploration replaces how a run's latent probes act, and \(runDirectory) explores per step, with no latent; leave the option out.")
+            }
+            config.exploration = exploration.value(latentStd: latentStd)
+            if let invalid = config.invalidSetting() { throw Sentence(description: "--exploration \(exploration.rawValue): \(invalid.requirement)") }
+        }
         let policy = try MetaPolicy(config: config)
         let state = try MetaCheckpoint.load(from: directory, policy: policy, iterations: config.iterations)
         let pipeline = GMPSPipeline(config: config, run: directory)

@@ -21,6 +21,16 @@ enum ExplorationArgument: String, ExpressibleByArgument, CaseIterable {
     }
 }
 
+/// `evaluate --exploration`: how a run's latent probes act at meta-test, its σ_z kept.
+enum EvaluationExplorationArgument: String, ExpressibleByArgument, CaseIterable {
+    case latentOnly = "latent-only"
+    case perTrajectory = "per-trajectory"
+
+    func value(latentStd: Float) -> Exploration {
+        self == .latentOnly ? .latentOnly(latentStd: latentStd) : .perTrajectory(latentStd: latentStd)
+    }
+}
+
 /// `baseline --exploration`: MAML's outer policy gradient needs per-step noise, so no latent-only.
 enum BaselineExplorationArgument: String, ExpressibleByArgument, CaseIterable {
     case perTrajectory = "per-trajectory"
