@@ -14,9 +14,8 @@ struct BenchMetaTrainCommand: ParsableCommand, RunsOnRanks {
             Collects the scripted demonstrations and pre-trains for a few steps so that the task \
             codes exist (untimed; the code anchor's outer loss needs them), runs one untimed \
             meta-iteration, then times --iterations more and reports the median: rollouts of \
-            every task in the \
-            meta-batch, the outer Adam steps with their per-task meta-gradients, and the \
-            measurement rollouts. Under mpirun -np N each rank takes its share of every \
+            every task in the meta-batch, the outer Adam steps with their per-task \
+            meta-gradients, and the measurement rollouts. Under mpirun -np N each rank takes its share of every \
             meta-batch; compare `mpirun -np 1` with `mpirun -np 2`. Use a release build.
             """
     )
